@@ -1,0 +1,1 @@
+"""South–South cooperation matchmaking service."""

@@ -1,0 +1,1 @@
+"""Access keys, roles and the principal behind each request."""

@@ -1,0 +1,94 @@
+"""Create, list, revoke and check access keys; only SHA-256 hashes are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiKey, Country, utcnow
+from service.errors import NotFound, Unauthorized, Unprocessable
+
+KEY_PREFIX = "ssc_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's id, role and, for country keys, the country."""
+
+    key_id: int
+    role: str
+    country: str | None
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins and organisers read everything."""
+        return self.role in ("admin", "organizer")
+
+
+def hash_key(secret: str) -> str:
+    """Return the hex SHA-256 of a key (keys are random, so a fast hash is enough)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, *, role: str, country: str | None = None,
+               name: str = "") -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is shown only this once."""
+    if role not in ("admin", "organizer", "country"):
+        raise Unprocessable(f"Unknown role '{role}'; use admin, organizer or country.")
+    if role == "country":
+        if not country:
+            raise Unprocessable("A country key needs --country ISO3.")
+        country = country.upper()
+        if session.get(Country, country) is None:
+            raise Unprocessable(f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
+    elif country:
+        raise Unprocessable("Only country keys are bound to a country.")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(name=name[:120], role=role, country_iso3=country if role == "country" else None,
+                 prefix=secret[:10], key_hash=hash_key(secret))
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Return every key, newest first (hashes included only for internal use)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def revoke_key(session: Session, *, key_id: int) -> ApiKey:
+    """Revoke a key; it stops working at once. Revoking twice is harmless."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No access key with id {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
+
+
+def authenticate(session: Session, *, authorization: str | None) -> Principal:
+    """Turn an `Authorization: Bearer <key>` header into a principal, or raise 401."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="sscmatch"'}
+    if not authorization:
+        raise Unauthorized("Send 'Authorization: Bearer <key>'.", headers=challenge)
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise Unauthorized("Use the Bearer scheme: 'Authorization: Bearer <key>'.",
+                           headers=challenge)
+    digest = hash_key(secret)
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
+        raise Unauthorized("The access key is not valid or has been revoked.", headers=challenge)
+    return Principal(key_id=key.id, role=key.role, country=key.country_iso3, name=key.name)

@@ -1,0 +1,51 @@
+"""Settings read from the environment (and a `.env` file), validated at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("es", "pt", "en", "fr")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain `postgresql://` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set by an environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./sscmatch.db",
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL via postgresql://...",
+    )
+    languages: tuple[str, ...] = Field(
+        default=SUPPORTED_LANGUAGES, description="Working languages accepted for offers and needs"
+    )
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body")
+    cors_origins: tuple[str, ...] = Field(default=(), description="Allowed CORS origins")
+    encode_on_write: bool = Field(
+        default=True, description="Encode text vectors when an offer or need is written"
+    )
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Reference data: countries, regional groupings and accelerator factors."""

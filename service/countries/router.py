@@ -1,0 +1,94 @@
+"""HTTP routes for countries, groupings and factors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from models import Country, Factor, Grouping
+from service.countries import service
+from service.countries.schemas import (
+    CountryRead,
+    CountryUpdate,
+    FactorCreate,
+    FactorRead,
+    FactorUpdate,
+    GroupingCreate,
+    GroupingRead,
+)
+from service.deps import AdminDep, PrincipalDep, SessionDep
+from service.errors_doc import responses
+
+router = APIRouter(tags=["reference data"])
+
+
+def _grouping_read(grouping: Grouping) -> GroupingRead:
+    return GroupingRead(code=grouping.code, name=grouping.name, kind=grouping.kind,
+                        members=[c.iso3 for c in grouping.countries])
+
+
+@router.get("/countries", response_model=list[CountryRead], responses=responses(401, 422))
+def list_countries(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    member: Annotated[bool | None, Query(description="Only members (true) or non-members")] = None,
+    enabled: Annotated[bool | None, Query(description="Only countries enabled to take part")] = None,
+    grouping: Annotated[str | None, Query(max_length=32, description="Grouping code")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
+) -> list[Country]:
+    """List ISO 3166-1 countries with their languages, membership and groupings."""
+    return service.list_countries(session, member=member, enabled=enabled, grouping=grouping, q=q)
+
+
+@router.get("/countries/{iso3}", response_model=CountryRead, responses=responses(401, 404))
+def get_country(iso3: str, session: SessionDep, _principal: PrincipalDep) -> Country:
+    """Get one country by ISO 3166-1 alpha-3 code."""
+    return service.get_country_or_raise(session, iso3)
+
+
+@router.patch("/countries/{iso3}", response_model=CountryRead,
+              responses=responses(401, 403, 404, 422))
+def update_country(iso3: str, data: CountryUpdate, session: SessionDep,
+                   _admin: AdminDep) -> Country:
+    """Change membership, participation (`enabled`), languages or groupings (admins)."""
+    country = service.get_country_or_raise(session, iso3)
+    return service.update_country(session, country=country, data=data)
+
+
+@router.get("/groupings", response_model=list[GroupingRead], responses=responses(401))
+def list_groupings(session: SessionDep, _principal: PrincipalDep) -> list[GroupingRead]:
+    """List regional groupings and their members."""
+    return [_grouping_read(g) for g in service.list_groupings(session)]
+
+
+@router.post("/groupings", response_model=GroupingRead, status_code=status.HTTP_201_CREATED,
+             responses=responses(401, 403, 409, 422))
+def create_grouping(data: GroupingCreate, session: SessionDep, _admin: AdminDep) -> GroupingRead:
+    """Add a regional grouping (admins)."""
+    grouping = service.create_grouping(session, data=data)
+    return _grouping_read(grouping)
+
+
+@router.get("/factors", response_model=list[FactorRead], responses=responses(401))
+def list_factors(session: SessionDep, _principal: PrincipalDep) -> list[Factor]:
+    """List the accelerator factors with labels in es/pt/en/fr."""
+    return service.list_factors(session)
+
+
+@router.post("/factors", response_model=FactorRead, status_code=status.HTTP_201_CREATED,
+             responses=responses(401, 403, 409, 422))
+def create_factor(data: FactorCreate, session: SessionDep, _admin: AdminDep) -> Factor:
+    """Add an accelerator factor (admins)."""
+    return service.create_factor(session, data=data)
+
+
+@router.patch("/factors/{code}", response_model=FactorRead,
+              responses=responses(401, 403, 404, 422))
+def update_factor(code: str, data: FactorUpdate, session: SessionDep,
+                  _admin: AdminDep) -> Factor:
+    """Change a factor's labels, descriptions or position (admins)."""
+    factor = service.get_factor_or_raise(session, code)
+    return service.update_factor(session, factor=factor, data=data)
+
+

@@ -1,0 +1,139 @@
+"""Rules and queries for countries, groupings and factors."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Country, CountryGrouping, Factor, Grouping
+from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
+from service.errors import Conflict, NotFound, Unprocessable
+
+
+def get_country(session: Session, iso3: str) -> Country | None:
+    """Return the country with this ISO3 code, groupings loaded."""
+    return session.scalar(
+        select(Country).where(Country.iso3 == iso3.upper()).options(selectinload(Country.groupings))
+    )
+
+
+def get_country_or_raise(session: Session, iso3: str) -> Country:
+    """Return the country or raise NotFound."""
+    country = get_country(session, iso3)
+    if country is None:
+        raise NotFound(f"No country with ISO 3166-1 alpha-3 code '{iso3.upper()}'.")
+    return country
+
+
+def require_enabled_country(session: Session, iso3: str) -> Country:
+    """Return a country that may take part, or raise 422 naming the problem."""
+    country = session.get(Country, iso3.upper())
+    if country is None:
+        raise Unprocessable(
+            f"Unknown country code '{iso3}': use an ISO 3166-1 alpha-3 code such as ARG.",
+            errors=[{"field": "country", "message": "unknown country code"}],
+        )
+    if not country.enabled:
+        raise Unprocessable(
+            f"{country.name} ({country.iso3}) is not enabled to take part; "
+            "an administrator can enable it.",
+            errors=[{"field": "country", "message": "country not enabled"}],
+        )
+    return country
+
+
+def list_countries(session: Session, *, member: bool | None = None, enabled: bool | None = None,
+                   grouping: str | None = None, q: str | None = None) -> list[Country]:
+    """Return countries ordered by ISO3, filtered."""
+    stmt = select(Country).options(selectinload(Country.groupings)).order_by(Country.iso3)
+    if member is not None:
+        stmt = stmt.where(Country.is_member == member)
+    if enabled is not None:
+        stmt = stmt.where(Country.enabled == enabled)
+    if grouping:
+        stmt = stmt.where(Country.iso3.in_(
+            select(CountryGrouping.country_iso3).where(
+                CountryGrouping.grouping_code == grouping.upper())))
+    if q:
+        stmt = stmt.where(func.lower(Country.name).contains(q.lower()))
+    return list(session.scalars(stmt))
+
+
+def update_country(session: Session, *, country: Country, data: CountryUpdate) -> Country:
+    """Apply an admin's changes to a country."""
+    if data.is_member is not None:
+        country.is_member = data.is_member
+    if data.enabled is not None:
+        country.enabled = data.enabled
+    if data.languages is not None:
+        country.languages = list(dict.fromkeys(data.languages))
+    if data.groupings is not None:
+        codes = sorted({c.upper() for c in data.groupings})
+        found = list(session.scalars(select(Grouping).where(Grouping.code.in_(codes))))
+        missing = sorted(set(codes) - {g.code for g in found})
+        if missing:
+            raise Unprocessable(f"Unknown grouping codes: {', '.join(missing)}.")
+        country.groupings = found
+    session.flush()
+    return country
+
+
+def list_groupings(session: Session) -> list[Grouping]:
+    """Return every grouping with its members."""
+    return list(session.scalars(
+        select(Grouping).options(selectinload(Grouping.countries)).order_by(Grouping.code)))
+
+
+def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
+    """Create a regional grouping with its member countries."""
+    if session.get(Grouping, data.code) is not None:
+        raise Conflict(f"A grouping with code '{data.code}' already exists.")
+    members = sorted(set(data.members))
+    countries = list(session.scalars(select(Country).where(Country.iso3.in_(members))))
+    missing = sorted(set(members) - {c.iso3 for c in countries})
+    if missing:
+        raise Unprocessable(f"Unknown country codes: {', '.join(missing)}.")
+    grouping = Grouping(code=data.code, name=data.name, kind=data.kind)
+    grouping.countries = countries
+    session.add(grouping)
+    session.flush()
+    return grouping
+
+
+def list_factors(session: Session) -> list[Factor]:
+    """Return the accelerator factors in display order."""
+    return list(session.scalars(select(Factor).order_by(Factor.position, Factor.code)))
+
+
+def get_factor_or_raise(session: Session, code: str) -> Factor:
+    """Return the factor or raise NotFound."""
+    factor = session.get(Factor, code)
+    if factor is None:
+        raise NotFound(f"No accelerator factor with code '{code}'.")
+    return factor
+
+
+def create_factor(session: Session, *, data: FactorCreate) -> Factor:
+    """Add an accelerator factor."""
+    if session.get(Factor, data.code) is not None:
+        raise Conflict(f"A factor with code '{data.code}' already exists.")
+    position = data.position
+    if position is None:
+        position = (session.scalar(select(func.max(Factor.position))) or 0) + 1
+    factor = Factor(code=data.code, labels=dict(data.labels),
+                    descriptions=dict(data.descriptions), position=position)
+    session.add(factor)
+    session.flush()
+    return factor
+
+
+def update_factor(session: Session, *, factor: Factor, data: FactorUpdate) -> Factor:
+    """Change a factor's labels, descriptions or position."""
+    if data.labels is not None:
+        factor.labels = {**factor.labels, **data.labels}
+    if data.descriptions is not None:
+        factor.descriptions = {**factor.descriptions, **data.descriptions}
+    if data.position is not None:
+        factor.position = data.position
+    session.flush()
+    return factor

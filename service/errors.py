@@ -1,0 +1,137 @@
+"""Service errors and their rendering as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://sscmatch.example/problems/"
+log = logging.getLogger("service")
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to a client."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "unauthorized"
+    title = "Missing or invalid access key"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(ServiceError):
+    status_code = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload-too-large"
+    title = "Request body too large"
+
+
+class Unprocessable(ServiceError):
+    status_code = 422
+    code = "unprocessable"
+    title = "Invalid input"
+
+
+class Unavailable(ServiceError):
+    status_code = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+def problem(status: int, title: str, detail: str, code: str, *,
+            errors: list[dict[str, Any]] | None = None, instance: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """Build an `application/problem+json` response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        out.append({"field": ".".join(loc), "message": str(err.get("msg", "")),
+                    "type": str(err.get("type", ""))})
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Render every error raised by the app as problem details."""
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, exc.detail, exc.code, errors=exc.errors,
+                       instance=request.url.path, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        fields = ", ".join(e["field"] for e in errors[:5])
+        return problem(422, "Invalid input", f"The request has invalid fields: {fields}",
+                       "validation", errors=errors, instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
+                       f"http-{exc.status_code}", instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _db_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database error on %s: %s", request.url.path, exc.__class__.__name__)
+        return problem(503, "Service unavailable",
+                       "The database is not reachable right now; retry shortly.",
+                       "unavailable", instance=request.url.path, headers={"Retry-After": "5"})

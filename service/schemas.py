@@ -1,0 +1,66 @@
+"""Shared pydantic bases, the page envelope and common field types."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Schema(BaseModel):
+    """Base of every response schema: reads ORM attributes."""
+
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
+
+
+class InputSchema(BaseModel):
+    """Base of every request schema: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(Schema, Generic[T]):
+    """One page of a list: the items, the total matching count and the cursor of the next page."""
+
+    items: list[T]
+    total: int = Field(description="Number of items matching the filters, over all pages")
+    limit: int
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; null on the last page"
+    )
+
+
+_ALLOWED_CONTROL = {"\n", "\t"}
+
+
+def _no_control_chars(value: str) -> str:
+    for ch in value:
+        if ch in _ALLOWED_CONTROL:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            raise ValueError(
+                f"contains a control or unassigned character (U+{ord(ch):04X}); remove it"
+            )
+    return value
+
+
+def _single_line(value: str) -> str:
+    if "\n" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(_no_control_chars)]
+"""Free text: any printable Unicode, newlines and tabs allowed."""
+
+CleanLine = Annotated[str, AfterValidator(_no_control_chars), AfterValidator(_single_line)]
+"""A single line of printable Unicode."""
+
+ISO3 = Annotated[
+    str,
+    Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", examples=["ARG"]),
+    AfterValidator(str.upper),
+]
