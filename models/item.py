@@ -35,6 +35,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class ItemMixin(TimestampMixin):
     """Columns shared by offers and needs."""
 
+    __tablename__: str
+
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     country_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3", ondelete="RESTRICT"))

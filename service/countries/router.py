@@ -32,8 +32,8 @@ def _grouping_read(grouping: Grouping) -> GroupingRead:
 def list_countries(
     session: SessionDep,
     _principal: PrincipalDep,
-    member: Annotated[bool | None, Query(description="Only members (true) or non-members")] = None,
-    enabled: Annotated[bool | None, Query(description="Only countries enabled to take part")] = None,
+    member: Annotated[bool | None, Query(description="Members (true) or non-members")] = None,
+    enabled: Annotated[bool | None, Query(description="Enabled to take part")] = None,
     grouping: Annotated[str | None, Query(max_length=32, description="Grouping code")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
 ) -> list[Country]:

@@ -34,7 +34,8 @@ class CountryUpdate(InputSchema):
     languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] | None = Field(
         default=None, max_length=10
     )
-    groupings: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+    groupings: list[Annotated[str, Field(min_length=1, max_length=32,
+                                         pattern=r"^[A-Za-z0-9_]+$")]] | None = Field(
         default=None, max_length=50
     )
 

@@ -16,9 +16,9 @@ from models import Country, CountryGrouping, Factor, Grouping
 # Member countries of the Regional Initiative "Latin America and the Caribbean Free of
 # Child Labour"; admins can flag more.
 MEMBERS = (
-    "ARG BHS BRB BLZ BOL BRA CHL COL CRI DOM ECU SLV GTM GUY HTI HND JAM MEX NIC PAN PRY PER "
-    "TTO URY VEN GRD"
-).split()
+    "ARG", "BHS", "BRB", "BLZ", "BOL", "BRA", "CHL", "COL", "CRI", "DOM", "ECU", "SLV", "GTM",
+    "GUY", "HTI", "HND", "JAM", "MEX", "NIC", "PAN", "PRY", "PER", "TTO", "URY", "VEN", "GRD",
+)
 
 
 def _reference(name: str) -> Any:

@@ -55,7 +55,7 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
             select(CountryGrouping.country_iso3).where(
                 CountryGrouping.grouping_code == grouping.upper())))
     if q:
-        stmt = stmt.where(func.lower(Country.name).contains(q.lower()))
+        stmt = stmt.where(func.lower(Country.name).contains(q.lower(), autoescape=True))
     return list(session.scalars(stmt))
 
 

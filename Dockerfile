@@ -1,0 +1,26 @@
+# Production image: uvicorn workers in front of PostgreSQL (DATABASE_URL).
+#   docker build -t sscmatch .
+#   docker run --rm -e DATABASE_URL=postgresql://user:pass@db:5432/sscmatch sscmatch sscmatch migrate
+#   docker run -p 8000:8000 -e DATABASE_URL=... sscmatch
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml README.md ./
+COPY service/ service/
+COPY models/ models/
+COPY migrations/ migrations/
+RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    WORKERS=4 PORT=8000
+RUN useradd --system --create-home --uid 10001 app
+COPY --from=build /opt/venv /opt/venv
+USER app
+WORKDIR /home/app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+# Migrations are an explicit step (`sscmatch migrate`), never run on import.
+CMD ["sh", "-c", "exec uvicorn service.main:create_app --factory --host 0.0.0.0 --port ${PORT} --workers ${WORKERS} --proxy-headers --timeout-keep-alive 5"]

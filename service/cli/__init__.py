@@ -1,0 +1,42 @@
+"""The `sscmatch` command line: serve, migrate, keys, demo, import, export, rank."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from service.cli import data, ops, rank
+from service.errors import ServiceError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="sscmatch",
+        description="South–South cooperation matchmaking service. Every command reads "
+                    "DATABASE_URL (default: sqlite:///./sscmatch.db).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ops.add_commands(sub)
+    data.add_commands(sub)
+    rank.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except ServiceError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Data commands: import and export of the spreadsheet forms."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from service.cli.ops import prepare_database
+from service.db import session_scope
+from service.errors import Unprocessable
+from service.items.forms import export_rows, import_rows, read_rows, write_rows
+
+
+class _Rejected(Exception):
+    """Raised inside the unit of work so that nothing of a bad import is written."""
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise Unprocessable(f"{path}: no such file.")
+    prepare_database()
+    country = args.country.upper() if args.country else None
+    try:
+        with session_scope() as session:
+            report = import_rows(session, read_rows(path), country=country)
+            if report.errors:
+                raise _Rejected
+    except _Rejected:
+        for number, reason in report.errors:
+            print(f"{path.name}: row {number}: {reason}", file=sys.stderr)
+        print(f"import rejected: {len(report.errors)} bad row(s); nothing was written",
+              file=sys.stderr)
+        return 1
+    print(f"imported {path.name}: {report.created} created, {report.updated} updated, "
+          f"{report.unchanged} unchanged")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "xlsx"):
+        raise Unprocessable("Use --format csv or --format xlsx.")
+    prepare_database()
+    with session_scope() as session:
+        rows = export_rows(session)
+    write_rows(rows, out, fmt)
+    print(f"exported {len(rows)} offers and needs to {out}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the data sub-commands."""
+    p = sub.add_parser("import", help="import offers and needs from a CSV or XLSX form")
+    p.add_argument("file", help="FILE.csv or FILE.xlsx")
+    p.add_argument("--country", help="every row must be for this ISO3 country (filled in "
+                                     "where the column is empty)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export every offer and need as CSV or XLSX")
+    p.add_argument("--format", choices=["csv", "xlsx"])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,110 @@
+"""Operational commands: serve, migrate, keys, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from service.auth import service as auth_service
+from service.cli.progress import progress_printer
+from service.config import get_settings
+from service.countries.seed import seed_reference
+from service.db import session_scope
+from service.demo.load import is_empty, load_demo
+from service.migrate import upgrade
+
+
+def prepare_database() -> None:
+    """Apply pending migrations and insert missing reference data."""
+    upgrade(get_settings().database_url)
+    with session_scope() as session:
+        seed_reference(session)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    prepare_database()
+    print("database is at the latest migration; reference data present")
+    return 0
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    prepare_database()
+    with session_scope() as session:
+        result = load_demo(session, progress=progress_printer("encoding demo items"))
+    print(f"demo data: {result.offers} offers, {result.needs} needs, {result.tables} tables added")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    prepare_database()
+    if args.demo:
+        with session_scope() as session:
+            if is_empty(session):
+                result = load_demo(session, progress=progress_printer("encoding demo items"))
+                print(f"demo data loaded: {result.offers} offers, {result.needs} needs",
+                      file=sys.stderr)
+    uvicorn.run("service.main:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=get_settings().log_level,
+                timeout_keep_alive=5, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        key, secret = auth_service.create_key(session, role=args.role, country=args.country,
+                                              name=args.name)
+        print(f"created {key.role} key #{key.id}"
+              + (f" for {key.country_iso3}" if key.country_iso3 else "")
+              + "; store it now, it is not shown again:")
+    print(secret)
+    return 0
+
+
+def cmd_keys_list(_args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        keys = auth_service.list_keys(session)
+        print(f"{'id':>4}  {'role':<9} {'country':<7} {'prefix':<10}  {'state':<7} name")
+        for key in keys:
+            state = "revoked" if key.revoked_at else "active"
+            print(f"{key.id:>4}  {key.role:<9} {key.country_iso3 or '-':<7} {key.prefix:<10}  "
+                  f"{state:<7} {key.name}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        key = auth_service.revoke_key(session, key_id=args.id)
+        print(f"key #{key.id} revoked")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the operational sub-commands."""
+    p = sub.add_parser("serve", help="migrate, optionally load demo data, and serve the API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--demo", action="store_true", help="load the demo data if the DB is empty")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="upgrade the database to the latest migration")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("demo", help="load the demo data set (idempotent)")
+    p.set_defaults(func=cmd_demo)
+
+    keys = sub.add_parser("keys", help="create, list and revoke access keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p = keys_sub.add_parser("create", help="create a key and print it (last line)")
+    p.add_argument("--role", required=True, choices=["admin", "organizer", "country"])
+    p.add_argument("--country", help="ISO 3166-1 alpha-3 code (country keys)")
+    p.add_argument("--name", default="", help="who the key is for")
+    p.set_defaults(func=cmd_keys_create)
+    p = keys_sub.add_parser("list", help="list keys (never their secrets)")
+    p.set_defaults(func=cmd_keys_list)
+    p = keys_sub.add_parser("revoke", help="revoke a key by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_keys_revoke)

@@ -1,0 +1,150 @@
+"""`sscmatch rank`: rank offers for needs from a JSON file, without a database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from service import scoring
+from service.cli.progress import progress_printer
+from service.countries.seed import official_languages, reference_groupings
+from service.errors import Unprocessable
+
+Modality = Literal["technical_assistance", "study_visit", "expert_exchange", "training",
+                   "documentation", "internship"]
+
+
+class RankItem(BaseModel):
+    """One offer or need of the input file (the dev set's item shape)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["offer", "need"]
+    country: Annotated[str, Field(min_length=3, max_length=3)]
+    factor: Annotated[str, Field(min_length=1, max_length=40)]
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+    modality: Modality = "technical_assistance"
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    target_population: Annotated[str, Field(max_length=1000)] = ""
+    capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
+    status: str = "published"
+
+    @field_validator("country")
+    @classmethod
+    def _iso3(cls, value: str) -> str:
+        code = value.upper()
+        if pycountry.countries.get(alpha_3=code) is None:
+            raise ValueError(f"unknown ISO 3166-1 alpha-3 code '{value}'")
+        return code
+
+    def to_scoring(self) -> scoring.Item:
+        return scoring.Item(id=self.id, kind=self.kind, country=self.country, factor=self.factor,
+                            language=self.language, modality=self.modality, title=self.title,
+                            description=self.description,
+                            target_population=self.target_population,
+                            capacity=self.capacity if self.kind == "offer" else None)
+
+
+def load_items(path: Path) -> list[scoring.Item]:
+    """Read and validate the items file; raise a clear error naming the item and field."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Unprocessable(f"{path}: no such file.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unprocessable(f"{path}: not valid UTF-8 JSON ({exc}).") from None
+    if not isinstance(raw, list):
+        raise Unprocessable(f"{path}: expected a JSON list of offers and needs.")
+    items: list[scoring.Item] = []
+    seen: set[str] = set()
+    problems: list[str] = []
+    for n, entry in enumerate(raw):
+        label = f"item {n}"
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            label += f" (id '{entry['id']}')"
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: expected an object")
+            continue
+        try:
+            item = RankItem.model_validate(entry)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"]) or "item"
+                problems.append(f"{label}: field '{field}': {err['msg']}")
+            continue
+        if item.id in seen:
+            problems.append(f"{label}: duplicate id")
+            continue
+        seen.add(item.id)
+        items.append(item.to_scoring())
+    if problems:
+        shown = "\n  ".join(problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise Unprocessable(f"{path}: {len(problems)} invalid item(s):\n  {shown}{more}")
+    return items
+
+
+def offline_context(items: Sequence[scoring.Item]) -> scoring.Context:
+    """Context from the packaged reference data (groupings, CLDR languages); no database."""
+    groups: dict[str, set[str]] = {}
+    for entry in reference_groupings():
+        for iso3 in entry["members"]:
+            groups.setdefault(iso3, set()).add(entry["code"])
+    languages: dict[str, frozenset[str]] = {}
+    for iso3 in sorted({i.country for i in items}):
+        record = pycountry.countries.get(alpha_3=iso3)
+        languages[iso3] = frozenset(official_languages(record.alpha_2)) if record else frozenset()
+    return scoring.Context(country_groups={k: frozenset(v) for k, v in groups.items()},
+                           country_languages=languages,
+                           factor_affinity=dict(scoring.DEFAULT_FACTOR_AFFINITY))
+
+
+def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, Any]:
+    """Rank the K best offers of other countries for every need of the file."""
+    items = load_items(path)
+    needs = [i for i in items if i.kind == "need"]
+    offers = [i for i in items if i.kind == "offer"]
+    model = scoring.get_text_model()
+    progress = progress_printer("encoding") if show_progress else None
+    vectors = model.encode([scoring.item_text(i) for i in needs + offers], progress=progress)
+    ranked = scoring.rank(needs, offers, weights=scoring.Weights(),
+                          context=offline_context(items), top_k=top, model=model,
+                          need_vectors=vectors[:len(needs)], offer_vectors=vectors[len(needs):])
+    return {
+        need.id: [{"offer_id": s.offer_id, "score": round(s.total, 6),
+                   "components": {k: round(v, 6) for k, v in s.components.items()}}
+                  for s in ranked.get(need.id, [])]
+        for need in needs
+    }
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise Unprocessable("--top must be at least 1.")
+    result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"ranked {len(result)} needs; wrote {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register `rank`."""
+    p = sub.add_parser("rank", help="rank offers for needs from a JSON items file (no database)")
+    p.add_argument("--items", required=True, help="JSON list of offers and needs")
+    p.add_argument("--top", type=int, default=10, help="offers to keep per need (K)")
+    p.add_argument("--out", help="write the result here instead of stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_rank)

@@ -1,0 +1,1 @@
+"""Demo data set shipped with the service."""

@@ -1,0 +1,1 @@
+"""Offers and needs: the forms each country fills in, per accelerator factor."""

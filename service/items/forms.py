@@ -1,0 +1,228 @@
+"""Spreadsheet forms (CSV or XLSX): import with full validation, and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from models import Offer
+from service.errors import ServiceError, Unprocessable
+from service.items import service, vectors
+from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
+from service.items.service import ItemRow, Kind
+
+COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
+           "target_population", "capacity", "status")
+REQUIRED = ("kind", "factor", "modality", "title", "description")
+MAX_ROWS = 20_000
+
+
+@dataclass
+class ImportReport:
+    """Outcome of an import: counts, and every bad row with its number and reason."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (spreadsheet row number, {column: text}) from a CSV or XLSX form."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _read_csv(path)
+    elif suffix == ".xlsx":
+        yield from _read_xlsx(path)
+    else:
+        raise Unprocessable(f"{path.name}: unsupported file type; use .csv or .xlsx.")
+
+
+def _check_header(header: list[str], name: str) -> list[str]:
+    cols = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED if c not in cols]
+    unknown = [c for c in cols if c and c not in COLUMNS]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing columns: {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown columns: {', '.join(unknown)}")
+        raise Unprocessable(f"{name}: {'; '.join(parts)}. Expected: {', '.join(COLUMNS)}.")
+    return cols
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(f"{path.name}: not UTF-8 text ({exc.reason}).") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise Unprocessable(f"{path.name}: the file is empty.")
+    cols = _check_header(header, path.name)
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        yield number, {c: v for c, v in zip(cols, values, strict=False) if c}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise Unprocessable(f"{path.name}: not a readable XLSX file ({exc}).") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise Unprocessable(f"{path.name}: the first sheet is empty.")
+        cols = _check_header([_cell(h) for h in header], path.name)
+        for number, values in enumerate(rows, start=2):
+            texts = [_cell(v) for v in values]
+            if not any(t.strip() for t in texts):
+                continue
+            yield number, {c: t for c, t in zip(cols, texts, strict=False) if c}
+    finally:
+        book.close()
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "row"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _row_fields(row: dict[str, str], kind: Kind) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: v for k, v in row.items() if k != "kind" and v != ""}
+    if kind == "need" and "capacity" in fields:
+        raise Unprocessable("capacity: only offers have a capacity")
+    return fields
+
+
+def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
+                country: str | None = None) -> ImportReport:
+    """Validate and apply every row; the caller rolls back when `errors` is not empty."""
+    report = ImportReport()
+    touched: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}
+    count = 0
+    for number, row in rows:
+        count += 1
+        if count > MAX_ROWS:
+            report.errors.append((number, f"too many rows; at most {MAX_ROWS} per file"))
+            break
+        try:
+            outcome, kind, item = _apply_row(session, row, country=country)
+        except ValidationError as exc:
+            report.errors.append((number, _describe(exc)))
+            continue
+        except ServiceError as exc:
+            report.errors.append((number, exc.detail))
+            continue
+        if outcome == "created":
+            report.created += 1
+        elif outcome == "updated":
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if outcome != "unchanged":
+            touched[kind].append(item)
+    if not report.errors:
+        for kind, items in touched.items():
+            vectors.encode_rows(items, kind)
+    return report
+
+
+def _apply_row(session: Session, row: dict[str, str],
+               *, country: str | None) -> tuple[str, Kind, ItemRow]:
+    raw_kind = row.get("kind", "").strip().lower()
+    if raw_kind not in ("offer", "need"):
+        raise Unprocessable(f"kind: must be 'offer' or 'need', got '{raw_kind}'")
+    kind: Kind = "offer" if raw_kind == "offer" else "need"
+    fields = _row_fields(row, kind)
+    if country:
+        row_country = fields.get("country", country).upper()
+        if row_country != country:
+            raise Unprocessable(f"country: row is for {row_country}, but --country is {country}")
+        fields["country"] = country
+    status = fields.pop("status", "published")
+    ref = fields.get("ref")
+    existing = service.get_item_by_ref(session, kind, ref) if ref else None
+    if existing is None:
+        create_schema = OfferCreate if kind == "offer" else NeedCreate
+        initial = "draft" if status == "withdrawn" else status
+        data = create_schema.model_validate(fields | {"status": initial})
+        item = service.create_item(session, kind=kind, data=data, principal=None, encode=False)
+        if status == "withdrawn":
+            service.withdraw_item(session, kind=kind, item=item, principal=None, if_match=None)
+        return "created", kind, item
+    if str(fields.get("country", existing.country_iso3)).upper() != existing.country_iso3:
+        raise Unprocessable(f"country: ref {ref} belongs to {existing.country_iso3}")
+    update_schema = OfferUpdate if kind == "offer" else NeedUpdate
+    changes = {k: v for k, v in fields.items() if k not in ("ref", "country")}
+    data_update = update_schema.model_validate(changes | {"status": status})
+    before = existing.version
+    service.update_item(session, kind=kind, item=existing, data=data_update, principal=None,
+                        if_match=None)
+    return ("updated" if existing.version != before else "unchanged"), kind, existing
+
+
+def export_rows(session: Session) -> list[dict[str, str]]:
+    """Return every offer and need as form rows (offers first, by id)."""
+    out: list[dict[str, str]] = []
+    kinds: tuple[Kind, ...] = ("offer", "need")
+    for kind in kinds:
+        for item in service.rows_by_id(session, kind):
+            out.append({
+                "kind": kind, "ref": item.ref, "country": item.country_iso3,
+                "factor": item.factor_code, "language": item.language,
+                "modality": item.modality, "title": item.title,
+                "description": item.description, "target_population": item.target_population,
+                "capacity": str(item.capacity) if isinstance(item, Offer) else "",
+                "status": item.status,
+            })
+    return out
+
+
+def write_rows(rows: list[dict[str, str]], path: Path, fmt: str) -> None:
+    """Write form rows as CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX."""
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        return
+    if fmt != "xlsx":
+        raise Unprocessable(f"Unknown format '{fmt}'; use csv or xlsx.")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "offers_and_needs"
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append([row[c] for c in COLUMNS])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            # Text is text: never let a cell starting with "=" become a formula.
+            cell.data_type = "s"
+    sheet.freeze_panes = "A2"
+    book.save(path)

@@ -1,0 +1,117 @@
+"""HTTP routes for offers and needs (one router factory, two kinds)."""
+
+# No `from __future__ import annotations` here: the route functions are built inside
+# `build_router`, so FastAPI must see the real schema classes (locals), not their names.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import BaseModel
+
+from service.deps import PrincipalDep, SessionDep, SettingsDep
+from service.errors import ServiceError
+from service.errors_doc import responses
+from service.items import service
+from service.items.schemas import (
+    ItemReadBase,
+    Modality,
+    NeedCreate,
+    NeedRead,
+    NeedUpdate,
+    OfferCreate,
+    OfferRead,
+    OfferUpdate,
+    Status,
+)
+from service.items.service import ItemFilters, ItemRow, Kind
+from service.schemas import Page
+
+IfMatch = Annotated[str | None, Header(
+    description="ETag of the version you read; a stale one gets 412 and changes nothing")]
+ItemId = Annotated[int, Path(ge=1, le=2**62, description="Id of the item")]
+
+
+def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type[BaseModel],
+                 read_schema: type[ItemReadBase]) -> APIRouter:
+    """Build the CRUD routes of offers or needs."""
+    plural = f"{kind}s"
+    router = APIRouter(prefix=f"/{plural}", tags=[plural])
+
+    def _read(item: ItemRow, response: Response) -> ItemReadBase:
+        response.headers["ETag"] = service.etag(item)
+        return read_schema.model_validate(item)
+
+    @router.get("", response_model=Page[read_schema], name=f"list_{plural}",  # type: ignore[valid-type]
+                responses=responses(400, 401, 422))
+    def list_items(
+        session: SessionDep,
+        principal: PrincipalDep,
+        settings: SettingsDep,
+        country: Annotated[str | None, Query(min_length=3, max_length=3,
+                                             description="ISO3 country code")] = None,
+        factor: Annotated[str | None, Query(max_length=40)] = None,
+        language: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+        modality: Modality | None = None,
+        status_: Annotated[Status | None, Query(alias="status")] = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=200,
+                                       description="Text in title, description or population")]
+        = None,
+        limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200")] = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> Page[ItemReadBase]:
+        """List the offers or needs visible to the caller, filtered, by ascending id."""
+        page_size = limit or settings.default_page_size
+        if page_size > settings.max_page_size:
+            raise ServiceError(
+                f"limit={page_size} is too large; the largest page is {settings.max_page_size}.",
+                errors=[{"field": "limit", "message": f"at most {settings.max_page_size}"}])
+        filters = ItemFilters(country=country, factor=factor, language=language,
+                              modality=modality, status=status_, q=q)
+        rows, total, next_cursor = service.list_items(
+            session, kind=kind, principal=principal, filters=filters, limit=page_size,
+            cursor=cursor)
+        return Page[ItemReadBase](items=[read_schema.model_validate(r) for r in rows],
+                                  total=total, limit=page_size, next_cursor=next_cursor)
+
+    @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
+                 name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))
+    def create_item(data: create_schema, session: SessionDep,  # type: ignore[valid-type]
+                    principal: PrincipalDep, response: Response) -> ItemReadBase:
+        """Submit an offer or need for the caller's country (admins: any country)."""
+        item = service.create_item(session, kind=kind, data=data, principal=principal)
+        response.headers["Location"] = f"/api/v1/{plural}/{item.id}"
+        return _read(item, response)
+
+    @router.get("/{item_id}", response_model=read_schema, name=f"get_{kind}",
+                responses=responses(401, 404))
+    def get_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
+                 response: Response) -> ItemReadBase:
+        """Get one offer or need; its version is in the `ETag` header."""
+        return _read(service.get_item_or_raise(session, kind, item_id, principal), response)
+
+    @router.patch("/{item_id}", response_model=read_schema, name=f"update_{kind}",
+                  responses=responses(401, 403, 404, 412, 413, 422))
+    def update_item(item_id: ItemId, data: update_schema,  # type: ignore[valid-type]
+                    session: SessionDep, principal: PrincipalDep, response: Response,
+                    if_match: IfMatch = None) -> ItemReadBase:
+        """Change some fields; send `If-Match` with the ETag you read to avoid lost updates."""
+        item = service.get_item_or_raise(session, kind, item_id, principal)
+        item = service.update_item(session, kind=kind, item=item, data=data,
+                                   principal=principal, if_match=if_match)
+        return _read(item, response)
+
+    @router.delete("/{item_id}", response_model=read_schema, name=f"withdraw_{kind}",
+                   responses=responses(401, 403, 404, 412))
+    def withdraw_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
+                      response: Response, if_match: IfMatch = None) -> ItemReadBase:
+        """Withdraw (never hard-delete): the record stays for the pairings that refer to it."""
+        item = service.get_item_or_raise(session, kind, item_id, principal)
+        item = service.withdraw_item(session, kind=kind, item=item, principal=principal,
+                                     if_match=if_match)
+        return _read(item, response)
+
+    return router
+
+
+offers_router = build_router("offer", OfferCreate, OfferUpdate, OfferRead)
+needs_router = build_router("need", NeedCreate, NeedUpdate, NeedRead)

@@ -1,0 +1,283 @@
+"""Rules for offers and needs: who sees and changes what, validation, versions, listing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, undefer
+
+from models import Factor, Need, Offer
+from service import revisions
+from service.auth.service import Principal
+from service.config import get_settings
+from service.countries.service import require_enabled_country
+from service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ServiceError,
+    Unprocessable,
+)
+from service.items import vectors
+from service.items.schemas import ItemCreateBase, ItemUpdateBase
+
+Kind = Literal["offer", "need"]
+ItemRow = Offer | Need
+MODELS: dict[Kind, type[Offer] | type[Need]] = {"offer": Offer, "need": Need}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilters:
+    """Filters of a list of offers or needs; None means no filter."""
+
+    country: str | None = None
+    factor: str | None = None
+    language: str | None = None
+    modality: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+def model_for(kind: Kind) -> type[Offer] | type[Need]:
+    """Return the ORM class of a kind."""
+    return MODELS[kind]
+
+
+def etag(item: ItemRow) -> str:
+    """Return the strong ETag of an item's current version."""
+    return f'"{item.version}"'
+
+
+def bump_revision(session: Session, kind: Kind) -> None:
+    """Mark the offers or needs as changed, for every worker's in-memory index."""
+    revisions.bump(session, "offers" if kind == "offer" else "needs")
+
+
+def _visible(model: type[Offer] | type[Need], principal: Principal | None) -> ColumnElement[bool]:
+    if principal is None or principal.is_staff:
+        return model.id.is_not(None)
+    return or_(model.status == "published", model.country_iso3 == principal.country)
+
+
+def can_see(item: ItemRow, principal: Principal | None) -> bool:
+    """Country keys see published items and everything of their own country."""
+    if principal is None or principal.is_staff:
+        return True
+    return item.status == "published" or item.country_iso3 == principal.country
+
+
+def get_item(session: Session, kind: Kind, item_id: int) -> ItemRow | None:
+    """Return the offer or need with this id, visibility not checked."""
+    return cast(ItemRow | None, session.get(model_for(kind), item_id))
+
+
+def get_item_by_ref(session: Session, kind: Kind, ref: str) -> ItemRow | None:
+    """Return the offer or need with this reference."""
+    model = model_for(kind)
+    return cast(ItemRow | None, session.scalar(select(model).where(model.ref == ref)))
+
+
+def rows_by_id(session: Session, kind: Kind, ids: Sequence[int] | None = None, *,
+               with_embedding: bool = False) -> list[ItemRow]:
+    """Return offers or needs by ascending id: all of them, or those with these ids."""
+    model = model_for(kind)
+    stmt = select(model).order_by(model.id)
+    if ids is not None:
+        stmt = stmt.where(model.id.in_(ids))
+    if with_embedding:
+        stmt = stmt.options(undefer(model.embedding))
+    return cast(list[ItemRow], list(session.scalars(stmt)))
+
+
+def get_item_or_raise(session: Session, kind: Kind, item_id: int,
+                      principal: Principal | None) -> ItemRow:
+    """Return the item if it exists and the caller may see it; otherwise 404 (never 403)."""
+    item = get_item(session, kind, item_id)
+    if item is None or not can_see(item, principal):
+        raise NotFound(f"No {kind} with id {item_id}.")
+    return item
+
+
+def require_can_modify(item: ItemRow, principal: Principal | None) -> None:
+    """Admins change anything; a country key only its own country's items."""
+    if principal is None or principal.is_admin:
+        return
+    if principal.role != "country" or principal.country != item.country_iso3:
+        raise Forbidden(f"Only {item.country_iso3}'s focal points or an admin can change this.")
+
+
+def check_if_match(item: ItemRow, if_match: str | None) -> None:
+    """Raise 412 when `If-Match` names another version than the current one."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return
+    current = etag(item)
+    if not any(t.removeprefix("W/") == current for t in tags):
+        raise PreconditionFailed(
+            f"The {type(item).__name__.lower()} is at version {item.version}; your If-Match "
+            f"{if_match} is stale. Fetch it again and reapply your change.",
+            current_version=item.version,
+        )
+
+
+def _require_factor(session: Session, code: str) -> None:
+    if session.get(Factor, code) is None:
+        known = ", ".join(session.scalars(select(Factor.code).order_by(Factor.position)))
+        raise Unprocessable(f"Unknown accelerator factor '{code}'. Known: {known}.",
+                            errors=[{"field": "factor", "message": "unknown factor"}])
+
+
+def _require_language(language: str) -> None:
+    supported = get_settings().languages
+    if language not in supported:
+        raise Unprocessable(
+            f"Unsupported language '{language}'; use one of {', '.join(supported)}.",
+            errors=[{"field": "language", "message": "unsupported language"}])
+
+
+def _new_ref(kind: Kind, country: str) -> str:
+    return f"{kind[0].upper()}-{country}-{secrets.token_hex(4).upper()}"
+
+
+def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
+                principal: Principal | None, encode: bool = True) -> ItemRow:
+    """Create an offer or need after checking rights, country, factor, language and ref."""
+    country_code = data.country or (principal.country if principal else None)
+    if country_code is None:
+        raise Unprocessable("Give the country (ISO 3166-1 alpha-3) of the offer or need.",
+                            errors=[{"field": "country", "message": "required"}])
+    if principal is not None and not principal.is_admin:
+        if principal.role != "country":
+            raise Forbidden("Only country focal points and admins submit offers and needs.")
+        if country_code != principal.country:
+            raise Forbidden(f"This key may only submit for {principal.country}.")
+    country = require_enabled_country(session, country_code)
+    _require_factor(session, data.factor)
+    language = data.language
+    if language is None:
+        candidates = [lang for lang in country.languages if lang in get_settings().languages]
+        if not candidates:
+            raise Unprocessable(
+                f"Cannot infer the language for {country.iso3}; give `language`.",
+                errors=[{"field": "language", "message": "required for this country"}])
+        language = candidates[0]
+    _require_language(language)
+    model = model_for(kind)
+    ref = data.ref or _new_ref(kind, country.iso3)
+    if session.scalar(select(model.id).where(model.ref == ref)) is not None:
+        raise Conflict(f"An {kind} with ref '{ref}' already exists.")
+    fields = data.model_dump(exclude={"country", "factor", "language", "ref"})
+    item = model(ref=ref, country_iso3=country.iso3, factor_code=data.factor,
+                 language=language, version=1, **fields)
+    session.add(item)
+    session.flush()
+    if encode:
+        vectors.encode_rows([item], kind)
+    bump_revision(session, kind)
+    return item
+
+
+def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdateBase,
+                principal: Principal | None, if_match: str | None) -> ItemRow:
+    """Apply a partial update, bumping the version; 412 on a stale If-Match."""
+    require_can_modify(item, principal)
+    check_if_match(item, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        nulls = sorted(k for k, v in changes.items() if v is None)
+        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
+                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
+    if "factor" in changes:
+        _require_factor(session, changes["factor"])
+        changes["factor_code"] = changes.pop("factor")
+    if "language" in changes:
+        _require_language(changes["language"])
+    changed = {k: v for k, v in changes.items() if getattr(item, k) != v}
+    if not changed:
+        return item
+    for key, value in changed.items():
+        setattr(item, key, value)
+    item.version += 1
+    session.flush()
+    if {"title", "description", "target_population", "language"} & changed.keys():
+        vectors.encode_rows([item], kind)
+    bump_revision(session, kind)
+    return item
+
+
+def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Principal | None,
+                  if_match: str | None) -> ItemRow:
+    """Withdraw an item: it stays stored (pairings may refer to it) but is no longer offered."""
+    require_can_modify(item, principal)
+    check_if_match(item, if_match)
+    if item.status != "withdrawn":
+        item.status = "withdrawn"
+        item.version += 1
+        session.flush()
+        bump_revision(session, kind)
+    return item
+
+
+def encode_cursor(last_id: int) -> str:
+    """Return the opaque cursor that continues after `last_id`."""
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Read a cursor made by `encode_cursor`, or raise 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        prefix, _, value = raw.partition(":")
+        last_id = int(value)
+        if prefix != "id" or not 0 <= last_id <= 2**62:
+            raise ValueError(raw)
+        return last_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ServiceError("The cursor is not valid; use the `next_cursor` of a previous page.",
+                           errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
+
+
+def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,
+                principal: Principal | None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [_visible(model, principal)]
+    if filters.country:
+        conds.append(model.country_iso3 == filters.country.upper())
+    if filters.factor:
+        conds.append(model.factor_code == filters.factor)
+    if filters.language:
+        conds.append(model.language == filters.language)
+    if filters.modality:
+        conds.append(model.modality == filters.modality)
+    if filters.status:
+        conds.append(model.status == filters.status)
+    if filters.q:
+        # autoescape: `%` and `_` in the text are literal characters, not LIKE wildcards.
+        text = filters.q.lower()
+        conds.append(or_(func.lower(model.title).contains(text, autoescape=True),
+                         func.lower(model.description).contains(text, autoescape=True),
+                         func.lower(model.target_population).contains(text, autoescape=True)))
+    return conds
+
+
+def list_items(session: Session, *, kind: Kind, principal: Principal | None,
+               filters: ItemFilters, limit: int,
+               cursor: str | None = None) -> tuple[list[ItemRow], int, str | None]:
+    """Return one page (by ascending id), the total count and the next cursor."""
+    model = model_for(kind)
+    conds = _conditions(model, filters, principal)
+    total = session.scalar(select(func.count(model.id)).where(and_(*conds))) or 0
+    stmt = select(model).where(and_(*conds))
+    if cursor:
+        stmt = stmt.where(model.id > decode_cursor(cursor))
+    rows: list[ItemRow] = list(session.scalars(stmt.order_by(model.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], total, next_cursor

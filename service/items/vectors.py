@@ -1,0 +1,36 @@
+"""Text vectors of offers and needs: encoded once when an item is written, then stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from models import Need, Offer
+from service import scoring
+from service.config import get_settings
+
+Kind = Literal["offer", "need"]
+
+
+def to_scoring_item(row: Offer | Need, kind: Kind) -> scoring.Item:
+    """Convert an ORM row into the scorer's plain record."""
+    return scoring.Item(
+        id=str(row.id), kind=kind, country=row.country_iso3, factor=row.factor_code,
+        language=row.language, modality=row.modality, title=row.title,
+        description=row.description, target_population=row.target_population or "",
+        capacity=row.capacity if isinstance(row, Offer) else None,
+    )
+
+
+def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Encode and store the text vectors of `rows`; return how many were encoded."""
+    if not rows or not (force or get_settings().encode_on_write):
+        return 0
+    model = scoring.get_text_model()
+    texts = [scoring.item_text(to_scoring_item(row, kind)) for row in rows]
+    matrix = model.encode(texts, progress=progress)
+    for row, vector in zip(rows, matrix, strict=True):
+        row.embedding = scoring.vector_to_bytes(vector)
+        row.embedding_model = model.name
+    return len(rows)

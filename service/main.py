@@ -1,0 +1,212 @@
+"""Application factory: routers, middleware, problem-details handlers, health and docs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import unicodedata
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.base import RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth.router import router as keys_router
+from service.config import Settings, get_settings
+from service.countries.router import router as countries_router
+from service.db import get_engine
+from service.errors import install_handlers, problem
+from service.items.router import needs_router, offers_router
+from service.migrate import current_revision, head_revision
+from service.pairings.index import IndexCache
+from service.pairings.router import router as pairings_router
+from service.tables.router import router as tables_router
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+Matchmaking for South–South cooperation tables on child labour: countries submit what they
+can **offer** and what they **need** per accelerator factor; the service proposes pairings and
+plans negotiation rounds.
+
+Every request under `/api/v1` needs `Authorization: Bearer <key>` (create keys with
+`sscmatch keys create`). Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+log = logging.getLogger("service")
+
+
+class BodySizeLimit:
+    """Answer 413 to request bodies larger than the configured limit, before parsing them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+        too_large = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_large = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            # The app may catch _TooLarge while parsing the body (FastAPI turns it into a 400);
+            # whatever it answers then is replaced by the 413 below.
+            nonlocal started
+            if too_large and not started:
+                return
+            started = True
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):
+            await self.app(scope, limited_receive, guarded_send)
+        if too_large and not started:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Request body too large",
+                           f"The request body is larger than {self.max_bytes} bytes.",
+                           "payload-too-large")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class ControlCharGuard:
+    """Answer 400 to URLs whose path or query holds control characters (such as NUL): they are
+    never meaningful there, and PostgreSQL cannot even compare text that contains NUL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            bad = _control_char_fields(scope)
+            if bad:
+                response = problem(
+                    400, "Bad request",
+                    f"Control characters are not allowed in the URL: {', '.join(bad)}.",
+                    "bad-request",
+                    errors=[{"field": f, "message": "contains a control character"} for f in bad])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_control_char(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def _control_char_fields(scope: Scope) -> list[str]:
+    bad = ["path"] if _has_control_char(str(scope.get("path", ""))) else []
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if _has_control_char(name) or _has_control_char(value):
+            bad.append(f"query.{name}" if not _has_control_char(name) else "query")
+    return bad
+
+
+async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """Add conservative security headers to every response."""
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.url.path.startswith(API_PREFIX):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _docs_routes(app: FastAPI) -> None:
+    static_dir = Path(str(resources.files("fastapi_offline").joinpath("static")))
+    app.mount("/docs-static", StaticFiles(directory=static_dir), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="sscmatch API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="sscmatch API",
+                              redoc_js_url="/docs-static/redoc.standalone.js",
+                              redoc_favicon_url="/docs-static/favicon.png", with_google_fonts=False)
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        """The process is alive (does not touch the database)."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], responses={503: {"description": "Not ready"}})
+    def ready() -> JSONResponse:
+        """The database answers and is at the latest migration."""
+        head = head_revision()
+        try:
+            engine = get_engine()
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = current_revision(engine)
+        except SQLAlchemyError as exc:
+            return problem(503, "Not ready", f"Database unreachable ({exc.__class__.__name__}).",
+                           "not-ready")
+        if current != head:
+            return problem(503, "Not ready",
+                           f"Database is at migration {current}, expected {head}; "
+                           "run `sscmatch migrate`.", "not-ready")
+        return JSONResponse({"status": "ready", "migration": current})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the FastAPI application."""
+    settings = settings or get_settings()
+    app = FastAPI(title="sscmatch: South–South cooperation matchmaking", version="0.1.0",
+                  description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.index_cache = IndexCache()
+    install_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (countries_router, offers_router, needs_router, pairings_router,
+                   tables_router, keys_router):
+        api.include_router(router)
+    app.include_router(api)
+    _docs_routes(app)
+    _health_routes(app)
+    app.middleware("http")(security_headers)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "If-Match",
+                                          "Idempotency-Key"],
+                           expose_headers=["ETag", "Location"])
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ControlCharGuard)
+    return app

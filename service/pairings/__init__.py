@@ -1,0 +1,1 @@
+"""Matching and planning: ranked counterparts, table suggestions, plans and pairings."""

@@ -1,0 +1,72 @@
+"""Schemas for matches, table suggestions and plans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from service.schemas import Schema
+
+
+class Component(Schema):
+    value: float = Field(ge=0, le=1, description="The component's value in [0, 1]")
+    weight: float = Field(ge=0, description="Its weight in the total")
+
+
+class Counterpart(Schema):
+    id: int
+    kind: str
+    country: str
+    factor: str
+    language: str
+    modality: str
+    title: str
+
+
+class MatchRead(Schema):
+    need_id: int
+    offer_id: int
+    need_country: str
+    offer_country: str
+    counterpart: Counterpart = Field(description="The matched item (offer for a need, need "
+                                                 "for an offer)")
+    score: float = Field(ge=0, le=1, description="Weighted mean of the components")
+    components: dict[str, Component]
+    matched_terms: list[str] = Field(description="Terms or phrases matched on both sides")
+
+
+class MatchList(Schema):
+    item_id: int
+    kind: str
+    scoring_version: str
+    matches: list[MatchRead]
+
+
+class SuggestionList(Schema):
+    table_id: int
+    scoring_version: str
+    total: int = Field(description="Ranked pairs found before `limit` was applied")
+    items: list[MatchRead]
+
+
+class MeetingRead(Schema):
+    round: int | None
+    table: int | None
+    countries: list[str]
+    value: float
+    pairings: list[dict[str, int]] = Field(description="(need_id, offer_id) merged into it")
+    reason: str | None = None
+
+
+class PlanRead(Schema):
+    id: int
+    table_id: int
+    number: int = Field(description="Plans of a table are numbered 1, 2, ...")
+    scoring_version: str
+    created_at: datetime
+    created_by: str
+    summary: dict[str, Any] = Field(description="Totals, bounds and rounds used")
+    meetings: list[MeetingRead]
+    left_out: list[MeetingRead]

@@ -1,0 +1,216 @@
+"""Matching rules: counterparts of one item, table suggestions and the plan of a table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from models import CooperationTable, Pairing, Plan
+from service import planning, revisions, scoring
+from service.auth.service import Principal
+from service.errors import Conflict
+from service.items import service as items_service
+from service.items.service import Kind
+from service.items.vectors import to_scoring_item
+from service.pairings.context import build_context
+from service.pairings.index import IndexCache
+from service.tables.service import effective_weights, factor_affinity
+
+CANDIDATES_PER_NEED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPair:
+    """A scored pair with the counterpart records needed to present it."""
+
+    scored: scoring.ScoredPairing
+    need: scoring.Item
+    offer: scoring.Item
+
+
+def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: int,
+                 principal: Principal, limit: int) -> list[RankedPair]:
+    """Rank the published counterparts of other countries for one offer or need."""
+    row = items_service.get_item_or_raise(session, kind, item_id, principal)
+    other: Kind = "need" if kind == "offer" else "offer"
+    counterpart_index = cache.get(session, other)
+    own_index = cache.get(session, kind)
+    subject = to_scoring_item(row, kind)
+    vector = (own_index.vectors_for([subject.id])[0] if subject.id in own_index.position
+              else None)
+    context = build_context(session)
+    scored = scoring.score_item(
+        subject, counterpart_index.items, weights=scoring.Weights(), context=context,
+        top_k=limit, item_vector=vector, counterpart_vectors=counterpart_index.vectors,
+        reciprocity_offers=(own_index if kind == "offer" else counterpart_index).items,
+        reciprocity_needs=(counterpart_index if kind == "offer" else own_index).items,
+    )
+    lookup = {i.id: i for i in counterpart_index.items}
+    pairs = []
+    for s in scored:
+        if kind == "need":
+            pairs.append(RankedPair(s, subject, lookup[s.offer_id]))
+        else:
+            pairs.append(RankedPair(s, lookup[s.need_id], subject))
+    return pairs
+
+
+def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,
+                per_need: int) -> list[RankedPair]:
+    """Rank, for every published need of a participant, the best offers of other participants.
+
+    Cached per table version and data revisions: a repeated request is served from memory,
+    and any write to offers, needs, pairings or the table makes a new key.
+    """
+    key = ("table_pairs", session.get_bind().engine.url.render_as_string(), table.id,
+           table.version, revisions.read(session, "offers"), revisions.read(session, "needs"),
+           revisions.read(session, "pairings"), per_need)
+    return cache.memo(key, lambda: _rank_table(session, cache, table=table, per_need=per_need))
+
+
+def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
+                per_need: int) -> list[RankedPair]:
+    participants = {p.country_iso3 for p in table.participants}
+    offers_index = cache.get(session, "offer")
+    needs_index = cache.get(session, "need")
+    offers = [i for i in offers_index.items if i.country in participants]
+    needs = [i for i in needs_index.items if i.country in participants]
+    if not offers or not needs:
+        return []
+    context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+    ranked = scoring.rank(
+        needs, offers, weights=effective_weights(table), context=context, top_k=per_need,
+        need_vectors=needs_index.vectors_for([n.id for n in needs]),
+        offer_vectors=offers_index.vectors_for([o.id for o in offers]),
+    )
+    need_by_id = {n.id: n for n in needs}
+    offer_by_id = {o.id: o for o in offers}
+    pairs = [RankedPair(s, need_by_id[s.need_id], offer_by_id[s.offer_id])
+             for scored in ranked.values() for s in scored]
+    pairs.sort(key=lambda p: (-p.scored.total, int(p.need.id), int(p.offer.id)))
+    return pairs
+
+
+def table_suggestions(session: Session, cache: IndexCache, *, table: CooperationTable,
+                      factor: str | None, country: str | None,
+                      limit: int) -> tuple[list[RankedPair], int]:
+    """Return the best (need, offer) pairs among the table's participants, filtered."""
+    pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
+    if factor:
+        pairs = [p for p in pairs if factor in (p.need.factor, p.offer.factor)]
+    if country:
+        code = country.upper()
+        pairs = [p for p in pairs if code in (p.need.country, p.offer.country)]
+    return pairs[:limit], len(pairs)
+
+
+def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,
+                 actor: Principal) -> Plan:
+    """Select pairings, schedule the meetings, store the plan and its suggested pairings."""
+    if table.status == "closed":
+        raise Conflict("The table is closed; its plan cannot be recomputed.")
+    pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
+    offer_ids = sorted({int(p.offer.id) for p in pairs})
+    load = dict(session.execute(
+        select(Pairing.offer_id, func.count(Pairing.id))
+        .where(Pairing.offer_id.in_(offer_ids),
+               Pairing.stage.in_(("expression_of_interest", "commitment", "agreement")))
+        .group_by(Pairing.offer_id)).all())
+    locked = _locked_pairs(session, table)
+    capacity = {}
+    for p in pairs:
+        cap = (p.offer.capacity or 1) - load.get(int(p.offer.id), 0)
+        capacity[p.offer.id] = max(cap, 0)
+    candidates = [
+        planning.Candidate(need_id=p.need.id, offer_id=p.offer.id, recipient=p.need.country,
+                           provider=p.offer.country, score=p.scored.total)
+        for p in pairs
+        if (int(p.need.id), int(p.offer.id)) not in locked and capacity[p.offer.id] > 0
+    ]
+    limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
+                             max_offers_per_need=table.max_offers_per_need,
+                             rounds=table.rounds, tables_per_round=table.tables_per_round)
+    result = planning.plan(candidates, capacity=capacity, limits=limits)
+    by_key = {(p.need.id, p.offer.id): p for p in pairs}
+    scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
+    _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)])
+    number = (session.scalar(select(func.max(Plan.number)).where(Plan.table_id == table.id))
+              or 0) + 1
+    plan = Plan(
+        table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
+        created_by=f"{actor.role}:{actor.name}"[:120],
+        summary=_summary(result, len(candidates), len(locked)),
+        meetings=[_meeting_json(s.meeting, s.round, s.table, None)
+                  for s in result.schedule.slots],
+        left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
+    )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def _locked_pairs(session: Session, table: CooperationTable) -> set[tuple[int, int]]:
+    """Pairs of the table already past `suggested`: a new plan never touches them."""
+    rows = session.execute(select(Pairing.need_id, Pairing.offer_id).where(
+        Pairing.table_id == table.id, Pairing.stage != "suggested"))
+    return {(n, o) for n, o in rows}
+
+
+def _store_suggested(session: Session, table: CooperationTable,
+                     chosen: Sequence[RankedPair]) -> None:
+    """Replace the table's `suggested` pairings by the chosen ones (others stay as they are)."""
+    keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
+    existing = {(r.need_id, r.offer_id): r for r in session.scalars(
+        select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested"))}
+    stale = [r.id for k, r in existing.items() if k not in keep]
+    if stale:
+        session.execute(delete(Pairing).where(Pairing.id.in_(stale)))
+    for key, pair in keep.items():
+        row = existing.get(key)
+        if row is None:
+            row = Pairing(need_id=key[0], offer_id=key[1], table_id=table.id,
+                          recipient_iso3=pair.need.country, provider_iso3=pair.offer.country,
+                          stage="suggested")
+            session.add(row)
+        row.score = min(max(pair.scored.total, 0.0), 1.0)
+        row.components = dict(pair.scored.components)
+        row.scoring_version = scoring.SCORING_VERSION
+    session.flush()
+    revisions.bump(session, "pairings")
+
+
+def _summary(result: planning.Plan, candidates: int, locked: int) -> dict[str, object]:
+    sched = result.schedule
+    return {
+        "candidates": candidates,
+        "pairings_selected": len(result.selection.chosen),
+        "total_score": round(result.selection.total_score, 6),
+        "meetings": len(result.meetings),
+        "meetings_scheduled": len(sched.slots),
+        "meetings_left_out": len(sched.left_out),
+        "rounds_used": sched.rounds_used,
+        "lower_bound": sched.lower_bound,
+        "upper_bound": sched.upper_bound,
+        "bipartite": sched.bipartite,
+        "uncovered_participants": list(result.selection.uncovered),
+        "pairings_past_suggested_kept": locked,
+    }
+
+
+def _meeting_json(meeting: planning.Meeting, round_: int | None, table: int | None,
+                  reason: str | None) -> dict[str, object]:
+    return {
+        "round": round_, "table": table, "countries": [meeting.a, meeting.b],
+        "value": round(meeting.value, 6),
+        "pairings": [{"need_id": int(n), "offer_id": int(o)} for n, o in meeting.pairings],
+        "reason": reason,
+    }
+
+
+def latest_plan(session: Session, table: CooperationTable) -> Plan | None:
+    """Return the table's most recent plan."""
+    return session.scalar(select(Plan).where(Plan.table_id == table.id)
+                          .order_by(Plan.number.desc()).limit(1))

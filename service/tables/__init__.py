@@ -1,0 +1,1 @@
+"""Cooperation tables: participants, dates, settings and status, managed by organisers."""

@@ -1,0 +1,56 @@
+"""HTTP routes for cooperation tables (organisers and admins manage; everyone reads)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from service.deps import PrincipalDep, SessionDep, StaffDep
+from service.errors_doc import responses
+from service.schemas import Page
+from service.tables import service
+from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
+
+router = APIRouter(prefix="/tables", tags=["cooperation tables"])
+TableId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("", response_model=Page[TableRead], responses=responses(401, 422))
+def list_tables(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    status_: Annotated[TableStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page[TableRead]:
+    """List cooperation tables, newest first."""
+    rows, total = service.list_tables(session, status=status_, limit=limit, offset=offset)
+    nxt = str(offset + limit) if offset + limit < total else None
+    return Page[TableRead](items=[service.to_read(t) for t in rows], total=total, limit=limit,
+                           next_cursor=nxt)
+
+
+@router.post("", response_model=TableRead, status_code=status.HTTP_201_CREATED,
+             responses=responses(401, 403, 422))
+def create_table(data: TableCreate, session: SessionDep, _staff: StaffDep,
+                 response: Response) -> TableRead:
+    """Create a cooperation table (organisers)."""
+    table = service.create_table(session, data=data)
+    response.headers["Location"] = f"/api/v1/tables/{table.id}"
+    return service.to_read(table)
+
+
+@router.get("/{table_id}", response_model=TableRead, responses=responses(401, 404))
+def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep) -> TableRead:
+    """Get a cooperation table with its effective settings."""
+    return service.to_read(service.get_table_or_raise(session, table_id))
+
+
+@router.patch("/{table_id}", response_model=TableRead,
+              responses=responses(401, 403, 404, 409, 422))
+def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
+                 _staff: StaffDep) -> TableRead:
+    """Change a table's settings, participants or status (status only moves forward)."""
+    table = service.get_table_or_raise(session, table_id)
+    return service.to_read(service.update_table(session, table=table, data=data))

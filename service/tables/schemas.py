@@ -1,0 +1,102 @@
+"""Schemas for cooperation tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from service.schemas import ISO3, CleanLine, InputSchema, Schema
+
+TableStatus = Literal["planning", "open", "matching", "in_session", "closed"]
+WeightMap = dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0, le=1000)]]
+AffinityMap = dict[Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$")],
+                   Annotated[float, Field(ge=0, le=1)]]
+
+_EXAMPLE: dict[str, JsonValue] = {
+    "name": "Mesa de Cooperación Sur-Sur 2026",
+    "starts_on": "2026-12-07",
+    "ends_on": "2026-12-09",
+    "venue": "Lima",
+    "host_country": "PER",
+    "participants": ["ARG", "BRA", "CHL", "COL", "HTI", "JAM", "PER"],
+    "rounds": 6,
+    "tables_per_round": 8,
+    "max_meetings_per_delegation": 6,
+    "max_offers_per_need": 2,
+    "weights": {"text": 0.6, "factor": 0.15},
+}
+
+
+class TableSettings(InputSchema):
+    rounds: int = Field(default=6, ge=1, le=100, description="Negotiation rounds available")
+    tables_per_round: int = Field(default=10, ge=1, le=500,
+                                  description="Meeting tables available in each round")
+    max_meetings_per_delegation: int = Field(default=6, ge=1, le=100)
+    max_offers_per_need: int = Field(default=2, ge=1, le=20)
+    weights: WeightMap = Field(
+        default_factory=dict,
+        description="Overrides of the scoring weights (text, factor, modality, language, "
+                    "region, reciprocity, novelty, capacity); missing ones keep their default")
+    factor_affinity: AffinityMap = Field(
+        default_factory=dict,
+        description="Overrides of the factor-affinity table, keyed 'factor_a:factor_b'")
+
+
+class TableCreate(TableSettings):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    name: Annotated[CleanLine, Field(min_length=3, max_length=200)]
+    starts_on: date
+    ends_on: date
+    venue: Annotated[CleanLine, Field(max_length=200)] = ""
+    host_country: ISO3 | None = None
+    participants: list[ISO3] = Field(default_factory=list, max_length=250)
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> TableCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class TableUpdate(InputSchema):
+    name: Annotated[CleanLine, Field(min_length=3, max_length=200)] | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    venue: Annotated[CleanLine, Field(max_length=200)] | None = None
+    host_country: ISO3 | None = None
+    participants: list[ISO3] | None = Field(default=None, max_length=250)
+    status: TableStatus | None = None
+    rounds: int | None = Field(default=None, ge=1, le=100)
+    tables_per_round: int | None = Field(default=None, ge=1, le=500)
+    max_meetings_per_delegation: int | None = Field(default=None, ge=1, le=100)
+    max_offers_per_need: int | None = Field(default=None, ge=1, le=20)
+    weights: WeightMap | None = None
+    factor_affinity: AffinityMap | None = None
+
+    @field_validator("participants")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        return sorted(set(value)) if value is not None else None
+
+
+class TableRead(Schema):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    venue: str
+    host_country: str | None = Field(validation_alias="host_country_iso3")
+    status: TableStatus
+    participants: list[str]
+    rounds: int
+    tables_per_round: int
+    max_meetings_per_delegation: int
+    max_offers_per_need: int
+    weights: dict[str, float] = Field(description="Effective weights (defaults + overrides)")
+    factor_affinity: dict[str, float] = Field(description="Overrides of the affinity table")
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,153 @@
+"""Rules for cooperation tables: creation, settings, participants and status changes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import TABLE_STATUSES, CooperationTable, Country, TableParticipant
+from service import scoring
+from service.errors import Conflict, NotFound, Unprocessable
+from service.tables.schemas import TableCreate, TableRead, TableUpdate
+
+
+def effective_weights(table: CooperationTable) -> scoring.Weights:
+    """Return the table's weights: defaults overridden by the table's settings."""
+    return scoring.Weights.from_mapping({**asdict(scoring.Weights()), **table.weights})
+
+
+def factor_affinity(table: CooperationTable) -> dict[tuple[str, str], float]:
+    """Return the affinity table: defaults overridden (symmetrically) by the table's."""
+    table_map = dict(scoring.DEFAULT_FACTOR_AFFINITY)
+    for key, value in table.factor_affinity.items():
+        a, _, b = key.partition(":")
+        table_map[(a, b)] = value
+        table_map[(b, a)] = value
+    return table_map
+
+
+def to_read(table: CooperationTable) -> TableRead:
+    """Serialise a table with its effective weights and participants."""
+    return TableRead(
+        id=table.id, name=table.name, starts_on=table.starts_on, ends_on=table.ends_on,
+        venue=table.venue, host_country=table.host_country_iso3, status=table.status,
+        participants=[p.country_iso3 for p in table.participants], rounds=table.rounds,
+        tables_per_round=table.tables_per_round,
+        max_meetings_per_delegation=table.max_meetings_per_delegation,
+        max_offers_per_need=table.max_offers_per_need,
+        weights=effective_weights(table).as_dict(), factor_affinity=table.factor_affinity,
+        version=table.version, created_at=table.created_at, updated_at=table.updated_at,
+    )
+
+
+def _check_weights(weights: dict[str, float]) -> None:
+    try:
+        scoring.Weights.from_mapping({**asdict(scoring.Weights()), **weights}).validate()
+    except ValueError as exc:
+        raise Unprocessable(f"Invalid weights: {exc}",
+                            errors=[{"field": "weights", "message": str(exc)}]) from None
+
+
+def _check_countries(session: Session, codes: list[str], field: str) -> None:
+    if not codes:
+        return
+    found = set(session.scalars(
+        select(Country.iso3).where(Country.iso3.in_(codes), Country.enabled.is_(True))))
+    missing = sorted(set(codes) - found)
+    if missing:
+        raise Unprocessable(
+            f"Unknown or not enabled countries in {field}: {', '.join(missing)}.",
+            errors=[{"field": field, "message": f"unknown or not enabled: {', '.join(missing)}"}])
+
+
+def get_table(session: Session, table_id: int) -> CooperationTable | None:
+    """Return the table with participants loaded."""
+    return session.scalar(select(CooperationTable).where(CooperationTable.id == table_id)
+                          .options(selectinload(CooperationTable.participants)))
+
+
+def get_table_or_raise(session: Session, table_id: int) -> CooperationTable:
+    """Return the table or raise NotFound."""
+    table = get_table(session, table_id)
+    if table is None:
+        raise NotFound(f"No cooperation table with id {table_id}.")
+    return table
+
+
+def list_tables(session: Session, *, status: str | None = None, limit: int = 50,
+                offset: int = 0) -> tuple[list[CooperationTable], int]:
+    """Return tables, newest first, and the total count."""
+    stmt = select(CooperationTable)
+    count = select(func.count(CooperationTable.id))
+    if status:
+        stmt = stmt.where(CooperationTable.status == status)
+        count = count.where(CooperationTable.status == status)
+    rows = session.scalars(stmt.options(selectinload(CooperationTable.participants))
+                           .order_by(CooperationTable.id.desc()).limit(limit).offset(offset))
+    return list(rows), session.scalar(count) or 0
+
+
+def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
+    """Create a cooperation table in `planning` status."""
+    participants = sorted(set(data.participants))
+    _check_countries(session, participants, "participants")
+    if data.host_country:
+        _check_countries(session, [data.host_country], "host_country")
+    _check_weights(data.weights)
+    table = CooperationTable(
+        name=data.name, starts_on=data.starts_on, ends_on=data.ends_on, venue=data.venue,
+        host_country_iso3=data.host_country, status="planning", rounds=data.rounds,
+        tables_per_round=data.tables_per_round,
+        max_meetings_per_delegation=data.max_meetings_per_delegation,
+        max_offers_per_need=data.max_offers_per_need, weights=dict(data.weights),
+        factor_affinity=dict(data.factor_affinity),
+        participants=[TableParticipant(country_iso3=c) for c in participants],
+    )
+    session.add(table)
+    session.flush()
+    return table
+
+
+def update_table(session: Session, *, table: CooperationTable,
+                 data: TableUpdate) -> CooperationTable:
+    """Change settings, participants or status (status only moves forward)."""
+    changes = data.model_dump(exclude_unset=True)
+    if any(v is None for v in changes.values()):
+        raise Unprocessable("Fields cannot be set to null.")
+    if table.status == "closed" and changes:
+        raise Conflict("The table is closed; it cannot change any more.")
+    if "status" in changes:
+        _check_status(table.status, changes.pop("status"))
+        table.status = data.status or table.status
+    if "participants" in changes:
+        codes = changes.pop("participants")
+        _check_countries(session, codes, "participants")
+        table.participants = [TableParticipant(country_iso3=c) for c in codes]
+    if "host_country" in changes:
+        host = changes.pop("host_country")
+        _check_countries(session, [host], "host_country")
+        table.host_country_iso3 = host
+    if "weights" in changes:
+        _check_weights(changes["weights"])
+    starts = changes.get("starts_on", table.starts_on)
+    ends = changes.get("ends_on", table.ends_on)
+    if ends < starts:
+        raise Unprocessable("ends_on must not be before starts_on.",
+                            errors=[{"field": "ends_on", "message": "before starts_on"}])
+    for key, value in changes.items():
+        setattr(table, key, value)
+    table.version += 1
+    session.flush()
+    return table
+
+
+def _check_status(current: str, new: str) -> None:
+    order = list(TABLE_STATUSES)
+    if new == current:
+        return
+    if order.index(new) < order.index(current):
+        allowed = order[order.index(current) + 1:]
+        raise Conflict(f"A table cannot go back from '{current}' to '{new}'.",
+                       allowed=allowed)

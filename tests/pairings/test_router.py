@@ -1,0 +1,213 @@
+"""Matches, table suggestions and plans through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import Pairing
+from service.main import create_app
+from tests.conftest import KeyMaker, bearer
+
+ITEMS: list[dict[str, Any]] = [
+    {"kind": "need", "country": "HTI", "factor": "education", "language": "fr",
+     "modality": "technical_assistance",
+     "title": "Système d'alerte précoce contre l'abandon scolaire des enfants travailleurs",
+     "description": "Nous voulons repérer à temps les enfants qui quittent l'école pour "
+                    "travailler, en croisant les absences scolaires et les données sociales."},
+    {"kind": "offer", "country": "CHL", "factor": "education", "language": "es",
+     "modality": "technical_assistance",
+     "title": "Sistema de alerta temprana de deserción escolar por trabajo infantil",
+     "description": "Chile comparte su sistema que cruza asistencia escolar y datos de "
+                    "programas sociales para detectar a tiempo a niños en riesgo de dejar la "
+                    "escuela por trabajar.", "capacity": 2},
+    {"kind": "offer", "country": "BRA", "factor": "agriculture", "language": "pt",
+     "modality": "study_visit",
+     "title": "Inspeção do trabalho rural nas colheitas de café",
+     "description": "Equipes móveis de inspeção do trabalho visitam fazendas de café durante "
+                    "a colheita para retirar crianças do trabalho perigoso.", "capacity": 1},
+    {"kind": "offer", "country": "HTI", "factor": "education", "language": "fr",
+     "modality": "training", "title": "Formation des enseignants haïtiens au repérage",
+     "description": "Nos enseignants repèrent les enfants absents pour travail domestique.",
+     "capacity": 1},
+    {"kind": "need", "country": "PER", "factor": "agriculture", "language": "es",
+     "modality": "study_visit",
+     "title": "Inspección laboral en zonas rurales durante la cosecha de café",
+     "description": "Necesitamos conocer cómo organizar inspecciones móviles en fincas "
+                    "cafetaleras durante la cosecha para detectar trabajo infantil."},
+]
+
+
+def _create_all(client: TestClient, admin: str) -> dict[str, int]:
+    ids = {}
+    for n, item in enumerate(ITEMS):
+        payload = {k: v for k, v in item.items() if k != "kind"}
+        resp = client.post(f"/api/v1/{item['kind']}s", json=payload, headers=bearer(admin))
+        assert resp.status_code == 201, resp.text
+        ids[f"{item['kind']}{n}"] = resp.json()["id"]
+    return ids
+
+
+@pytest.mark.slow
+def test_need_matches_rank_cross_language_answer_first_and_exclude_own_country(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    ids = _create_all(app_client, make_key("admin"))
+    key = make_key("country", "HTI")
+    resp = app_client.get(f"/api/v1/needs/{ids['need0']}/matches?limit=5", headers=bearer(key))
+    assert resp.status_code == 200, resp.text
+    matches = resp.json()["matches"]
+    assert matches[0]["offer_id"] == ids["offer1"]
+    assert all(m["offer_country"] != "HTI" for m in matches)
+    scores = [m["score"] for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    for m in matches:
+        assert set(m["components"]) >= {"text", "factor", "language", "region"}
+        assert all(0 <= c["value"] <= 1 for c in m["components"].values())
+
+
+@pytest.mark.slow
+def test_offer_matches_list_needs_of_other_countries(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    ids = _create_all(app_client, make_key("admin"))
+    resp = app_client.get(f"/api/v1/offers/{ids['offer2']}/matches",
+                          headers=bearer(make_key("organizer")))
+    assert resp.status_code == 200
+    assert resp.json()["matches"][0]["need_id"] == ids["need4"]
+
+
+@pytest.mark.slow
+def test_withdrawn_offer_disappears_from_matches(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    app_client.delete(f"/api/v1/offers/{ids['offer1']}", headers=bearer(admin))
+    matches = app_client.get(f"/api/v1/needs/{ids['need0']}/matches",
+                             headers=bearer(admin)).json()["matches"]
+    assert ids["offer1"] not in [m["offer_id"] for m in matches]
+
+
+def test_matches_of_unknown_need_is_404(app_client: TestClient, make_key: KeyMaker) -> None:
+    resp = app_client.get("/api/v1/needs/999999/matches", headers=bearer(make_key("admin")))
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_matches_limit_over_200_is_422(app_client: TestClient, make_key: KeyMaker) -> None:
+    resp = app_client.get("/api/v1/needs/1/matches?limit=1000",
+                          headers=bearer(make_key("admin")))
+    assert resp.status_code == 422
+
+
+def _table(client: TestClient, key: str, **extra: Any) -> dict[str, Any]:
+    body = {"name": "Mesa", "starts_on": "2026-12-07", "ends_on": "2026-12-08",
+            "participants": ["BRA", "CHL", "HTI", "PER"], "rounds": 3, "tables_per_round": 2,
+            "max_meetings_per_delegation": 3} | extra
+    resp = client.post("/api/v1/tables", json=body, headers=bearer(key))
+    assert resp.status_code == 201, resp.text
+    result: dict[str, Any] = resp.json()
+    return result
+
+
+@pytest.mark.slow
+def test_table_suggestions_only_pair_participants_and_filter(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    table = _table(app_client, admin, participants=["BRA", "HTI", "PER"])
+    url = f"/api/v1/tables/{table['id']}/suggestions"
+    items = app_client.get(url, headers=bearer(admin)).json()["items"]
+    countries = {c for s in items for c in (s["need_country"], s["offer_country"])}
+    assert countries <= {"BRA", "HTI", "PER"}
+    assert ids["offer1"] not in [s["offer_id"] for s in items]
+    only = app_client.get(f"{url}?factor=agriculture", headers=bearer(admin)).json()["items"]
+    assert only
+    assert all("agriculture" in _factors(app_client, admin, s) for s in only)
+    by_country = app_client.get(f"{url}?country=PER", headers=bearer(admin)).json()["items"]
+    assert all("PER" in (s["need_country"], s["offer_country"]) for s in by_country)
+
+
+def _factors(client: TestClient, key: str, pair: dict[str, Any]) -> set[str]:
+    need = client.get(f"/api/v1/needs/{pair['need_id']}", headers=bearer(key)).json()
+    offer = client.get(f"/api/v1/offers/{pair['offer_id']}", headers=bearer(key)).json()
+    return {need["factor"], offer["factor"]}
+
+
+def test_table_suggestions_for_country_key_is_403(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    table = _table(app_client, make_key("organizer"))
+    resp = app_client.get(f"/api/v1/tables/{table['id']}/suggestions",
+                          headers=bearer(make_key("country", "BRA")))
+    assert resp.status_code == 403
+
+
+@pytest.mark.slow
+def test_plan_is_stored_versioned_and_keeps_pairings_past_suggested(
+        app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    table = _table(app_client, admin)
+    url = f"/api/v1/tables/{table['id']}/plan"
+    first = app_client.post(url, headers=bearer(admin))
+    assert first.status_code == 201, first.text
+    plan = first.json()
+    assert plan["number"] == 1
+    summary = plan["summary"]
+    assert summary["lower_bound"] <= summary["rounds_used"] <= summary["upper_bound"]
+    seen: set[tuple[int, str]] = set()
+    for meeting in plan["meetings"]:
+        for country in meeting["countries"]:
+            assert (meeting["round"], country) not in seen
+            seen.add((meeting["round"], country))
+    stored = list(session.scalars(select(Pairing).where(Pairing.table_id == table["id"])))
+    assert stored
+    assert all(p.stage == "suggested" for p in stored)
+    kept = stored[0]
+    session.execute(update(Pairing).where(Pairing.id == kept.id)
+                    .values(stage="expression_of_interest"))
+    session.commit()
+    second = app_client.post(url, headers=bearer(admin)).json()
+    assert second["number"] == 2
+    session.expire_all()
+    again = session.get(Pairing, kept.id)
+    assert again is not None
+    assert again.stage == "expression_of_interest"
+    latest = app_client.get(url, headers=bearer(make_key("country", "BRA"))).json()
+    assert latest["number"] == 2
+
+
+def test_plan_of_table_without_plan_is_404(app_client: TestClient, make_key: KeyMaker) -> None:
+    table = _table(app_client, make_key("organizer"))
+    resp = app_client.get(f"/api/v1/tables/{table['id']}/plan",
+                          headers=bearer(make_key("organizer")))
+    assert resp.status_code == 404
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("committed_db")
+def test_two_app_instances_see_each_others_writes_in_matches() -> None:
+    """Two workers on one database: writes through one never leave the other stale."""
+    from service.auth.service import create_key
+    from service.db import session_scope
+
+    with session_scope() as s:
+        _key, admin = create_key(s, role="admin", name="workers")
+    with TestClient(create_app()) as worker_a, TestClient(create_app()) as worker_b:
+        need = {k: v for k, v in ITEMS[0].items() if k != "kind"}
+        offer = {k: v for k, v in ITEMS[1].items() if k != "kind"}
+        need_id = worker_a.post("/api/v1/needs", json=need, headers=bearer(admin)).json()["id"]
+        url = f"/api/v1/needs/{need_id}/matches"
+        assert worker_b.get(url, headers=bearer(admin)).json()["matches"] == []
+        offer_id = worker_a.post("/api/v1/offers", json=offer,
+                                 headers=bearer(admin)).json()["id"]
+        seen = worker_b.get(url, headers=bearer(admin)).json()["matches"]
+        assert [m["offer_id"] for m in seen] == [offer_id]
+        worker_a.patch(f"/api/v1/offers/{offer_id}", json={"title": "Otro título de la oferta"},
+                       headers=bearer(admin))
+        seen = worker_b.get(url, headers=bearer(admin)).json()["matches"]
+        assert seen[0]["counterpart"]["title"] == "Otro título de la oferta"
+        worker_a.delete(f"/api/v1/offers/{offer_id}", headers=bearer(admin))
+        assert worker_b.get(url, headers=bearer(admin)).json()["matches"] == []

@@ -1,0 +1,85 @@
+"""Cooperation tables through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyMaker, bearer
+
+TABLE: dict[str, Any] = {
+    "name": "Mesa de prueba",
+    "starts_on": "2026-12-07",
+    "ends_on": "2026-12-09",
+    "venue": "Lima",
+    "host_country": "PER",
+    "participants": ["ARG", "BRA", "HTI", "PER"],
+    "rounds": 4,
+    "tables_per_round": 3,
+}
+
+
+def test_create_table_as_organizer_returns_effective_settings(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    resp = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key))
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["status"] == "planning"
+    assert body["participants"] == ["ARG", "BRA", "HTI", "PER"]
+    assert body["weights"]["text"] > 0
+    assert resp.headers["Location"] == f"/api/v1/tables/{body['id']}"
+
+
+@pytest.mark.parametrize(("role", "country", "expected"), [
+    (None, None, 401), ("country", "ARG", 403), ("organizer", None, 201), ("admin", None, 201),
+])
+def test_create_table_by_role_gets_expected_status(
+        app_client: TestClient, make_key: KeyMaker, role: str | None, country: str | None,
+        expected: int) -> None:
+    headers = bearer(make_key(role, country)) if role else {}
+    assert app_client.post("/api/v1/tables", json=TABLE, headers=headers).status_code == expected
+
+
+@pytest.mark.parametrize(("patch", "field"), [
+    ({"ends_on": "2026-12-01"}, "ends_on"),
+    ({"participants": ["ARG", "XXX"]}, "participants"),
+    ({"participants": ["MOZ"]}, "participants"),
+    ({"weights": {"text": -1}}, "weights"),
+    ({"weights": {"bogus": 1}}, "weights"),
+    ({"weights": {k: 0 for k in ("text", "factor", "modality", "language", "region",
+                                 "reciprocity", "novelty", "capacity")}}, "weights"),
+    ({"rounds": 0}, "rounds"),
+])
+def test_update_table_with_bad_settings_is_rejected_and_unchanged(
+        app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any], field: str) -> None:
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    resp = app_client.patch(f"/api/v1/tables/{created['id']}", json=patch, headers=bearer(key))
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert field in resp.text
+    after = app_client.get(f"/api/v1/tables/{created['id']}", headers=bearer(key)).json()
+    assert after == created
+
+
+def test_update_table_status_backwards_is_conflict(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    table = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{table['id']}"
+    moved = app_client.patch(url, json={"status": "matching"}, headers=bearer(key))
+    assert moved.status_code == 200
+    resp = app_client.patch(url, json={"status": "open"}, headers=bearer(key))
+    assert resp.status_code == 409
+    assert resp.json()["allowed"] == ["in_session", "closed"]
+
+
+def test_create_table_with_end_before_start_is_422(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    bad = TABLE | {"ends_on": "2026-12-01"}
+    resp = app_client.post("/api/v1/tables", json=bad, headers=bearer(make_key("admin")))
+    assert resp.status_code == 422
+    assert app_client.get("/api/v1/tables", headers=bearer(make_key("admin"))).json()["total"] == 0
