@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
@@ -20,7 +22,7 @@ def _url() -> str:
     return str(url) if url else get_settings().database_url
 
 
-def _render_item(type_: str, obj: object, _context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     """Render the UTC datetime type as a plain timezone-aware DateTime in revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
