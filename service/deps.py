@@ -12,7 +12,7 @@ from service.auth.service import Principal, authenticate
 from service.config import Settings, get_settings
 from service.db import get_session
 from service.errors import Forbidden
-from service.pairings.index import IndexCache
+from service.matching.index import IndexCache
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

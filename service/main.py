@@ -26,8 +26,8 @@ from service.db import get_engine
 from service.errors import install_handlers, problem
 from service.items.router import needs_router, offers_router
 from service.migrate import current_revision, head_revision
-from service.pairings.index import IndexCache
-from service.pairings.router import router as pairings_router
+from service.matching.index import IndexCache
+from service.matching.router import router as matching_router
 from service.tables.router import router as tables_router
 
 API_PREFIX = "/api/v1"
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.index_cache = IndexCache()
     install_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (countries_router, offers_router, needs_router, pairings_router,
+    for router in (countries_router, offers_router, needs_router, matching_router,
                    tables_router, keys_router):
         api.include_router(router)
     app.include_router(api)

@@ -15,8 +15,8 @@ from service.errors import Conflict
 from service.items import service as items_service
 from service.items.service import Kind
 from service.items.vectors import to_scoring_item
-from service.pairings.context import build_context
-from service.pairings.index import IndexCache
+from service.matching.context import build_context
+from service.matching.index import IndexCache
 from service.tables.service import effective_weights, factor_affinity
 
 CANDIDATES_PER_NEED = 10

@@ -12,8 +12,8 @@ from service.deps import IndexCacheDep, PrincipalDep, SessionDep, StaffDep
 from service.errors import NotFound
 from service.errors_doc import responses
 from service.items.service import Kind
-from service.pairings import service
-from service.pairings.schemas import (
+from service.matching import service
+from service.matching.schemas import (
     Component,
     Counterpart,
     MatchList,
@@ -22,7 +22,7 @@ from service.pairings.schemas import (
     PlanRead,
     SuggestionList,
 )
-from service.pairings.service import RankedPair
+from service.matching.service import RankedPair
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])

@@ -1,0 +1,1 @@
+"""Matching and planning: ranked counterparts, table suggestions and stored plans."""

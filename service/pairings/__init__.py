@@ -1,1 +1,0 @@
-"""Matching and planning: ranked counterparts, table suggestions, plans and pairings."""
