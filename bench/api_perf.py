@@ -39,7 +39,7 @@ from service.db import get_engine, session_scope
 from service.items.service import bump_revision
 from service.main import create_app
 from service.migrate import upgrade
-from service.pairings.context import build_context
+from service.matching.context import build_context
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

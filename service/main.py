@@ -25,9 +25,9 @@ from service.countries.router import router as countries_router
 from service.db import get_engine
 from service.errors import install_handlers, problem
 from service.items.router import needs_router, offers_router
-from service.migrate import current_revision, head_revision
 from service.matching.index import IndexCache
 from service.matching.router import router as matching_router
+from service.migrate import current_revision, head_revision
 from service.tables.router import router as tables_router
 
 API_PREFIX = "/api/v1"
