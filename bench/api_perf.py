@@ -38,8 +38,8 @@ from service.countries.seed import seed_reference
 from service.db import get_engine, session_scope
 from service.items.service import bump_revision
 from service.main import create_app
-from service.migrate import upgrade
 from service.matching.context import build_context
+from service.migrate import upgrade
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -130,6 +130,15 @@ def main() -> None:
         assert first.status_code == 200, first.text
         health = _time(lambda: client.get("/health"), args.runs)
         sugg = _time(lambda: client.get(sugg_url, headers=headers), args.runs)
+        offer_ids = [row["offer_id"] for row in first.json()["items"][:10]] or [1]
+        after_write = []
+        for n in range(max(3, args.runs // 4)):
+            oid = offer_ids[n % len(offer_ids)]
+            client.patch(f"/api/v1/offers/{oid}", json={"target_population": f"grupo {n}"},
+                         headers=headers)
+            start = time.perf_counter()
+            client.get(sugg_url, headers=headers)
+            after_write.append(time.perf_counter() - start)
         need_ids = [row["need_id"] for row in first.json()["items"][:10]] or [1]
         matches = []
         for n in range(args.runs):
@@ -161,6 +170,7 @@ def main() -> None:
     h50, h95 = _percentiles(health)
     s50, s95 = _percentiles(sugg)
     m50, m95 = _percentiles(matches)
+    w50, w95 = _percentiles(after_write)
     d50, _ = _percentiles(direct_times)
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     body = f"""## API latency: table suggestions and matches
@@ -174,10 +184,13 @@ index).
 |---|---|---|---|
 | `GET /health` (floor of the stack) | {h50:.1f} | {h95:.1f} | 1.0 |
 | `GET /tables/{{id}}/suggestions?limit=50` | {s50:.1f} | {s95:.1f} | {s50 / h50:.0f}× |
+| same, first request after a write (cache refreshed) | {w50:.1f} | {w95:.1f} | {w50 / h50:.0f}× |
 | `GET /needs/{{id}}/matches?limit=10` | {m50:.1f} | {m95:.1f} | {m50 / h50:.0f}× |
 | scorer alone, `rank()` of all needs (baseline of the work) | {d50:.1f} | – | {d50 / h50:.0f}× |
 
-Suggestions p50 as a ratio to the scorer alone: {s50 / d50:.2f}× (target: p50 < 300 ms).
+Warm suggestions are served from the per-worker cache keyed by the data revisions; the first
+request after any write re-ranks the table (ratio to the scorer alone: {w50 / d50:.2f}×).
+Target: warm p50 < 300 ms.
 """
     print(body)
     write_section("api-perf", body)

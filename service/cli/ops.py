@@ -12,6 +12,8 @@ from service.config import get_settings
 from service.countries.seed import seed_reference
 from service.db import session_scope
 from service.demo.load import is_empty, load_demo
+from service.items import vectors
+from service.items.service import Kind
 from service.migrate import upgrade
 
 
@@ -81,6 +83,19 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reencode(args: argparse.Namespace) -> int:
+    prepare_database()
+    kinds: tuple[Kind, ...] = ("offer", "need")
+    total = 0
+    for kind in kinds:
+        with session_scope() as session:
+            count = vectors.reencode(session, kind, everything=args.all,
+                                     progress=progress_printer(f"encoding {kind}s"))
+        total += count
+    print(f"encoded {total} offers and needs")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Register the operational sub-commands."""
     p = sub.add_parser("serve", help="migrate, optionally load demo data, and serve the API")
@@ -95,6 +110,10 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("demo", help="load the demo data set (idempotent)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("reencode", help="store text vectors missing or made by another model")
+    p.add_argument("--all", action="store_true", help="re-encode every offer and need")
+    p.set_defaults(func=cmd_reencode)
 
     keys = sub.add_parser("keys", help="create, list and revoke access keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
 from models import Need, Offer
-from service import scoring
+from service import revisions, scoring
 from service.config import get_settings
 
 Kind = Literal["offer", "need"]
@@ -34,3 +37,18 @@ def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False
         row.embedding = scoring.vector_to_bytes(vector)
         row.embedding_model = model.name
     return len(rows)
+
+
+def reencode(session: Session, kind: Kind, *, everything: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> int:
+    """Encode the rows whose vector is missing or made by another model (or all of them)."""
+    model = Offer if kind == "offer" else Need
+    stmt = select(model).order_by(model.id)
+    if not everything:
+        stmt = stmt.where(or_(model.embedding.is_(None),
+                              model.embedding_model != scoring.get_text_model().name))
+    rows: list[Offer | Need] = list(session.scalars(stmt))
+    count = encode_rows(rows, kind, force=True, progress=progress)
+    if count:
+        revisions.bump(session, "offers" if kind == "offer" else "needs")
+    return count
