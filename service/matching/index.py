@@ -36,6 +36,7 @@ class ItemIndex:
     """The published items of one kind, their versions and a matrix of their vectors."""
 
     kind: Kind
+    url: str = ""
     revision: int = -1
     items: list[scoring.Item] = field(default_factory=list)
     versions: dict[int, int] = field(default_factory=dict)
@@ -64,7 +65,7 @@ class IndexCache:
             index = self._indexes.get(key)
             if index is not None and index.revision == revision:
                 return index
-            fresh = _refresh(session, kind, index, revision)
+            fresh = _refresh(session, kind, index, revision, key[0])
             self._indexes[key] = fresh
             return fresh
 
@@ -89,7 +90,8 @@ class IndexCache:
             self._memo.clear()
 
 
-def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int) -> ItemIndex:
+def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
+             url: str) -> ItemIndex:
     model = Offer if kind == "offer" else Need
     rows = session.execute(
         select(model.id, model.version).where(model.status == "published").order_by(model.id)
@@ -112,7 +114,7 @@ def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int)
               if ordered else np.zeros((0, dim), dtype=np.float32))
     log.info("%s index at revision %d: %d items (%d loaded)", kind, revision, len(items),
              len(loaded))
-    return ItemIndex(kind=kind, revision=revision, items=items,
+    return ItemIndex(kind=kind, url=url, revision=revision, items=items,
                      versions={i: versions[i] for i in ordered}, vectors=matrix,
                      position={item.id: n for n, item in enumerate(items)})
 

@@ -17,6 +17,7 @@ from service.items.service import Kind
 from service.items.vectors import to_scoring_item
 from service.matching.context import build_context
 from service.matching.index import IndexCache
+from service.pairings import audit
 from service.tables.service import effective_weights, factor_affinity
 
 CANDIDATES_PER_NEED = 10
@@ -41,12 +42,15 @@ def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: in
     subject = to_scoring_item(row, kind)
     vector = (own_index.vectors_for([subject.id])[0] if subject.id in own_index.position
               else None)
-    context = build_context(session)
+    offers, needs = ((own_index, counterpart_index) if kind == "offer"
+                     else (counterpart_index, own_index))
+    profiles = cache.memo(
+        ("profiles", offers.url, offers.revision, needs.revision),
+        lambda: scoring.country_profiles([*offers.items, *needs.items]))
     scored = scoring.score_item(
-        subject, counterpart_index.items, weights=scoring.Weights(), context=context,
-        top_k=limit, item_vector=vector, counterpart_vectors=counterpart_index.vectors,
-        reciprocity_offers=(own_index if kind == "offer" else counterpart_index).items,
-        reciprocity_needs=(counterpart_index if kind == "offer" else own_index).items,
+        subject, counterpart_index.items, weights=scoring.Weights(),
+        context=build_context(session), top_k=limit, item_vector=vector,
+        counterpart_vectors=counterpart_index.vectors, profiles=profiles,
     )
     lookup = {i.id: i for i in counterpart_index.items}
     pairs = []
@@ -136,7 +140,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     result = planning.plan(candidates, capacity=capacity, limits=limits)
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
-    _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)])
+    _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)], actor=actor)
     number = (session.scalar(select(func.max(Plan.number)).where(Plan.table_id == table.id))
               or 0) + 1
     plan = Plan(
@@ -160,25 +164,35 @@ def _locked_pairs(session: Session, table: CooperationTable) -> set[tuple[int, i
 
 
 def _store_suggested(session: Session, table: CooperationTable,
-                     chosen: Sequence[RankedPair]) -> None:
-    """Replace the table's `suggested` pairings by the chosen ones (others stay as they are)."""
+                     chosen: Sequence[RankedPair], *, actor: Principal) -> None:
+    """Replace the table's `suggested` pairings made by earlier plans by the chosen ones.
+
+    Pairings that countries acted on, and suggestions an organiser made by hand, stay as they
+    are; a stale plan suggestion is deleted together with its (one-event) history.
+    """
     keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
         select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested"))}
-    stale = [r.id for k, r in existing.items() if k not in keep]
+    stale = [r.id for k, r in existing.items() if k not in keep and r.origin == "plan"]
     if stale:
         session.execute(delete(Pairing).where(Pairing.id.in_(stale)))
+    created: list[Pairing] = []
     for key, pair in keep.items():
         row = existing.get(key)
         if row is None:
             row = Pairing(need_id=key[0], offer_id=key[1], table_id=table.id,
                           recipient_iso3=pair.need.country, provider_iso3=pair.offer.country,
-                          stage="suggested")
+                          stage="suggested", origin="plan")
             session.add(row)
+            created.append(row)
         row.score = min(max(pair.scored.total, 0.0), 1.0)
         row.components = dict(pair.scored.components)
         row.scoring_version = scoring.SCORING_VERSION
     session.flush()
+    who = audit.Actor.of(actor)
+    for row in created:
+        audit.record(session, pairing=row, action="created", actor=who, from_stage=None,
+                     to_stage="suggested", details={"origin": "plan", "score": row.score})
     revisions.bump(session, "pairings")
 
 
