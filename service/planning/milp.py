@@ -1,0 +1,192 @@
+"""The pairing-selection problem as a mixed-integer programme, solved by HiGHS.
+
+Variables, all in [0, 1]:
+- x[c] for each candidate: the pairing is chosen;
+- y[p] for each pair of countries with a candidate: the two delegations meet;
+- z[v] for each participating country: the delegation has at least one chosen pairing.
+
+Rows: x[c] <= y[p(c)]; per offer sum(x) <= capacity; per need sum(x) <= max_offers_per_need;
+per country sum(y) <= meeting cap; sum(y) <= rounds * tables (when rounds are limited);
+z[v] <= sum(x over candidates of v).
+
+Once y is integral, the x-rows other than coverage form a bipartite (needs x offers) matching
+matrix, which is totally unimodular; so x may be left continuous and is integral at an optimal
+vertex unless coverage rows bind. Callers check integrality and repair it if needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from service.planning.types import Candidate, Limits, PlanningInputError, PlanningSolverError
+
+CountryPair = tuple[str, str]
+FloatArray = npt.NDArray[np.float64]
+
+
+def country_pair(candidate: Candidate) -> CountryPair:
+    """Return the unordered country pair of a candidate as a sorted tuple."""
+    a, b = candidate.recipient, candidate.provider
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass
+class Rows:
+    """Sparse constraint rows `lower <= sum(coef * var) <= upper`, collected one by one."""
+
+    data: list[float] = field(default_factory=list)
+    cols: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+
+    def add(self, terms: Sequence[tuple[int, float]], lower: float, upper: float) -> None:
+        """Append the row `lower <= sum(coef * var for var, coef in terms) <= upper`."""
+        row = len(self.upper)
+        for col, coef in terms:
+            self.rows.append(row)
+            self.cols.append(col)
+            self.data.append(coef)
+        self.lower.append(lower)
+        self.upper.append(upper)
+
+    def constraint(self, n_vars: int) -> LinearConstraint:
+        """Return the rows as one scipy LinearConstraint."""
+        shape = (len(self.upper), n_vars)
+        matrix = csr_array((self.data, (self.rows, self.cols)), shape=shape, dtype=float)
+        return LinearConstraint(matrix, np.asarray(self.lower), np.asarray(self.upper))
+
+
+@dataclass
+class SelectionModel:
+    """Index structures and the constraint rows shared by every solve."""
+
+    cands: list[Candidate]
+    pairs: list[CountryPair]
+    countries: list[str]
+    rows: Rows
+    upper: FloatArray  # variable upper bounds (0 for offers without capacity)
+    by_country: dict[str, list[int]]
+
+    @property
+    def n_vars(self) -> int:
+        """Return the number of variables (x, then y, then z)."""
+        return len(self.cands) + len(self.pairs) + len(self.countries)
+
+    @property
+    def z_start(self) -> int:
+        """Return the index of the first coverage variable."""
+        return len(self.cands) + len(self.pairs)
+
+
+def build_model(
+    cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
+) -> SelectionModel:
+    """Build the rows of the selection problem for validated, sorted candidates."""
+    n = len(cands)
+    pairs = sorted({country_pair(c) for c in cands})
+    countries = sorted({v for p in pairs for v in p})
+    pair_col = {p: n + i for i, p in enumerate(pairs)}
+    z_start = n + len(pairs)
+    rows = Rows()
+    by_offer: dict[str, list[int]] = {}
+    by_need: dict[str, list[int]] = {}
+    by_country: dict[str, list[int]] = {v: [] for v in countries}
+    for i, cand in enumerate(cands):
+        by_offer.setdefault(cand.offer_id, []).append(i)
+        by_need.setdefault(cand.need_id, []).append(i)
+        by_country[cand.recipient].append(i)
+        by_country[cand.provider].append(i)
+        rows.add([(i, 1.0), (pair_col[country_pair(cand)], -1.0)], -math.inf, 0.0)
+    upper = np.ones(z_start + len(countries))
+    for offer_id, members in sorted(by_offer.items()):
+        cap = capacity.get(offer_id, 1)
+        if cap < 0:
+            raise PlanningInputError(f"capacity of offer {offer_id} is negative")
+        if cap == 0:
+            upper[members] = 0.0
+        elif cap < len(members):
+            rows.add([(i, 1.0) for i in members], -math.inf, float(cap))
+    for _, members in sorted(by_need.items()):
+        if limits.max_offers_per_need < len(members):
+            rows.add([(i, 1.0) for i in members], -math.inf, float(limits.max_offers_per_need))
+    meeting_cap = limits.max_meetings_per_delegation
+    if limits.rounds is not None:
+        # One meeting per delegation per round, and only so many tables in all the rounds.
+        meeting_cap = min(meeting_cap, limits.rounds)
+        total_tables = float(limits.rounds * limits.tables_per_round)
+        rows.add([(j, 1.0) for j in pair_col.values()], -math.inf, total_tables)
+    incident: dict[str, list[int]] = {v: [] for v in countries}
+    for p in pairs:
+        incident[p[0]].append(pair_col[p])
+        incident[p[1]].append(pair_col[p])
+    for k, v in enumerate(countries):
+        if meeting_cap < len(incident[v]):
+            rows.add([(j, 1.0) for j in incident[v]], -math.inf, float(meeting_cap))
+        rows.add([(z_start + k, 1.0)] + [(i, -1.0) for i in by_country[v]], -math.inf, 0.0)
+    return SelectionModel(list(cands), pairs, countries, rows, upper, by_country)
+
+
+@dataclass(frozen=True)
+class Solved:
+    """Outcome of one solve: a solution (if any was found) and a proven objective bound."""
+
+    values: FloatArray | None
+    objective: float  # of the solution, maximised
+    bound: float  # no solution is better than this
+    optimal: bool
+
+
+def solve(
+    model: SelectionModel,
+    objective: FloatArray,
+    *,
+    integral_x: bool,
+    extra: Rows | None = None,
+    lower: FloatArray | None = None,
+    upper: FloatArray | None = None,
+    time_limit: float | None = None,
+    may_be_infeasible: bool = False,
+) -> Solved:
+    """Maximise `objective` over the model; y and z are binary, x binary if `integral_x`.
+
+    `extra` adds rows over the same variables; `lower`/`upper` replace the variable bounds.
+    An infeasible problem raises unless `may_be_infeasible`, which returns no solution.
+    """
+    n_vars = model.n_vars
+    integrality = np.ones(n_vars)
+    if not integral_x:
+        integrality[: len(model.cands)] = 0
+    constraints = [model.rows.constraint(n_vars)]
+    if extra is not None and extra.upper:
+        constraints.append(extra.constraint(n_vars))
+    options: dict[str, float | bool] = {"mip_rel_gap": 0.0}
+    if time_limit is not None:
+        options["time_limit"] = max(time_limit, 0.01)
+    result = milp(
+        -objective,
+        integrality=integrality,
+        bounds=Bounds(
+            np.zeros(n_vars) if lower is None else lower,
+            model.upper if upper is None else upper,
+        ),
+        constraints=constraints,
+        options=options,
+    )
+    status = int(result.status)
+    if status == 2 and may_be_infeasible:
+        return Solved(None, -math.inf, -math.inf, optimal=False)
+    if status not in (0, 1):
+        raise PlanningSolverError(f"selection solver failed: {result.message}")
+    values = None if result.x is None else np.asarray(result.x, dtype=np.float64)
+    objective_value = -math.inf if values is None else float(objective @ values)
+    dual = result.mip_dual_bound
+    bound = objective_value if status == 0 else (math.inf if dual is None else -float(dual))
+    return Solved(values, objective_value, bound, optimal=status == 0 and values is not None)

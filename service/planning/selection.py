@@ -1,0 +1,204 @@
+"""Exact selection of pairings: most participants covered first, then the highest score."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from service.planning.milp import (
+    FloatArray,
+    Rows,
+    SelectionModel,
+    Solved,
+    build_model,
+    solve,
+)
+from service.planning.types import Candidate, Limits, PlanningInputError, Selection
+
+_INTEGRAL_TOL = 1e-6
+
+
+def canonical_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Validate candidates and return them sorted by (need_id, offer_id).
+
+    Raises:
+        PlanningInputError: a score outside [0, 1], a candidate within one country, a
+            (need, offer) pair given twice, or a need (offer) given with two countries.
+    """
+    ordered = sorted(candidates, key=lambda c: (c.need_id, c.offer_id))
+    need_country: dict[str, str] = {}
+    offer_country: dict[str, str] = {}
+    for prev, cand in zip([None, *ordered], ordered, strict=False):
+        key = f"({cand.need_id}, {cand.offer_id})"
+        if not (math.isfinite(cand.score) and 0.0 <= cand.score <= 1.0):
+            raise PlanningInputError(f"score of {key} is {cand.score}, not in [0, 1]")
+        if cand.recipient == cand.provider:
+            raise PlanningInputError(f"{key} pairs {cand.recipient} with itself")
+        if prev is not None and (prev.need_id, prev.offer_id) == (cand.need_id, cand.offer_id):
+            raise PlanningInputError(f"{key} is given twice")
+        if need_country.setdefault(cand.need_id, cand.recipient) != cand.recipient:
+            raise PlanningInputError(f"need {cand.need_id} belongs to two countries")
+        if offer_country.setdefault(cand.offer_id, cand.provider) != cand.provider:
+            raise PlanningInputError(f"offer {cand.offer_id} belongs to two countries")
+    return ordered
+
+
+def greedy_cover(
+    cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
+) -> list[int]:
+    """Pick, for each uncovered country (fewest candidates first), its best feasible pairing.
+
+    A quick feasible selection; when it covers everyone, full coverage is proven possible.
+    """
+    meeting_cap = limits.max_meetings_per_delegation
+    total_cap = math.inf
+    if limits.rounds is not None:
+        meeting_cap = min(meeting_cap, limits.rounds)
+        total_cap = limits.rounds * limits.tables_per_round
+    offer_used: dict[str, int] = {}
+    need_used: dict[str, int] = {}
+    partners: dict[str, set[str]] = {}
+    chosen: list[int] = []
+
+    def fits(c: Candidate) -> bool:
+        if offer_used.get(c.offer_id, 0) >= capacity.get(c.offer_id, 1):
+            return False
+        if need_used.get(c.need_id, 0) >= limits.max_offers_per_need:
+            return False
+        if c.provider in partners.get(c.recipient, set()):
+            return True
+        n_meetings = sum(len(p) for p in partners.values()) // 2
+        return n_meetings < total_cap and all(
+            len(partners.get(v, set())) < meeting_cap for v in (c.recipient, c.provider)
+        )
+
+    by_country: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_country.setdefault(c.recipient, []).append(i)
+        by_country.setdefault(c.provider, []).append(i)
+    for v, members in sorted(by_country.items(), key=lambda item: (len(item[1]), item[0])):
+        if v in partners:
+            continue
+        for i in sorted(members, key=lambda j: (-cands[j].score, j)):
+            c = cands[i]
+            if fits(c):
+                chosen.append(i)
+                offer_used[c.offer_id] = offer_used.get(c.offer_id, 0) + 1
+                need_used[c.need_id] = need_used.get(c.need_id, 0) + 1
+                partners.setdefault(c.recipient, set()).add(c.provider)
+                partners.setdefault(c.provider, set()).add(c.recipient)
+                break
+    return chosen
+
+
+class _Budget:
+    """Seconds left of an optional time limit (the clock is read only when one is set)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+def _is_integral(values: FloatArray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) <= _INTEGRAL_TOL))
+
+
+def _max_score(model: SelectionModel, target: int, budget: _Budget) -> Solved:
+    """Maximise the total score among selections covering at least `target` participants."""
+    n, z_start = len(model.cands), model.z_start
+    extra = Rows()
+    extra.add([(z_start + k, 1.0) for k in range(len(model.countries))], target, math.inf)
+    score = np.zeros(model.n_vars)
+    score[:n] = [c.score for c in model.cands]
+    relaxed = solve(model, score, integral_x=False, extra=extra, time_limit=budget.left())
+    if relaxed.values is None or _is_integral(relaxed.values[:n]):
+        return relaxed
+    # Coverage rows made x fractional: fix the meetings, choose integral pairings within them.
+    y = slice(n, z_start)
+    lower, upper = np.zeros(model.n_vars), model.upper.copy()
+    lower[y] = upper[y] = np.round(relaxed.values[y])
+    repaired = solve(
+        model,
+        score,
+        integral_x=True,
+        extra=extra,
+        lower=lower,
+        upper=upper,
+        time_limit=budget.left(),
+        may_be_infeasible=True,
+    )
+    if relaxed.optimal and repaired.optimal and repaired.objective >= relaxed.objective - 1e-9:
+        return repaired
+    full = solve(model, score, integral_x=True, extra=extra, time_limit=budget.left())
+    found = [s for s in (full, repaired) if s.values is not None]
+    best = max(found, key=lambda s: s.objective) if found else full
+    bound = min(relaxed.bound, full.bound)
+    return Solved(best.values, best.objective, bound, optimal=full.optimal)
+
+
+def select(
+    candidates: Sequence[Candidate],
+    *,
+    capacity: Mapping[str, int],
+    limits: Limits,
+    time_limit_s: float | None = None,
+) -> Selection:
+    """Choose the pairings that cover the most participants, then score the most in total.
+
+    Constraints: offer `o` is used at most `capacity[o]` times (missing means 1); a need gets
+    at most `limits.max_offers_per_need` offers; all pairings between two countries form one
+    meeting, and a delegation takes part in at most `limits.max_meetings_per_delegation`
+    meetings. When `limits.rounds` is set, a delegation also has at most `rounds` meetings and
+    there are at most `rounds * tables_per_round` meetings, since no schedule could hold more.
+
+    The problem is solved exactly with HiGHS (scipy.optimize.milp), in two steps: the largest
+    coverage, then the best score at that coverage. `time_limit_s` (None: no limit) caps the
+    solver time; if it is reached, the best selection found is returned with
+    `optimal=False`, and the result may then depend on machine speed.
+
+    Returns:
+        The chosen candidates (best score first, ties by need and offer id), their total
+        score, and the participants (countries with a candidate) that no chosen pairing
+        covers, which happens only when covering them all is infeasible.
+    """
+    cands = canonical_candidates(candidates)
+    if not cands:
+        return Selection(chosen=(), total_score=0.0, uncovered=())
+    model = build_model(cands, capacity, limits)
+    budget = _Budget(time_limit_s)
+    n, n_countries = len(cands), len(model.countries)
+
+    fallback = np.zeros(model.n_vars)
+    fallback[greedy_cover(cands, capacity, limits)] = 1.0
+    target, optimal = sum(1 for v in model.countries if fallback[model.by_country[v]].any()), True
+    if target < n_countries:
+        cover = np.zeros(model.n_vars)
+        cover[model.z_start :] = 1.0
+        most = solve(model, cover, integral_x=True, time_limit=budget.left())
+        if most.values is not None and round(most.objective) >= target:
+            target, fallback = round(most.objective), most.values
+        optimal = most.optimal
+
+    best = _max_score(model, target, budget)
+    values = fallback if best.values is None else best.values
+    keep = values[:n] > 0.5
+    chosen = tuple(
+        sorted(
+            (c for c, k in zip(cands, keep, strict=True) if k),
+            key=lambda c: (-c.score, c.need_id, c.offer_id),
+        )
+    )
+    covered = {c.recipient for c in chosen} | {c.provider for c in chosen}
+    optimal = optimal and best.optimal
+    return Selection(
+        chosen=chosen,
+        total_score=math.fsum(c.score for c in chosen),
+        uncovered=tuple(v for v in model.countries if v not in covered),
+        optimal=optimal,
+        score_bound=None if optimal else best.bound,
+    )

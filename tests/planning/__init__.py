@@ -1,0 +1,1 @@
+"""Tests of the pure planning module: exact selection, meeting merge and round scheduling."""
