@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     encode_on_write: bool = Field(
         default=True, description="Encode text vectors when an offer or need is written"
     )
+    plan_time_limit_s: float = Field(
+        default=20.0, gt=0, le=3600,
+        description="Longest time the plan's exact selection may search; past it the best "
+                    "plan found is returned, flagged `optimal: false` with a bound")
     log_level: str = "info"
 
     @field_validator("database_url")

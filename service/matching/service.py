@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
+from service.config import get_settings
 from service.errors import Conflict
 from service.items import service as items_service
 from service.items.service import Kind
@@ -137,7 +138,8 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
-    result = planning.plan(candidates, capacity=capacity, limits=limits)
+    result = planning.plan(candidates, capacity=capacity, limits=limits,
+                           time_limit_s=get_settings().plan_time_limit_s)
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)], actor=actor)
@@ -202,6 +204,9 @@ def _summary(result: planning.Plan, candidates: int, locked: int) -> dict[str, o
         "candidates": candidates,
         "pairings_selected": len(result.selection.chosen),
         "total_score": round(result.selection.total_score, 6),
+        "optimal": result.selection.optimal,
+        "score_bound": (None if result.selection.score_bound is None
+                        else round(result.selection.score_bound, 6)),
         "meetings": len(result.meetings),
         "meetings_scheduled": len(sched.slots),
         "meetings_left_out": len(sched.left_out),
