@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, MetaData, delete, inspect
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from service.config import get_settings, normalise_database_url
 from service.countries.seed import seed_reference
 from service.db import get_engine, get_session, make_engine
 from service.main import create_app
+from service.matching.index import IndexCache
 from service.migrate import upgrade
 
 # Tables holding reference data that a test run seeds once; everything else is test data.
@@ -79,10 +81,17 @@ def session(connection: Connection) -> Iterator[Session]:
         yield sess
 
 
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    """One application for the run (building it per test costs more than most tests)."""
+    return create_app()
+
+
 @pytest.fixture
-def app_client(session: Session) -> Iterator[TestClient]:
+def app_client(app: FastAPI, session: Session) -> Iterator[TestClient]:
     """A client of the app whose request sessions join the test's transaction."""
-    app = create_app()
+    # A fresh index per test: one built from another test's rolled-back rows must not leak.
+    app.state.index_cache = IndexCache()
 
     def _session() -> Iterator[Session]:
         try:
@@ -93,8 +102,11 @@ def app_client(session: Session) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = _session
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        app.dependency_overrides.clear()
 
 
 KeyMaker = Callable[..., str]

@@ -24,11 +24,11 @@ from service.items.schemas import (
     Status,
 )
 from service.items.service import ItemFilters, ItemRow, Kind
-from service.schemas import Page
+from service.schemas import MAX_ID, Page
 
 IfMatch = Annotated[str | None, Header(
     description="ETag of the version you read; a stale one gets 412 and changes nothing")]
-ItemId = Annotated[int, Path(ge=1, le=2**62, description="Id of the item")]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the item")]
 
 
 def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type[BaseModel],

@@ -27,6 +27,7 @@ from service.errors import (
 )
 from service.items import vectors
 from service.items.schemas import ItemCreateBase, ItemUpdateBase
+from service.schemas import MAX_ID
 
 Kind = Literal["offer", "need"]
 ItemRow = Offer | Need
@@ -238,7 +239,7 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         prefix, _, value = raw.partition(":")
         last_id = int(value)
-        if prefix != "id" or not 0 <= last_id <= 2**62:
+        if prefix != "id" or not 0 <= last_id <= MAX_ID:
             raise ValueError(raw)
         return last_id
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -1,0 +1,124 @@
+"""Access keys through the API: shown once, stored hashed, never listed, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyMaker, bearer
+from tests.factories import API, assert_problem, item_payload
+
+
+def _create(client: TestClient, admin: str, **body: Any) -> dict[str, Any]:
+    response = client.post(f"{API}/keys", json=body, headers=bearer(admin))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def test_create_key_returns_secret_once_with_its_prefix(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    admin = make_key("admin")
+
+    created = _create(app_client, admin, role="country", country="per", name="Focal point")
+
+    assert created["key"].startswith("ssc_")
+    assert len(created["key"]) >= 40
+    assert created["prefix"] == created["key"][:len(created["prefix"])]
+    assert created["role"] == "country"
+    assert created["country"] == "PER"
+    assert created["name"] == "Focal point"
+    assert created["revoked_at"] is None
+
+
+def test_created_country_key_submits_for_its_country(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    created = _create(app_client, make_key("admin"), role="country", country="PER")
+
+    response = app_client.post(f"{API}/offers", json=item_payload("offer", country="PER"),
+                               headers=bearer(created["key"]))
+
+    assert response.status_code == 201, response.text
+
+
+def test_list_keys_never_shows_secrets_or_hashes(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    admin = make_key("admin")
+    secrets = [admin, make_key("country", "CHL"), make_key("organizer"),
+               _create(app_client, admin, role="organizer")["key"]]
+
+    response = app_client.get(f"{API}/keys", headers=bearer(admin))
+
+    assert response.status_code == 200
+    keys = response.json()
+    assert len(keys) == 4
+    for key in keys:
+        assert set(key) == {"id", "name", "role", "country", "prefix", "created_at",
+                            "revoked_at"}
+    for secret in secrets:
+        assert secret not in response.text
+        assert hashlib.sha256(secret.encode()).hexdigest() not in response.text
+
+
+def test_revoke_key_response_has_no_secret_and_key_stops_working(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    admin = make_key("admin")
+    created = _create(app_client, admin, role="organizer")
+    assert app_client.get(f"{API}/factors", headers=bearer(created["key"])).status_code == 200
+
+    response = app_client.delete(f"{API}/keys/{created['id']}", headers=bearer(admin))
+
+    assert response.status_code == 200
+    assert response.json()["revoked_at"] is not None
+    assert "key" not in response.json()
+    assert created["key"] not in response.text
+    assert_problem(app_client.get(f"{API}/factors", headers=bearer(created["key"])), 401)
+
+
+def test_revoke_key_twice_keeps_first_revocation_time(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    admin = make_key("admin")
+    created = _create(app_client, admin, role="organizer")
+    first = app_client.delete(f"{API}/keys/{created['id']}", headers=bearer(admin)).json()
+
+    second = app_client.delete(f"{API}/keys/{created['id']}", headers=bearer(admin))
+
+    assert second.status_code == 200
+    assert second.json()["revoked_at"] == first["revoked_at"]
+
+
+def test_revoke_missing_key_returns_404(app_client: TestClient, make_key: KeyMaker) -> None:
+    response = app_client.delete(f"{API}/keys/987654", headers=bearer(make_key("admin")))
+
+    assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"role": "superuser"}, "role"),
+    ({"role": "country"}, None),
+    ({"role": "country", "country": "XXX"}, None),
+    ({"role": "country", "country": "CL"}, "country"),
+    ({"role": "organizer", "country": "CHL"}, None),
+    ({"role": "admin", "name": "a" * 121}, "name"),
+    ({"role": "admin", "name": "bad\u0000name"}, "name"),
+    ({"role": "admin", "key_hash": "0" * 64}, "key_hash"),
+    ({}, "role"),
+], ids=str)
+def test_create_key_with_bad_input_returns_422_and_creates_nothing(
+    app_client: TestClient, make_key: KeyMaker, body: dict[str, Any], field: str | None
+) -> None:
+    admin = make_key("admin")
+    before = app_client.get(f"{API}/keys", headers=bearer(admin)).json()
+
+    response = app_client.post(f"{API}/keys", json=body, headers=bearer(admin))
+
+    assert_problem(response, 422, field)
+    assert app_client.get(f"{API}/keys", headers=bearer(admin)).json() == before

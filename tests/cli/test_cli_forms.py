@@ -1,0 +1,275 @@
+"""`sscmatch import` and `sscmatch export`: the spreadsheet forms (CSV and XLSX)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
+
+FORMATS = ["csv", "xlsx"]
+
+# Rows that are hard to round-trip: formulas, quotes, commas, newlines, markup, every status.
+TRICKY_ROWS = [
+    {"kind": "offer", "ref": "T-1", "country": "CHL", "factor": "education", "language": "es",
+     "modality": "training", "title": "=SUM(A1:A2) no es una fórmula",
+     "description": 'Línea uno\nLínea dos, con "comillas"; y comas', "capacity": "3",
+     "target_population": "niñas, niños y adolescentes", "status": "published"},
+    {"kind": "need", "ref": "T-2", "country": "HTI", "factor": "migration", "language": "fr",
+     "modality": "study_visit", "title": "Enfants migrants à la frontière",
+     "description": "<script>alert(1)</script> '; DROP TABLE needs; --", "status": "draft"},
+    {"kind": "offer", "ref": "T-3", "country": "BRA", "factor": "ict", "language": "pt",
+     "modality": "documentation", "title": "+55 cadastro único @ministério",
+     "description": "-menos: registro digital", "capacity": "1", "status": "withdrawn"},
+]
+
+
+def _valid(kind: str, **fields: str) -> dict[str, str]:
+    row = {"kind": kind, "country": "CHL", "factor": "education", "language": "es",
+           "modality": "training", "title": "Formación de inspectores",
+           "description": "Curso para inspectores del trabajo.", "status": "published"}
+    if kind == "offer":
+        row["capacity"] = "2"
+    return row | fields
+
+
+def _reported(err: str) -> dict[int, str]:
+    """{row number: reason} of every bad row reported on stderr."""
+    found = (re.match(r"^\S+: row (\d+): (.+)$", line) for line in err.splitlines())
+    return {int(m.group(1)): m.group(2) for m in found if m}
+
+
+@pytest.fixture
+def tricky(cli_db: str, tmp_path: Path,  # noqa: ARG001 (needs the committed database)
+           capsys: pytest.CaptureFixture[str]) -> Path:
+    """The tricky rows imported into the database (their CSV file is returned)."""
+    path = write_form(tmp_path / "tricky.csv", TRICKY_ROWS)
+    status, out, err = run(capsys, "import", str(path))
+    assert status == 0, err
+    assert "3 created, 0 updated, 0 unchanged" in out
+    return path
+
+
+@pytest.fixture
+def demo(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ARG001
+    """The demo data set loaded into the committed database."""
+    assert run(capsys, "demo")[0] == 0
+
+
+@pytest.mark.usefixtures("demo", "tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_then_import_same_file_creates_and_updates_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    out_file = tmp_path / f"forms.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+    before = counts(engine)
+
+    status, out, _err = run(capsys, "import", str(out_file))
+
+    assert status == 0
+    assert f"0 created, 0 updated, {sum(before)} unchanged" in out
+    assert counts(engine) == before
+
+
+@pytest.mark.usefixtures("demo", "tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_import_export_gives_identical_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    first, second = tmp_path / f"first.{fmt}", tmp_path / f"second.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(first))[0] == 0
+    assert run(capsys, "import", str(first))[0] == 0
+
+    assert run(capsys, "export", "--format", fmt, "--out", str(second))[0] == 0
+
+    if fmt == "csv":
+        assert first.read_bytes() == second.read_bytes()
+    else:
+        # Byte for byte, except the export timestamps in the workbook's core properties.
+        assert xlsx_parts(first) == xlsx_parts(second)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_keeps_tricky_text_verbatim(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    out_file = tmp_path / f"forms.{fmt}"
+
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+
+    if fmt == "xlsx":
+        values = xlsx_values(out_file)
+        assert values[0] == COLUMNS
+        exported = {row[1]: dict(zip(COLUMNS, row, strict=True)) for row in values[1:]}
+    else:
+        with out_file.open(encoding="utf-8-sig", newline="") as fh:
+            exported = {row["ref"]: row for row in csv.DictReader(fh)}
+    for row in TRICKY_ROWS:
+        for column in ("title", "description", "country", "status"):
+            assert exported[row["ref"]][column] == row[column]
+
+
+@pytest.mark.usefixtures("tricky")
+def test_import_changed_row_updates_only_that_item(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [dict(r) for r in TRICKY_ROWS]
+    rows[1]["title"] = "Enfants migrants : nouveau titre"
+    path = write_form(tmp_path / "changed.csv", rows)
+
+    status, out, _err = run(capsys, "import", str(path))
+
+    assert status == 0
+    assert "0 created, 1 updated, 2 unchanged" in out
+    with engine.connect() as conn:
+        title, version = conn.execute(
+            text("SELECT title, version FROM needs WHERE ref = 'T-2'")).one()
+    assert (title, version) == ("Enfants migrants : nouveau titre", 2)
+
+
+BAD_ROWS: list[tuple[dict[str, str], str]] = [
+    (_valid("offer", factor="tourism"), "factor"),
+    (_valid("offer", modality="lecture"), "modality"),
+    (_valid("need", title=""), "title"),
+    (_valid("need", capacity="3"), "capacity"),
+    (_valid("gift"), "kind"),
+    (_valid("offer", country="XXX"), "country"),
+    (_valid("need", language="de"), "language"),
+    (_valid("offer", capacity="0"), "capacity"),
+    (_valid("offer", capacity="many"), "capacity"),
+    (_valid("need", status="archived"), "status"),
+]
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_file_with_bad_rows_reports_each_and_writes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    rows = [_valid("offer", title="Fila válida al principio")]
+    rows += [row for row, _reason in BAD_ROWS]
+    rows += [_valid("need", title="Fila válida al final")]
+    path = write_form(tmp_path / f"bad.{fmt}", rows)
+    before = counts(engine)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "nothing was written" in err
+    assert "created" not in out
+    reported = _reported(err)
+    assert set(reported) == set(range(3, 3 + len(BAD_ROWS)))
+    for number, (_row, reason) in enumerate(BAD_ROWS, start=3):
+        assert reason in reported[number], reported[number]
+    assert counts(engine) == before
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_row_with_control_character_is_rejected(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "control.csv", [_valid("offer", title="Campana\u0007")])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert set(_reported(err)) == {2}
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_with_country_option_rejects_rows_of_other_countries(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "mixed.csv",
+                      [_valid("offer"), _valid("need", country="BRA", language="pt")])
+
+    status, _out, err = run(capsys, "import", str(path), "--country", "chl")
+
+    assert status == 1
+    assert set(_reported(err)) == {3}
+    assert "BRA" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_with_country_option_fills_empty_country(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "peru.csv",
+                      [_valid("offer", country=""), _valid("need", country="", language="")])
+
+    status, out, err = run(capsys, "import", str(path), "--country", "PER")
+
+    assert status == 0, err
+    assert "2 created" in out
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT country_iso3, language FROM needs")).all()
+    assert [tuple(r) for r in rows] == [("PER", "es")]
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("forms.txt", b"kind,title\n", "unsupported"),
+    ("forms.json", b"[]", "unsupported"),
+    ("forms.csv", b"", "empty"),
+    ("forms.csv", b"kind,factor,modality,description\noffer,education,training,x\n",
+     "missing columns: title"),
+    ("forms.csv", ",".join([*COLUMNS, "priority"]).encode() + b"\n", "unknown columns: priority"),
+    ("forms.csv", b"kind,title\n\xff\xfe\n", "UTF-8"),
+    ("forms.xlsx", b"PK\x03\x04 not really a workbook", "XLSX"),
+], ids=["txt", "json", "empty", "missing-column", "unknown-column", "not-utf8", "broken-xlsx"])
+def test_import_unreadable_file_fails_and_writes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+    content: bytes, message: str,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert message in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_missing_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _out, err = run(capsys, "import", str(tmp_path / "nope.csv"))
+
+    assert status == 1
+    assert "no such file" in err
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_export_to_unknown_format_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _out, err = run(capsys, "export", "--out", str(tmp_path / "forms.txt"))
+
+    assert status == 1
+    assert "csv" in err
+    assert not (tmp_path / "forms.txt").exists()
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_import_valid_rows_encodes_their_text(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "two.csv", [_valid("offer"), _valid("need")])
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "2 created" in out
+    with engine.connect() as conn:
+        missing: list[int] = [
+            conn.execute(text(f"SELECT count(*) FROM {table} WHERE embedding IS NULL"))
+            .scalar_one()
+            for table in ("offers", "needs")
+        ]
+    assert missing == [0, 0]

@@ -1,0 +1,126 @@
+"""`sscmatch keys create|list|revoke` against a committed database, checked through the API."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.main import create_app
+from tests.cli.helpers import run
+from tests.conftest import bearer
+from tests.factories import API, assert_problem
+
+
+def _create_key(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    status, out, _err = run(capsys, "keys", "create", *args)
+    assert status == 0
+    key_id = re.search(r"#(\d+)", out)
+    assert key_id is not None, out
+    return int(key_id.group(1)), out.strip().splitlines()[-1]
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_create_prints_key_alone_on_last_line_and_it_authenticates(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _err = run(capsys, "keys", "create", "--role", "country", "--country", "per",
+                            "--name", "Punto focal Perú")
+
+    assert status == 0
+    secret = out.rstrip("\n").splitlines()[-1]
+    assert re.fullmatch(r"ssc_[A-Za-z0-9_\-]{30,}", secret), secret
+    with TestClient(create_app()) as client:
+        response = client.get(f"{API}/countries/PER", headers=bearer(secret))
+        assert response.status_code == 200
+        keys = client.get(f"{API}/keys", headers=bearer(secret))
+        assert_problem(keys, 403)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_create_admin_key_manages_keys_through_api(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    _id, secret = _create_key(capsys, "--role", "admin")
+
+    with TestClient(create_app()) as client:
+        response = client.get(f"{API}/keys", headers=bearer(secret))
+
+    assert response.status_code == 200
+    assert [k["role"] for k in response.json()] == ["admin"]
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_list_shows_keys_without_secrets(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    first_id, first = _create_key(capsys, "--role", "organizer", "--name", "secretaría")
+    second_id, second = _create_key(capsys, "--role", "country", "--country", "JAM")
+
+    status, out, _err = run(capsys, "keys", "list")
+
+    assert status == 0
+    assert "secretaría" in out
+    assert "JAM" in out
+    assert first[:10] in out
+    for secret in (first, second):
+        assert secret not in out
+        assert secret[10:] not in out
+        assert hashlib.sha256(secret.encode()).hexdigest() not in out
+    ids = [int(line.split()[0]) for line in out.splitlines()[1:]]
+    assert ids == [second_id, first_id]
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_revoke_makes_key_fail_with_401(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_id, secret = _create_key(capsys, "--role", "organizer")
+
+    status, out, _err = run(capsys, "keys", "revoke", str(key_id))
+
+    assert status == 0
+    assert f"#{key_id}" in out
+    with TestClient(create_app()) as client:
+        response = client.get(f"{API}/factors", headers=bearer(secret))
+    assert_problem(response, 401)
+    assert "revoked" in run(capsys, "keys", "list")[1]
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_revoke_unknown_id_fails(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _out, err = run(capsys, "keys", "revoke", "987654")
+
+    assert status == 1
+    assert "987654" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--role", "country"), "--country"),
+    (("--role", "country", "--country", "XXX"), "XXX"),
+    (("--role", "admin", "--country", "CHL"), "country"),
+])
+@pytest.mark.usefixtures("committed_db")
+def test_keys_create_with_bad_options_fails_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    status, out, err = run(capsys, "keys", "create", *args)
+
+    assert status == 1
+    assert message in err
+    assert "ssc_" not in out
+    assert run(capsys, "keys", "list")[1].strip().count("\n") == 0
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_keys_create_with_unknown_role_exits_2(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run(capsys, "keys", "create", "--role", "superuser")
+
+    assert exc.value.code == 2

@@ -1,0 +1,143 @@
+"""Migrations on a fresh database (SQLite file, or a throwaway PostgreSQL database when
+TEST_DATABASE_URL is set): upgrade, no drift against the models, downgrade, upgrade again, and
+a downgrade/upgrade step that keeps the stored offers and needs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy.orm import Session
+
+from service.config import get_settings, normalise_database_url
+from service.countries.seed import seed_reference
+from service.db import make_engine
+from service.demo.load import load_demo
+from service.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+
+CORE_TABLES = {"countries", "groupings", "country_groupings", "factors", "offers", "needs",
+               "api_keys", "index_revisions", "cooperation_tables"}
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database that exists only for this test."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = make_url(normalise_database_url(server))
+    name = f"sscmatch_migrations_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_engine(fresh_url: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def no_encoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Store items without computing text vectors (the migrations do not touch them)."""
+    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def _items(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {
+            table: [tuple(r) for r in conn.execute(text(
+                f"SELECT id, ref, country_iso3, factor_code, title, description, language, "
+                f"modality, status, version FROM {table} ORDER BY id"))]
+            for table in ("offers", "needs")
+        }
+
+
+def test_upgrade_fresh_database_reaches_head(fresh_url: str, fresh_engine: Engine) -> None:
+    upgrade(fresh_url)
+
+    assert current_revision(fresh_engine) == head_revision()
+    assert _tables(fresh_engine) >= CORE_TABLES
+
+
+def test_upgraded_database_has_no_drift_from_models(fresh_url: str) -> None:
+    upgrade(fresh_url)
+
+    command.check(alembic_config(fresh_url))
+
+
+def test_downgrade_to_base_removes_every_table(fresh_url: str, fresh_engine: Engine) -> None:
+    upgrade(fresh_url)
+
+    downgrade(fresh_url, "base")
+
+    assert current_revision(fresh_engine) is None
+    assert _tables(fresh_engine) <= {"alembic_version"}
+
+
+def test_upgrade_after_downgrade_to_base_reaches_head_without_drift(
+    fresh_url: str, fresh_engine: Engine
+) -> None:
+    upgrade(fresh_url)
+    downgrade(fresh_url, "base")
+
+    upgrade(fresh_url)
+
+    assert current_revision(fresh_engine) == head_revision()
+    assert _tables(fresh_engine) >= CORE_TABLES
+    command.check(alembic_config(fresh_url))
+
+
+def test_each_revision_upgrades_downgrades_and_upgrades_again(
+    fresh_url: str, fresh_engine: Engine
+) -> None:
+    script = ScriptDirectory.from_config(alembic_config(fresh_url))
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert len(revisions) >= 2
+
+    for revision in revisions:
+        upgrade(fresh_url, revision)
+        downgrade(fresh_url, "-1")
+        upgrade(fresh_url, revision)
+        assert current_revision(fresh_engine) == revision
+
+
+@pytest.mark.usefixtures("no_encoding")
+def test_downgrade_one_step_and_upgrade_keeps_offers_and_needs(
+    fresh_url: str, fresh_engine: Engine
+) -> None:
+    upgrade(fresh_url)
+    with Session(fresh_engine) as session:
+        seed_reference(session)
+        result = load_demo(session)
+        session.commit()
+    before = _items(fresh_engine)
+    assert len(before["offers"]) + len(before["needs"]) == result.offers + result.needs >= 120
+
+    downgrade(fresh_url, "-1")
+    upgrade(fresh_url)
+
+    assert current_revision(fresh_engine) == head_revision()
+    assert _items(fresh_engine) == before

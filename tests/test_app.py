@@ -1,0 +1,156 @@
+"""The application shell: health and readiness, offline docs, security headers, body limit,
+unknown routes and methods as problem details."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import get_settings
+from service.db import get_engine
+from service.main import create_app
+from service.migrate import head_revision
+from tests.conftest import KeyMaker, bearer
+from tests.factories import API, assert_problem, item_payload
+
+ATTRIBUTE_URL = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)""")
+CSS_IMPORT = re.compile(r"@import", re.IGNORECASE)
+
+
+def test_health_without_key_returns_ok(app_client: TestClient) -> None:
+    response = app_client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_ready_on_migrated_database_returns_migration_id() -> None:
+    with TestClient(create_app()) as client:
+        response = client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "migration": head_revision()}
+    assert head_revision()
+
+
+@pytest.fixture
+def database_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Lets a test point DATABASE_URL elsewhere; caches are reset before and after."""
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield monkeypatch
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_ready_on_unmigrated_database_returns_503(
+    database_at: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    database_at.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+
+    with TestClient(create_app()) as client:
+        response = client.get("/ready")
+
+    body = assert_problem(response, 503)
+    assert "sscmatch migrate" in body["detail"]
+
+
+def test_ready_on_unreachable_database_returns_503(database_at: pytest.MonkeyPatch) -> None:
+    database_at.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2")
+
+    with TestClient(create_app()) as client:
+        response = client.get("/ready")
+
+    assert_problem(response, 503)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_page_loads_only_local_assets(app_client: TestClient, page: str) -> None:
+    response = app_client.get(page)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    urls = ATTRIBUTE_URL.findall(response.text)
+    assert any(u.endswith(".js") for u in urls)
+    for url in urls:
+        assert url.startswith("/"), url
+        assert not url.startswith("//"), url
+        asset = app_client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.content
+    assert "fonts.googleapis" not in response.text
+
+
+def test_docs_stylesheet_references_no_external_resource(app_client: TestClient) -> None:
+    css = app_client.get("/docs-static/swagger-ui.css")
+
+    assert css.status_code == 200
+    assert not CSS_IMPORT.search(css.text)
+    for url in CSS_URL.findall(css.text):
+        assert url.startswith(("data:", "/", "#")) or "://" not in url, url[:80]
+
+
+def test_openapi_documents_offers_with_examples(app_client: TestClient) -> None:
+    spec = app_client.get("/openapi.json").json()
+
+    assert {"get", "post"} <= set(spec["paths"][f"{API}/offers"])
+    assert {"get", "patch", "delete"} <= set(spec["paths"][f"{API}/needs/{{item_id}}"])
+    assert spec["components"]["schemas"]["OfferCreate"]["examples"]
+
+
+@pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])
+def test_response_carries_security_headers(app_client: TestClient, path: str) -> None:
+    response = app_client.get(path)
+
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_api_response_is_not_cached(app_client: TestClient, make_key: KeyMaker) -> None:
+    response = app_client.get(f"{API}/factors", headers=bearer(make_key("organizer")))
+
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_body_over_limit_returns_413_before_authentication(app_client: TestClient) -> None:
+    body = item_payload("offer", description="x" * 1_000_001)
+
+    response = app_client.post(f"{API}/offers", json=body)
+
+    problem = assert_problem(response, 413)
+    assert "1000000" in problem["detail"]
+
+
+def test_body_just_under_limit_is_not_rejected_for_size(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    body = item_payload("offer", description="x" * 990_000)
+
+    response = app_client.post(f"{API}/offers", json=body,
+                               headers=bearer(make_key("country", "CHL")))
+
+    assert_problem(response, 422, "description")
+
+
+@pytest.mark.parametrize("path", ["/nowhere", f"{API}/nowhere", f"{API}/offers/1/nothing"])
+def test_unknown_route_returns_404_problem(app_client: TestClient, path: str) -> None:
+    assert_problem(app_client.get(path), 404)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("PUT", f"{API}/offers"),
+    ("DELETE", f"{API}/countries"),
+    ("POST", "/health"),
+])
+def test_unsupported_method_returns_405_problem(
+    app_client: TestClient, method: str, path: str
+) -> None:
+    assert_problem(app_client.request(method, path), 405)
