@@ -4,22 +4,37 @@ from models.base import Base, utcnow
 from models.country import Country, CountryGrouping, Factor, Grouping
 from models.item import MODALITIES, STATUSES, IndexRevision, Need, Offer
 from models.key import ROLES, ApiKey
-from models.table import (
+from models.pairing import (
+    ACTIVITY_STATUSES,
+    CONSENT_SIDES,
+    CONSENT_STEPS,
     OPEN_STAGES,
+    ORIGINS,
+    OUTCOME_STAGES,
     STAGES,
-    TABLE_STATUSES,
-    CooperationTable,
+    SUPPORT_KINDS,
+    FollowupActivity,
+    IdempotencyRecord,
     Pairing,
-    Plan,
-    TableParticipant,
+    PairingConsent,
+    PairingEvent,
+    PairingPartner,
+    ProgressNote,
 )
+from models.table import TABLE_STATUSES, CooperationTable, Plan, TableParticipant
 
 __all__ = [
+    "ACTIVITY_STATUSES",
+    "CONSENT_SIDES",
+    "CONSENT_STEPS",
     "MODALITIES",
     "OPEN_STAGES",
+    "ORIGINS",
+    "OUTCOME_STAGES",
     "ROLES",
     "STAGES",
     "STATUSES",
+    "SUPPORT_KINDS",
     "TABLE_STATUSES",
     "ApiKey",
     "Base",
@@ -27,12 +42,18 @@ __all__ = [
     "Country",
     "CountryGrouping",
     "Factor",
+    "FollowupActivity",
     "Grouping",
+    "IdempotencyRecord",
     "IndexRevision",
     "Need",
     "Offer",
     "Pairing",
+    "PairingConsent",
+    "PairingEvent",
+    "PairingPartner",
     "Plan",
+    "ProgressNote",
     "TableParticipant",
     "utcnow",
 ]

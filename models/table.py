@@ -1,4 +1,4 @@
-"""Cooperation tables, their participants, suggested pairings and stored plans."""
+"""Cooperation tables, their participants and stored plans (pairings: models/pairing.py)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,17 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
 
 TABLE_STATUSES = ("planning", "open", "matching", "in_session", "closed")
-STAGES = ("suggested", "expression_of_interest", "commitment", "agreement", "declined",
-          "withdrawn")
-OPEN_STAGES = ("suggested", "expression_of_interest", "commitment", "agreement")
 
 
 class CooperationTable(TimestampMixin, Base):
@@ -76,43 +70,6 @@ class TableParticipant(Base):
     country_iso3: Mapped[str] = mapped_column(
         ForeignKey("countries.iso3", ondelete="RESTRICT"), primary_key=True, index=True
     )
-
-
-class Pairing(TimestampMixin, Base):
-    """A (need, offer) pairing between two countries, followed through its stages."""
-
-    __tablename__ = "pairings"
-    __table_args__ = (
-        CheckConstraint(
-            "stage IN ('suggested', 'expression_of_interest', 'commitment', 'agreement', "
-            "'declined', 'withdrawn')",
-            name="stage",
-        ),
-        CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
-        Index(
-            "uq_pairings_open_need_offer",
-            "need_id",
-            "offer_id",
-            unique=True,
-            sqlite_where=text("stage NOT IN ('declined', 'withdrawn')"),
-            postgresql_where=text("stage NOT IN ('declined', 'withdrawn')"),
-        ),
-        Index("ix_pairings_table_stage", "table_id", "stage"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="RESTRICT"), index=True)
-    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="RESTRICT"), index=True)
-    table_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cooperation_tables.id", ondelete="RESTRICT")
-    )
-    recipient_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3", ondelete="RESTRICT"))
-    provider_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3", ondelete="RESTRICT"))
-    stage: Mapped[str] = mapped_column(String(32), default="suggested")
-    score: Mapped[float] = mapped_column(Float, default=0.0)
-    components: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    scoring_version: Mapped[str] = mapped_column(String(40), default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Plan(Base):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import unicodedata
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -23,11 +25,15 @@ from service.auth.router import router as keys_router
 from service.config import Settings, get_settings
 from service.countries.router import router as countries_router
 from service.db import get_engine
-from service.errors import install_handlers, problem
+from service.errors import PROBLEM_JSON, install_handlers, problem
+from service.errors_doc import responses
+from service.followups.router import router as followups_router
 from service.items.router import needs_router, offers_router
 from service.matching.index import IndexCache
 from service.matching.router import router as matching_router
 from service.migrate import current_revision, head_revision
+from service.pairings.router import router as pairings_router
+from service.reports.router import router as reports_router
 from service.tables.router import router as tables_router
 
 API_PREFIX = "/api/v1"
@@ -152,6 +158,8 @@ def _docs_routes(app: FastAPI) -> None:
             swagger_js_url="/docs-static/swagger-ui-bundle.js",
             swagger_css_url="/docs-static/swagger-ui.css",
             swagger_favicon_url="/docs-static/favicon.png",
+            # No call to the public validator service: the docs work offline.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/redoc", include_in_schema=False)
@@ -167,7 +175,7 @@ def _health_routes(app: FastAPI) -> None:
         """The process is alive (does not touch the database)."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["operations"], responses={503: {"description": "Not ready"}})
+    @app.get("/ready", tags=["operations"], responses=responses(503))
     def ready() -> JSONResponse:
         """The database answers and is at the latest migration."""
         head = head_revision()
@@ -186,6 +194,24 @@ def _health_routes(app: FastAPI) -> None:
         return JSONResponse({"status": "ready", "migration": current})
 
 
+def _problem_media_type(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Document problem responses under `application/problem+json`, the type they are sent
+    with (FastAPI files a response model under the route's `application/json`)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if content.get(PROBLEM_JSON) == {} and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        return schema
+
+    return openapi
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI application."""
     settings = settings or get_settings()
@@ -193,20 +219,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.index_cache = IndexCache()
     install_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API route can answer these (URL guard, auth, validation, body limit, database down).
+    api = APIRouter(prefix=API_PREFIX, responses=responses(400, 401, 413, 422, 503))
     for router in (countries_router, offers_router, needs_router, matching_router,
-                   tables_router, keys_router):
+                   tables_router, pairings_router, followups_router, reports_router,
+                   keys_router):
         api.include_router(router)
     app.include_router(api)
     _docs_routes(app)
     _health_routes(app)
-    app.middleware("http")(security_headers)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "If-Match",
                                           "Idempotency-Key"],
-                           expose_headers=["ETag", "Location"])
+                           expose_headers=["ETag", "Location", "Idempotent-Replayed"])
+    app.openapi = _problem_media_type(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharGuard)
+    # Outermost, so that the answers of the guards above carry the headers too.
+    app.middleware("http")(security_headers)
     return app

@@ -1,4 +1,4 @@
-"""The `sscmatch` command line: serve, migrate, keys, demo, import, export, rank."""
+"""The `sscmatch` command line: serve, migrate, keys, demo, import, export, rank, report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.cli import data, ops, rank
+from service.cli import data, ops, rank, report
 from service.errors import ServiceError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_commands(sub)
     data.add_commands(sub)
     rank.add_commands(sub)
+    report.add_commands(sub)
     return parser
 
 

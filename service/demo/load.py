@@ -1,4 +1,5 @@
-"""Load the demo data set (offers, needs and a cooperation table) into the database."""
+"""Load the demo data set (offers, needs, a cooperation table taken through the pairing
+lifecycle) into the database."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from service.items import service as items_service
 from service.items import vectors
 from service.items.schemas import NeedCreate, OfferCreate
 from service.items.service import Kind
+from service.pairings.demo import load_demo_lifecycle
 from service.tables.demo import load_demo_table
 
 DEMO_REF_PREFIX = "DEMO-"
@@ -28,6 +30,7 @@ class DemoResult:
     offers: int
     needs: int
     tables: int
+    pairings: int = 0
 
 
 def demo_items() -> list[dict[str, Any]]:
@@ -78,8 +81,11 @@ def load_demo(session: Session, *,
     for kind in kinds:
         vectors.encode_rows(created[kind], kind, progress=_progress)
         done += len(created[kind])
-    tables = load_demo_table(session, demo_table())
+    definition = demo_table()
+    tables = load_demo_table(session, definition)
     session.flush()
-    return DemoResult(offers=len(created["offer"]), needs=len(created["need"]), tables=tables)
+    pairings = load_demo_lifecycle(session, definition["name"])
+    return DemoResult(offers=len(created["offer"]), needs=len(created["need"]), tables=tables,
+                      pairings=pairings)
 
 

@@ -1,0 +1,80 @@
+"""`sscmatch report`: a table's (or every table's) outcome report as CSV, XLSX or JSON, or
+its network picture as SVG or PNG."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from service.auth.service import Principal
+from service.cli.ops import prepare_database
+from service.db import session_scope
+from service.errors import Unprocessable
+from service.reports import export
+from service.reports.service import build_report, network_image, scope_for
+
+FORMATS = ("csv", "xlsx", "json", "svg", "png")
+# The command line is run by the operators of the service: it reports like an organiser.
+OPERATOR = Principal(key_id=0, role="organizer", country=None, name="command line")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _table_id(text: str) -> int | None:
+    if text.lower() == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"TABLE_ID is a positive number or 'all': {text!r}")
+    return int(text)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise Unprocessable(f"Use --format {', '.join(FORMATS)} (or an --out with that suffix).")
+    prepare_database()
+    with session_scope() as session:
+        scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
+                          date_from=args.date_from, date_to=args.date_to)
+        if fmt in ("svg", "png"):
+            data: bytes = network_image(session, scope, "svg" if fmt == "svg" else "png")
+            headline = ""
+        else:
+            report = build_report(session, scope)
+            headline = report.headline.text
+            if fmt == "csv":
+                data = export.to_csv(report).encode("utf-8")
+            elif fmt == "xlsx":
+                data = export.to_xlsx(report)
+            else:
+                data = report.model_dump_json(indent=2).encode("utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"wrote {fmt} report to {out}" + (f": {headline}" if headline else ""))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the report sub-command."""
+    p = sub.add_parser(
+        "report", help="write a table's outcome report (csv, xlsx, json) or network (svg, png)",
+        description="CSV: one file, each view (summary, stages, factors, countries, matrix, "
+                    "partners, followups) starting with a '# view' line. XLSX: a sheet per "
+                    "view. JSON: the API's report.")
+    p.add_argument("table_id", metavar="TABLE_ID", type=_table_id,
+                   help="the cooperation table's id, or 'all' for every pairing")
+    p.add_argument("--format", choices=FORMATS, help="default: the suffix of --out")
+    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument("--from", dest="date_from", type=_day,
+                   help="only pairings created on or after this day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=_day,
+                   help="only pairings created on or before this day (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,1 @@
+"""Joint monitoring of commitments and agreements: activities, due dates and progress notes."""

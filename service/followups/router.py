@@ -1,0 +1,125 @@
+"""HTTP routes of the follow-up: activities, progress notes and the overdue list."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from service.deps import PrincipalDep, SessionDep
+from service.errors_doc import responses
+from service.followups import service
+from service.followups.schemas import (
+    ActivityCreate,
+    ActivityRead,
+    ActivityStatus,
+    ActivityUpdate,
+    NoteCreate,
+    NoteRead,
+)
+from service.followups.service import FollowupFilters
+from service.pairings import idempotency
+from service.pairings import service as pairings_service
+from service.pairings.router import IdempotencyKey, IfMatch
+from service.schemas import Page
+
+router = APIRouter(tags=["follow-up"])
+Id = Annotated[int, Path(ge=1, le=2**62)]
+Country = Annotated[str | None, Query(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")]
+
+
+@router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
+             status_code=201, responses=responses(401, 404, 409, 413, 422))
+def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
+                    session: SessionDep, principal: PrincipalDep,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Add a joint-monitoring activity to a commitment or agreement (either country or an
+    organiser): title, responsible country, optional start date, due date, status."""
+    def action() -> tuple[ActivityRead, dict[str, str]]:
+        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+        activity = service.create_activity(session, pairing=pairing, data=data,
+                                           principal=principal)
+        return (service.to_read(activity, pairing, service.today()),
+                {"ETag": service.etag(activity)})
+
+    return idempotency.respond(session, request, principal=principal, key=idempotency_key,
+                               payload=data.model_dump(mode="json"), status_code=201,
+                               action=action)
+
+
+@router.get("/pairings/{pairing_id}/activities", response_model=list[ActivityRead],
+            responses=responses(401, 404))
+def list_pairing_activities(pairing_id: Id, session: SessionDep,
+                            principal: PrincipalDep) -> list[ActivityRead]:
+    """A pairing's activities by due date."""
+    pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+    as_of = service.today()
+    return [service.to_read(a, pairing, as_of) for a in service.list_activities(session, pairing)]
+
+
+@router.patch("/activities/{activity_id}", response_model=ActivityRead,
+              responses=responses(401, 404, 409, 412, 413, 422))
+def update_activity(activity_id: Id, data: ActivityUpdate, session: SessionDep,
+                    principal: PrincipalDep, response: Response,
+                    if_match: IfMatch = None) -> ActivityRead:
+    """Change an activity (status: planned → in_progress → done, or cancelled); send
+    `If-Match` with the version you read."""
+    activity, pairing = service.get_activity_or_raise(session, activity_id, principal, lock=True)
+    service.update_activity(session, activity=activity, pairing=pairing, data=data,
+                            principal=principal, if_match=if_match)
+    response.headers["ETag"] = service.etag(activity)
+    return service.to_read(activity, pairing, service.today())
+
+
+@router.post("/pairings/{pairing_id}/notes", response_model=NoteRead, status_code=201,
+             responses=responses(401, 404, 409, 413, 422))
+def create_note(pairing_id: Id, data: NoteCreate, request: Request, session: SessionDep,
+                principal: PrincipalDep, idempotency_key: IdempotencyKey = None
+                ) -> JSONResponse:
+    """Report progress on a commitment or agreement (at most 4,000 characters)."""
+    def action() -> tuple[NoteRead, dict[str, str]]:
+        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+        note = service.create_note(session, pairing=pairing, data=data, principal=principal)
+        return NoteRead.model_validate(note), {}
+
+    return idempotency.respond(session, request, principal=principal, key=idempotency_key,
+                               payload=data.model_dump(mode="json"), status_code=201,
+                               action=action)
+
+
+@router.get("/pairings/{pairing_id}/notes", response_model=list[NoteRead],
+            responses=responses(401, 404))
+def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep) -> list[NoteRead]:
+    """A pairing's progress notes, oldest first."""
+    pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+    return [NoteRead.model_validate(n) for n in service.list_notes(session, pairing)]
+
+
+@router.get("/followups", response_model=Page[ActivityRead], responses=responses(401, 422))
+def list_followups(
+    session: SessionDep,
+    principal: PrincipalDep,
+    overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
+                                                      "activities")] = None,
+    country: Country = None,
+    responsible: Country = None,
+    table_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    status: ActivityStatus | None = None,
+    as_of: Annotated[date | None, Query(description="Judge lateness on this day "
+                                                    "(default: today, UTC)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page[ActivityRead]:
+    """Follow-up activities by due date: `overdue=true` lists what is late; `country` keeps
+    the pairings of a country (either side), `responsible` the activities it must carry out.
+    Country keys see their own pairings only."""
+    filters = FollowupFilters(overdue=overdue, country=country, responsible=responsible,
+                              table_id=table_id, status=status, as_of=as_of)
+    rows, total = service.list_followups(session, principal=principal, filters=filters,
+                                         limit=limit, offset=offset)
+    when = as_of or service.today()
+    nxt = str(offset + limit) if offset + limit < total else None
+    return Page[ActivityRead](items=[service.to_read(a, p, when) for a, p in rows], total=total,
+                              limit=limit, next_cursor=nxt)

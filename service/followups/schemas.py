@@ -1,0 +1,93 @@
+"""Schemas for follow-up activities and progress notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
+
+ActivityStatus = Literal["planned", "in_progress", "done", "cancelled"]
+Title = Annotated[CleanLine, Field(min_length=3, max_length=200)]
+Description = Annotated[CleanText, Field(max_length=2000)]
+NoteText = Annotated[CleanText, Field(min_length=1, max_length=4000)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+
+
+class ActivityCreate(InputSchema):
+    """A joint-monitoring activity of a commitment or agreement."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Visita de estudio a Santiago", "responsible_country": "CHL",
+        "starts_on": "2027-03-01", "due_on": "2027-03-15",
+        "description": "Equipo técnico de Haití conoce el sistema de alerta temprana."}]})
+
+    title: Title
+    description: Description = ""
+    responsible_country: ISO3 = Field(description="The recipient or the provider")
+    starts_on: Day | None = None
+    due_on: Day
+    status: ActivityStatus = "planned"
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> ActivityCreate:
+        if self.starts_on is not None and self.due_on < self.starts_on:
+            raise ValueError("due_on must not be before starts_on")
+        return self
+
+
+class ActivityUpdate(InputSchema):
+    """Change some fields of an activity (send `If-Match` with the version you read)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "in_progress"}]})
+
+    title: Title | None = None
+    description: Description | None = None
+    responsible_country: ISO3 | None = None
+    starts_on: Day | None = None
+    due_on: Day | None = None
+    status: ActivityStatus | None = None
+
+
+class ActivityRead(Schema):
+    id: int
+    pairing_id: int
+    table_id: int | None
+    recipient: str
+    provider: str
+    pairing_stage: str
+    title: str
+    description: str
+    responsible_country: str
+    starts_on: date | None
+    due_on: date
+    status: ActivityStatus
+    overdue: bool = Field(description="Planned or in progress, and due before today (UTC)")
+    allowed_status: list[str] = Field(description="Statuses it may move to next")
+    version: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NoteCreate(InputSchema):
+    """A progress note on a commitment or agreement, optionally about one activity."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "text": "Se realizó la primera videoconferencia técnica.", "activity_id": 3}]})
+
+    text: NoteText
+    activity_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class NoteRead(Schema):
+    id: int
+    pairing_id: int
+    activity_id: int | None
+    text: str
+    by: str = Field(validation_alias="author_name")
+    role: str = Field(validation_alias="author_role")
+    country: str | None = Field(validation_alias="author_country")
+    created_at: datetime

@@ -1,0 +1,220 @@
+"""Follow-up rules: activities and notes on commitments and agreements, overdue listing.
+
+Whoever may read a pairing (its two countries, organisers, admins) may add activities and
+notes to it; each activity change is also an event in the pairing's audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import FollowupActivity, Pairing, ProgressNote
+from service.auth.service import Principal
+from service.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from service.followups.schemas import ActivityCreate, ActivityRead, ActivityUpdate, NoteCreate
+from service.pairings import audit
+from service.pairings import service as pairings_service
+from service.pairings.audit import Actor
+
+FOLLOWED_STAGES = ("commitment", "agreement")
+OPEN_STATUSES = ("planned", "in_progress")
+NEXT_STATUS: dict[str, tuple[str, ...]] = {
+    "planned": ("in_progress", "done", "cancelled"),
+    "in_progress": ("done", "cancelled"),
+    "done": (),
+    "cancelled": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupFilters:
+    """Filters of `GET /followups`; None means no filter."""
+
+    overdue: bool | None = None
+    country: str | None = None
+    responsible: str | None = None
+    table_id: int | None = None
+    status: str | None = None
+    as_of: date | None = None
+
+
+def today() -> date:
+    """Today's date in UTC (due dates are compared with it)."""
+    return datetime.now(UTC).date()
+
+
+def etag(activity: FollowupActivity) -> str:
+    """Return the strong ETag of an activity's current version."""
+    return f'"{activity.version}"'
+
+
+def is_overdue(activity: FollowupActivity, as_of: date) -> bool:
+    """Planned or in progress, and due before `as_of`."""
+    return activity.status in OPEN_STATUSES and activity.due_on < as_of
+
+
+def to_read(activity: FollowupActivity, pairing: Pairing, as_of: date) -> ActivityRead:
+    """Serialise an activity with its pairing's countries and stage."""
+    return ActivityRead(
+        id=activity.id, pairing_id=pairing.id, table_id=pairing.table_id,
+        recipient=pairing.recipient_iso3, provider=pairing.provider_iso3,
+        pairing_stage=pairing.stage, title=activity.title, description=activity.description,
+        responsible_country=activity.responsible_iso3, starts_on=activity.starts_on,
+        due_on=activity.due_on, status=activity.status,
+        overdue=is_overdue(activity, as_of), allowed_status=list(NEXT_STATUS[activity.status]),
+        version=activity.version, created_by=activity.created_by,
+        created_at=activity.created_at, updated_at=activity.updated_at)
+
+
+def _require_followed(pairing: Pairing) -> None:
+    if pairing.stage not in FOLLOWED_STAGES:
+        raise Conflict(f"Pairing {pairing.id} is at '{pairing.stage}'; activities and progress "
+                       "notes belong to commitments and agreements.", stage=pairing.stage)
+
+
+def _require_party(pairing: Pairing, country: str) -> None:
+    parties = (pairing.recipient_iso3, pairing.provider_iso3)
+    if country not in parties:
+        raise Unprocessable(
+            f"The responsible country is one of the pairing's: {' or '.join(parties)}.",
+            errors=[{"field": "responsible_country", "message": f"one of {', '.join(parties)}"}])
+
+
+def create_activity(session: Session, *, pairing: Pairing, data: ActivityCreate,
+                    principal: Principal) -> FollowupActivity:
+    """Add an activity to a commitment or agreement."""
+    _require_followed(pairing)
+    _require_party(pairing, data.responsible_country)
+    actor = Actor.of(principal)
+    activity = FollowupActivity(
+        pairing_id=pairing.id, title=data.title, description=data.description,
+        responsible_iso3=data.responsible_country, starts_on=data.starts_on,
+        due_on=data.due_on, status=data.status, version=1, created_by=actor.label()[:160])
+    session.add(activity)
+    session.flush()
+    audit.record(session, pairing=pairing, action="activity_added", actor=actor,
+                 from_stage=pairing.stage, to_stage=pairing.stage,
+                 details={"activity_id": activity.id, "title": activity.title,
+                          "responsible": activity.responsible_iso3,
+                          "due_on": activity.due_on.isoformat(), "status": activity.status})
+    return activity
+
+
+def get_activity_or_raise(session: Session, activity_id: int, principal: Principal, *,
+                          lock: bool = False) -> tuple[FollowupActivity, Pairing]:
+    """Return a visible activity and its pairing (locked for a change), or raise 404."""
+    stmt = select(FollowupActivity).where(FollowupActivity.id == activity_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    activity = session.scalar(stmt)
+    pairing = session.get(Pairing, activity.pairing_id) if activity else None
+    if activity is None or pairing is None or not pairings_service.can_see(pairing, principal):
+        raise NotFound(f"No activity with id {activity_id}.")
+    return activity, pairing
+
+
+def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pairing,
+                    data: ActivityUpdate, principal: Principal,
+                    if_match: str | None) -> FollowupActivity:
+    """Change an activity: status only moves forward, dates stay ordered; 412 if stale."""
+    if if_match is not None:
+        tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+        if "*" not in tags and etag(activity) not in tags:
+            raise PreconditionFailed(
+                f"Activity {activity.id} is at version {activity.version}; your If-Match "
+                f"{if_match} is stale.", current_version=activity.version)
+    changes = data.model_dump(exclude_unset=True)
+    nulls = sorted(k for k, v in changes.items() if v is None and k != "starts_on")
+    if nulls:
+        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
+                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
+    status = changes.get("status", activity.status)
+    if status != activity.status and status not in NEXT_STATUS[activity.status]:
+        allowed = list(NEXT_STATUS[activity.status])
+        raise Conflict(f"An activity that is '{activity.status}' cannot become '{status}'. "
+                       f"Allowed: {', '.join(allowed) or 'none'}.", allowed=allowed)
+    if "responsible_country" in changes:
+        _require_party(pairing, changes["responsible_country"])
+        changes["responsible_iso3"] = changes.pop("responsible_country")
+    starts = changes.get("starts_on", activity.starts_on)
+    due = changes.get("due_on", activity.due_on)
+    if starts is not None and due < starts:
+        raise Unprocessable("due_on must not be before starts_on.",
+                            errors=[{"field": "due_on", "message": "before starts_on"}])
+    changed = {k: v for k, v in changes.items() if getattr(activity, k) != v}
+    if not changed:
+        return activity
+    for key, value in changed.items():
+        setattr(activity, key, value)
+    activity.version += 1
+    session.flush()
+    audit.record(session, pairing=pairing, action="activity_updated", actor=Actor.of(principal),
+                 from_stage=pairing.stage, to_stage=pairing.stage,
+                 details={"activity_id": activity.id, "version": activity.version,
+                          "changes": {k: str(v) if isinstance(v, date) else v
+                                      for k, v in changed.items()}})
+    return activity
+
+
+def list_activities(session: Session, pairing: Pairing) -> list[FollowupActivity]:
+    """Return a pairing's activities by due date."""
+    return list(session.scalars(select(FollowupActivity)
+                                .where(FollowupActivity.pairing_id == pairing.id)
+                                .order_by(FollowupActivity.due_on, FollowupActivity.id)))
+
+
+def list_followups(session: Session, *, principal: Principal, filters: FollowupFilters,
+                   limit: int, offset: int
+                   ) -> tuple[list[tuple[FollowupActivity, Pairing]], int]:
+    """Return activities visible to the caller, by due date, and the total count."""
+    as_of = filters.as_of or today()
+    conds: list[ColumnElement[bool]] = [pairings_service.visible_clause(principal)]
+    if filters.overdue is not None:
+        late = (FollowupActivity.status.in_(OPEN_STATUSES)) & (FollowupActivity.due_on < as_of)
+        conds.append(late if filters.overdue else ~late)
+    if filters.country:
+        code = filters.country.upper()
+        conds.append(or_(Pairing.recipient_iso3 == code, Pairing.provider_iso3 == code))
+    if filters.responsible:
+        conds.append(FollowupActivity.responsible_iso3 == filters.responsible.upper())
+    if filters.table_id is not None:
+        conds.append(Pairing.table_id == filters.table_id)
+    if filters.status:
+        conds.append(FollowupActivity.status == filters.status)
+    base = select(FollowupActivity, Pairing).join(
+        Pairing, Pairing.id == FollowupActivity.pairing_id).where(*conds)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(FollowupActivity.due_on, FollowupActivity.id)
+                           .limit(limit).offset(offset))
+    return [(activity, pairing) for activity, pairing in rows], total
+
+
+def create_note(session: Session, *, pairing: Pairing, data: NoteCreate,
+                principal: Principal) -> ProgressNote:
+    """Add a progress note to a commitment or agreement (optionally about an activity)."""
+    _require_followed(pairing)
+    if data.activity_id is not None:
+        activity = session.get(FollowupActivity, data.activity_id)
+        if activity is None or activity.pairing_id != pairing.id:
+            raise Unprocessable(f"Pairing {pairing.id} has no activity {data.activity_id}.",
+                                errors=[{"field": "activity_id", "message": "unknown"}])
+    actor = Actor.of(principal)
+    note = ProgressNote(pairing_id=pairing.id, activity_id=data.activity_id, text=data.text,
+                        author_key_id=actor.key_id, author_name=actor.name,
+                        author_role=actor.role, author_country=actor.country)
+    session.add(note)
+    session.flush()
+    audit.record(session, pairing=pairing, action="note_added", actor=actor,
+                 from_stage=pairing.stage, to_stage=pairing.stage,
+                 details={"note_id": note.id, "activity_id": note.activity_id})
+    return note
+
+
+def list_notes(session: Session, pairing: Pairing) -> list[ProgressNote]:
+    """Return a pairing's progress notes, oldest first."""
+    return list(session.scalars(select(ProgressNote).where(ProgressNote.pairing_id == pairing.id)
+                                .order_by(ProgressNote.id)))

@@ -1,0 +1,1 @@
+"""Pairings through their life: stages, consents, partners, audit trail, idempotent POSTs."""

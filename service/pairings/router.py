@@ -1,0 +1,174 @@
+"""HTTP routes of pairings: create, list, read, history, transitions and partners."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from service.deps import PrincipalDep, SessionDep
+from service.errors_doc import responses
+from service.pairings import audit, idempotency, lifecycle, service
+from service.pairings.schemas import (
+    EventRead,
+    History,
+    PairingCreate,
+    PairingRead,
+    PartnerWrite,
+    Stage,
+    TransitionRequest,
+)
+from service.pairings.service import PairingFilters
+from service.schemas import Page
+
+router = APIRouter(prefix="/pairings", tags=["pairings"])
+PairingId = Annotated[int, Path(ge=1, le=2**62, description="Id of the pairing")]
+IfMatch = Annotated[str | None, Header(
+    max_length=200,
+    description="ETag of the version you read; a stale one gets 412 and changes nothing")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=200,
+    description="Any unique string (a UUID): a retry with the same key returns the first "
+                "response and changes nothing again")]
+
+
+def _read(session: SessionDep, principal: PrincipalDep,
+          pairing_id: int) -> tuple[PairingRead, dict[str, str]]:
+    pairing = service.get_pairing_or_raise(session, pairing_id, principal)
+    return service.to_read(pairing), {"ETag": service.etag(pairing)}
+
+
+@router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
+             responses=responses(401, 403, 409, 413, 422))
+def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
+                   principal: PrincipalDep, idempotency_key: IdempotencyKey = None
+                   ) -> JSONResponse:
+    """Propose a pairing of a need and an offer of two countries.
+
+    Organisers create it `suggested` (from a suggestion); the recipient country creates it at
+    `expression_of_interest` ("we are interested in this offer"). One open pairing per
+    (need, offer): a second is a 409 naming the first.
+    """
+    def action() -> tuple[PairingRead, dict[str, str]]:
+        pairing = service.create_pairing(session, data=data, principal=principal)
+        return service.to_read(pairing), {"ETag": service.etag(pairing),
+                                          "Location": f"/api/v1/pairings/{pairing.id}"}
+
+    return idempotency.respond(session, request, principal=principal, key=idempotency_key,
+                               payload=data.model_dump(mode="json"), status_code=201,
+                               action=action)
+
+
+@router.get("", response_model=Page[PairingRead], responses=responses(401, 422))
+def list_pairings(
+    session: SessionDep,
+    principal: PrincipalDep,
+    table_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    stage: Stage | None = None,
+    country: Annotated[str | None, Query(min_length=3, max_length=3,
+                                         description="Recipient or provider (ISO3)")] = None,
+    need_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    offer_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page[PairingRead]:
+    """List the pairings visible to the caller (country keys: their own), newest first."""
+    filters = PairingFilters(table_id=table_id, stage=stage, country=country, need_id=need_id,
+                             offer_id=offer_id)
+    rows, total = service.list_pairings(session, principal=principal, filters=filters,
+                                        limit=limit, offset=offset)
+    nxt = str(offset + limit) if offset + limit < total else None
+    return Page[PairingRead](items=[service.to_read(p) for p in rows], total=total, limit=limit,
+                             next_cursor=nxt)
+
+
+@router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))
+def get_pairing(pairing_id: PairingId, session: SessionDep, principal: PrincipalDep,
+                response: Response) -> PairingRead:
+    """Get a pairing with its consents, what it waits for and where it may go next."""
+    body, headers = _read(session, principal, pairing_id)
+    response.headers.update(headers)
+    return body
+
+
+@router.get("/{pairing_id}/history", response_model=History, responses=responses(401, 404))
+def get_pairing_history(pairing_id: PairingId, session: SessionDep,
+                        principal: PrincipalDep) -> History:
+    """The audit trail: every change, who made it (key, role, country, delegation
+    represented), when, from which stage to which, and why. Never edited."""
+    service.get_pairing_or_raise(session, pairing_id, principal)
+    events = audit.history(session, pairing_id)
+    return History(pairing_id=pairing_id, events=[EventRead.model_validate(e) for e in events])
+
+
+@router.post("/{pairing_id}/transitions", response_model=PairingRead,
+             responses=responses(401, 403, 404, 409, 412, 413, 422))
+def transition_pairing(pairing_id: PairingId, data: TransitionRequest, request: Request,
+                       session: SessionDep, principal: PrincipalDep, if_match: IfMatch = None,
+                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Move a pairing forward, or give your side's consent.
+
+    - `expression_of_interest`: the recipient.
+    - `commitment`, `agreement`: each country confirms with its own key; the stage changes
+      when the last consent is in (for an agreement with a triangular partner, also the
+      organiser's confirmation of the partner).
+    - `declined`, `withdrawn`: either country, with a `reason`.
+
+    Organisers may act for a delegation (`on_behalf_of`) while the table is `in_session`; the
+    audit trail records it. Any other move is a 409 listing the `allowed` ones.
+    """
+    def action() -> tuple[PairingRead, dict[str, str]]:
+        pairing = service.get_pairing_or_raise(session, pairing_id, principal, lock=True)
+        lifecycle.transition(session, pairing=pairing, data=data, principal=principal,
+                             if_match=if_match)
+        return _read(session, principal, pairing_id)
+
+    payload = {"body": data.model_dump(mode="json"), "if_match": if_match}
+    return idempotency.respond(session, request, principal=principal, key=idempotency_key,
+                               payload=payload, status_code=200, action=action)
+
+
+@router.put("/{pairing_id}/partner", response_model=PairingRead,
+            responses=responses(401, 404, 409, 412, 422))
+def set_pairing_partner(pairing_id: PairingId, data: PartnerWrite, session: SessionDep,
+                        principal: PrincipalDep, response: Response,
+                        if_match: IfMatch = None) -> PairingRead:
+    """Name (or change) the triangular partner; either country or an organiser. Agreement
+    consents given so far are cleared, since they were for another arrangement."""
+    pairing = service.get_pairing_or_raise(session, pairing_id, principal, lock=True)
+    lifecycle.set_partner(session, pairing=pairing, data=data, principal=principal,
+                          if_match=if_match)
+    body, headers = _read(session, principal, pairing_id)
+    response.headers.update(headers)
+    return body
+
+
+@router.delete("/{pairing_id}/partner", response_model=PairingRead,
+               responses=responses(401, 404, 409, 412))
+def remove_pairing_partner(pairing_id: PairingId, session: SessionDep,
+                           principal: PrincipalDep, response: Response,
+                           if_match: IfMatch = None) -> PairingRead:
+    """Remove the triangular partner (before the agreement)."""
+    pairing = service.get_pairing_or_raise(session, pairing_id, principal, lock=True)
+    lifecycle.remove_partner(session, pairing=pairing, principal=principal, if_match=if_match)
+    body, headers = _read(session, principal, pairing_id)
+    response.headers.update(headers)
+    return body
+
+
+@router.post("/{pairing_id}/partner/confirmation", response_model=PairingRead,
+             responses=responses(401, 403, 404, 409, 412, 422))
+def confirm_pairing_partner(pairing_id: PairingId, request: Request, session: SessionDep,
+                            principal: PrincipalDep, if_match: IfMatch = None,
+                            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """The organiser confirms the triangular partner for the agreement (organisers only);
+    if both countries have signed, the pairing becomes an `agreement`."""
+    def action() -> tuple[PairingRead, dict[str, str]]:
+        pairing = service.get_pairing_or_raise(session, pairing_id, principal, lock=True)
+        lifecycle.confirm_partner(session, pairing=pairing, principal=principal,
+                                  if_match=if_match)
+        return _read(session, principal, pairing_id)
+
+    return idempotency.respond(session, request, principal=principal, key=idempotency_key,
+                               payload={"if_match": if_match}, status_code=200, action=action)

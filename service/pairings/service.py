@@ -1,0 +1,260 @@
+"""Pairings: visibility, loading (with a row lock for changes), listing, creation and reading.
+
+The stage changes, consents and triangular partners are in `lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models import (
+    OPEN_STAGES,
+    CooperationTable,
+    Need,
+    Offer,
+    Pairing,
+    PairingPartner,
+    TableParticipant,
+    utcnow,
+)
+from service import revisions
+from service.auth.service import Principal
+from service.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from service.items import service as items_service
+from service.pairings import audit, rules
+from service.pairings.audit import Actor
+from service.pairings.schemas import ConsentRead, PairingCreate, PairingRead, PartnerRead
+
+
+@dataclass(frozen=True, slots=True)
+class PairingFilters:
+    """Filters of a list of pairings; None means no filter."""
+
+    table_id: int | None = None
+    stage: str | None = None
+    country: str | None = None
+    need_id: int | None = None
+    offer_id: int | None = None
+
+
+def etag(pairing: Pairing) -> str:
+    """Return the strong ETag of a pairing's current version."""
+    return f'"{pairing.version}"'
+
+
+def visible_clause(principal: Principal) -> ColumnElement[bool]:
+    """Staff see every pairing; a country key only those where it is recipient or provider."""
+    if principal.is_staff:
+        return Pairing.id.is_not(None)
+    return or_(Pairing.recipient_iso3 == principal.country,
+               Pairing.provider_iso3 == principal.country)
+
+
+def can_see(pairing: Pairing, principal: Principal) -> bool:
+    """True when the caller may read this pairing."""
+    return principal.is_staff or principal.country in (pairing.recipient_iso3,
+                                                       pairing.provider_iso3)
+
+
+def _load(session: Session, pairing_id: int, *, refresh: bool) -> Pairing | None:
+    stmt = (select(Pairing).where(Pairing.id == pairing_id)
+            .options(joinedload(Pairing.need), joinedload(Pairing.offer),
+                     joinedload(Pairing.partner), selectinload(Pairing.consents)))
+    if refresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def get_pairing_or_raise(session: Session, pairing_id: int, principal: Principal, *,
+                         lock: bool = False) -> Pairing:
+    """Return a visible pairing or raise 404 (never 403: others' pairings do not exist).
+
+    With `lock`, the row is locked first (`SELECT ... FOR UPDATE` on PostgreSQL), so that
+    concurrent changes of one pairing queue up and each sees the state the previous left.
+    """
+    if lock:
+        session.execute(select(Pairing.id).where(Pairing.id == pairing_id).with_for_update())
+    pairing = _load(session, pairing_id, refresh=lock)
+    if pairing is None or not can_see(pairing, principal):
+        raise NotFound(f"No pairing with id {pairing_id}.")
+    return pairing
+
+
+def check_if_match(pairing: Pairing, if_match: str | None) -> None:
+    """Raise 412 when `If-Match` names another version than the current one."""
+    if if_match is None:
+        return
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    if "*" not in tags and etag(pairing) not in tags:
+        raise PreconditionFailed(
+            f"Pairing {pairing.id} is at version {pairing.version}; your If-Match {if_match} "
+            "is stale. Fetch it again and decide again.", current_version=pairing.version)
+
+
+def save(session: Session, pairing: Pairing, *, stage: str | None = None) -> None:
+    """Bump the version (and optionally change the stage) with a version-checked UPDATE.
+
+    The row is already locked on PostgreSQL; the `WHERE version = ...` also guards backends
+    without row locks: a lost race is a 409, never a silent overwrite.
+    """
+    values: dict[str, object] = {"version": pairing.version + 1, "updated_at": utcnow()}
+    if stage is not None:
+        values["stage"] = stage
+    result = cast(CursorResult[Any], session.execute(
+        update(Pairing).where(Pairing.id == pairing.id, Pairing.version == pairing.version)
+        .values(**values).execution_options(synchronize_session=False)))
+    if result.rowcount != 1:
+        raise Conflict(f"Pairing {pairing.id} was changed concurrently; fetch it and retry.")
+    for key, value in values.items():
+        set_committed_value(pairing, key, value)
+    revisions.bump(session, "pairings")
+
+
+def require_session(session: Session, table_id: int | None) -> None:
+    """Organisers act for a delegation only while the pairing's table is in session."""
+    table = session.get(CooperationTable, table_id) if table_id else None
+    if table is None or table.status != "in_session":
+        raise Forbidden("Organisers can act for a delegation only during a session of the "
+                        "pairing's cooperation table (table status `in_session`); otherwise "
+                        "each country acts with its own key.")
+
+
+def list_pairings(session: Session, *, principal: Principal, filters: PairingFilters,
+                  limit: int, offset: int) -> tuple[list[Pairing], int]:
+    """Return one page of the visible pairings (newest first) and the total count."""
+    conds = [visible_clause(principal)]
+    if filters.table_id is not None:
+        conds.append(Pairing.table_id == filters.table_id)
+    if filters.stage:
+        conds.append(Pairing.stage == filters.stage)
+    if filters.country:
+        code = filters.country.upper()
+        conds.append(or_(Pairing.recipient_iso3 == code, Pairing.provider_iso3 == code))
+    if filters.need_id is not None:
+        conds.append(Pairing.need_id == filters.need_id)
+    if filters.offer_id is not None:
+        conds.append(Pairing.offer_id == filters.offer_id)
+    total = session.scalar(select(func.count(Pairing.id)).where(*conds)) or 0
+    rows = session.scalars(
+        select(Pairing).where(*conds).order_by(Pairing.id.desc()).limit(limit).offset(offset)
+        .options(joinedload(Pairing.need), joinedload(Pairing.offer),
+                 joinedload(Pairing.partner), selectinload(Pairing.consents)))
+    return list(rows.unique()), total
+
+
+def _field_error(field: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[{"field": field, "message": message}])
+
+
+def _items(session: Session, data: PairingCreate, principal: Principal) -> tuple[Need, Offer]:
+    need = session.get(Need, data.need_id)
+    if need is None or not items_service.can_see(need, principal):
+        raise _field_error("need_id", f"No need with id {data.need_id}.")
+    offer = session.get(Offer, data.offer_id)
+    if offer is None or not items_service.can_see(offer, principal):
+        raise _field_error("offer_id", f"No offer with id {data.offer_id}.")
+    if need.country_iso3 == offer.country_iso3:
+        raise _field_error("offer_id", "A pairing links two different countries; this offer "
+                                       f"is {need.country_iso3}'s own.")
+    for kind, item in (("need", need), ("offer", offer)):
+        if item.status != "published":
+            raise Conflict(f"The {kind} {item.id} is {item.status}; only published offers "
+                           "and needs can be paired.")
+    return need, offer
+
+
+def _check_table(session: Session, table_id: int, need: Need, offer: Offer) -> None:
+    table = session.get(CooperationTable, table_id)
+    if table is None:
+        raise _field_error("table_id", f"No cooperation table with id {table_id}.")
+    if table.status == "closed":
+        raise Conflict(f"Table {table_id} is closed; it takes no new pairings.")
+    members = set(session.scalars(select(TableParticipant.country_iso3).where(
+        TableParticipant.table_id == table_id)))
+    missing = sorted({need.country_iso3, offer.country_iso3} - members)
+    if missing:
+        raise _field_error("table_id", f"{', '.join(missing)} do(es) not take part in table "
+                                       f"{table_id}.")
+
+
+def _start(data: PairingCreate, principal: Principal, need: Need) -> tuple[str, str, Actor]:
+    """Decide the first stage, the origin and the actor of a new pairing (or refuse)."""
+    if principal.role == "country":
+        if need.country_iso3 != principal.country:
+            raise Forbidden(f"Only the recipient country ({need.country_iso3}) or an organiser "
+                            "proposes a pairing for this need.")
+        if data.on_behalf_of not in (None, principal.country):
+            raise Forbidden("A country key acts only for its own country.")
+        return "expression_of_interest", "recipient", Actor.of(principal)
+    if data.on_behalf_of is None:
+        return "suggested", "organizer", Actor.of(principal)
+    if data.on_behalf_of != need.country_iso3:
+        raise _field_error("on_behalf_of", "Interest is expressed for the recipient "
+                                           f"delegation ({need.country_iso3}).")
+    return "expression_of_interest", "organizer", Actor.of(principal, data.on_behalf_of)
+
+
+def create_pairing(session: Session, *, data: PairingCreate, principal: Principal) -> Pairing:
+    """Create a pairing: `suggested` by an organiser, `expression_of_interest` when the
+    recipient (or an organiser for it, in session) proposes it. One open pairing per pair."""
+    need, offer = _items(session, data, principal)
+    stage, origin, actor = _start(data, principal, need)
+    if data.table_id is not None:
+        _check_table(session, data.table_id, need, offer)
+    if actor.on_behalf_of is not None:
+        require_session(session, data.table_id)
+    existing = session.scalar(select(Pairing.id).where(
+        Pairing.need_id == need.id, Pairing.offer_id == offer.id, Pairing.stage.in_(OPEN_STAGES)))
+    if existing is not None:
+        raise Conflict(f"Pairing {existing} between need {need.id} and offer {offer.id} is "
+                       "still open; act on it instead.", pairing_id=existing)
+    pairing = Pairing(need_id=need.id, offer_id=offer.id, table_id=data.table_id,
+                      recipient_iso3=need.country_iso3, provider_iso3=offer.country_iso3,
+                      stage=stage, origin=origin, score=0.0, components={}, version=1)
+    try:
+        with session.begin_nested():
+            session.add(pairing)
+            session.flush()  # the partial unique index settles concurrent creations
+    except IntegrityError:
+        raise Conflict(f"An open pairing between need {need.id} and offer {offer.id} was "
+                       "just created by another request.") from None
+    details: dict[str, object] = {"origin": origin}
+    if data.partner is not None:
+        session.add(PairingPartner(pairing_id=pairing.id, name=data.partner.name,
+                                   support=data.partner.support))
+        details["partner"] = data.partner.model_dump()
+    audit.record(session, pairing=pairing, action="created", actor=actor, from_stage=None,
+                 to_stage=stage, reason=data.reason, details=details)
+    revisions.bump(session, "pairings")
+    return get_pairing_or_raise(session, pairing.id, principal, lock=False)
+
+
+def to_read(pairing: Pairing) -> PairingRead:
+    """Serialise a pairing (need, offer, partner and consents loaded)."""
+    step = rules.next_consent_step(pairing.stage)
+    given = {c.side for c in pairing.consents if c.step == step}
+    partner = pairing.partner
+    pending = (rules.pending_sides(step, given, has_partner=partner is not None) if step
+               else [])
+    partner_read = None
+    if partner is not None:
+        confirmed = any(c.step == "agreement" and c.side == "partner" for c in pairing.consents)
+        partner_read = PartnerRead(name=partner.name, support=partner.support,
+                                   confirmed=confirmed)
+    return PairingRead(
+        id=pairing.id, need_id=pairing.need_id, offer_id=pairing.offer_id,
+        table_id=pairing.table_id, recipient=pairing.recipient_iso3,
+        provider=pairing.provider_iso3, factor=pairing.need.factor_code,
+        need_title=pairing.need.title, offer_title=pairing.offer.title,
+        stage=pairing.stage,
+        origin=pairing.origin, score=pairing.score, components=dict(pairing.components),
+        scoring_version=pairing.scoring_version, partner=partner_read,
+        consents=[ConsentRead.model_validate(c) for c in pairing.consents], pending=pending,
+        allowed=list(rules.allowed_next(pairing.stage)), version=pairing.version,
+        created_at=pairing.created_at, updated_at=pairing.updated_at)

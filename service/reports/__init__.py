@@ -1,0 +1,1 @@
+"""Outcome reports: counts, matrix, partners, follow-up, exports and the network picture."""

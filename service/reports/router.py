@@ -1,0 +1,101 @@
+"""HTTP routes of the outcome reports (organisers: everything; country keys: their own rows)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from service.deps import PrincipalDep, SessionDep
+from service.errors_doc import responses
+from service.reports import export, network
+from service.reports.schemas import Report
+from service.reports.service import build_report, network_image, scope_for
+
+router = APIRouter(tags=["reports"])
+TableId = Annotated[int, Path(ge=1, le=2**62)]
+Format = Annotated[Literal["json", "csv", "xlsx"], Query(
+    alias="format", description="json (default), csv (one file, a `# view` section per view) "
+                                "or xlsx (a sheet per view)")]
+From = Annotated[date | None, Query(alias="from", description="Pairings created on or after "
+                                                              "this day (UTC)")]
+To = Annotated[date | None, Query(alias="to", description="Pairings created on or before "
+                                                          "this day (UTC)")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}},
+          "description": "The report as JSON, CSV or XLSX"}}
+_IMAGES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The picture"}}
+
+
+def _respond(report: Report, fmt: str, stem: str) -> Report | Response:
+    if fmt == "csv":
+        return Response(export.to_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+    if fmt == "xlsx":
+        return Response(export.to_xlsx(report), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
+    return report
+
+
+def _image(data: bytes, fmt: network.ImageFormat) -> Response:
+    return Response(data, media_type=network.MEDIA_TYPES[fmt])
+
+
+@router.get("/tables/{table_id}/report", response_model=Report, responses=_FILES | responses(
+    401, 404, 422))
+def get_table_report(table_id: TableId, session: SessionDep, principal: PrincipalDep,
+                     fmt: Format = "json") -> Report | Response:
+    """Outcomes of a table: counts by stage (the "82 outcomes = 60 expressions of interest +
+    17 commitments + 5 agreements" view), by factor, by country as provider and recipient,
+    the provider × recipient matrix, triangular partners and follow-up status."""
+    scope = scope_for(session, principal=principal, table_id=table_id)
+    return _respond(build_report(session, scope), fmt, f"table-{table_id}-report")
+
+
+@router.get("/tables/{table_id}/report/network.svg", response_class=Response,
+            responses=_IMAGES | responses(401, 404))
+def get_table_network_svg(table_id: TableId, session: SessionDep,
+                          principal: PrincipalDep) -> Response:
+    """Who cooperates with whom in this table, as SVG."""
+    scope = scope_for(session, principal=principal, table_id=table_id)
+    return _image(network_image(session, scope, "svg"), "svg")
+
+
+@router.get("/tables/{table_id}/report/network.png", response_class=Response,
+            responses=_IMAGES | responses(401, 404))
+def get_table_network_png(table_id: TableId, session: SessionDep,
+                          principal: PrincipalDep) -> Response:
+    """Who cooperates with whom in this table, as PNG."""
+    scope = scope_for(session, principal=principal, table_id=table_id)
+    return _image(network_image(session, scope, "png"), "png")
+
+
+@router.get("/reports", response_model=Report, responses=_FILES | responses(401, 422))
+def get_report(session: SessionDep, principal: PrincipalDep, date_from: From = None,
+               date_to: To = None, fmt: Format = "json") -> Report | Response:
+    """The same views over every pairing (all tables and none), optionally limited to the
+    pairings created between `from` and `to` (inclusive)."""
+    scope = scope_for(session, principal=principal, date_from=date_from, date_to=date_to)
+    stem = "report" + (f"-{date_from}" if date_from else "") + (f"-{date_to}" if date_to else "")
+    return _respond(build_report(session, scope), fmt, stem)
+
+
+@router.get("/reports/network.svg", response_class=Response,
+            responses=_IMAGES | responses(401, 422))
+def get_network_svg(session: SessionDep, principal: PrincipalDep, date_from: From = None,
+                    date_to: To = None) -> Response:
+    """Who cooperates with whom over all tables (and a date range), as SVG."""
+    scope = scope_for(session, principal=principal, date_from=date_from, date_to=date_to)
+    return _image(network_image(session, scope, "svg"), "svg")
+
+
+@router.get("/reports/network.png", response_class=Response,
+            responses=_IMAGES | responses(401, 422))
+def get_network_png(session: SessionDep, principal: PrincipalDep, date_from: From = None,
+                    date_to: To = None) -> Response:
+    """Who cooperates with whom over all tables (and a date range), as PNG."""
+    scope = scope_for(session, principal=principal, date_from=date_from, date_to=date_to)
+    return _image(network_image(session, scope, "png"), "png")

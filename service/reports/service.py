@@ -1,0 +1,155 @@
+"""Build outcome reports from the grouped counts of `queries.py`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import STAGES, CooperationTable, TableParticipant, utcnow
+from service.auth.service import Principal
+from service.errors import NotFound, Unprocessable
+from service.followups.service import today
+from service.reports import network, queries
+from service.reports.queries import Scope
+from service.reports.schemas import (
+    CountryRow,
+    FactorRow,
+    FollowupRow,
+    Headline,
+    Matrix,
+    MatrixCell,
+    PartnerRow,
+    Report,
+    ReportScope,
+    StageRow,
+)
+
+OUTCOMES = ("expression_of_interest", "commitment", "agreement")
+
+
+def scope_for(session: Session, *, principal: Principal, table_id: int | None = None,
+              date_from: date | None = None, date_to: date | None = None) -> Scope:
+    """Check the request and return its scope (country keys: their own rows only)."""
+    if table_id is not None and session.get(CooperationTable, table_id) is None:
+        raise NotFound(f"No cooperation table with id {table_id}.")
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise Unprocessable("`to` must not be before `from`.",
+                            errors=[{"field": "query.to", "message": "before from"}])
+    country = None if principal.is_staff else principal.country
+    return Scope(table_id=table_id, date_from=date_from, date_to=date_to, country=country)
+
+
+def _counts(by_stage: dict[str, int]) -> dict[str, int]:
+    counts = {stage: by_stage.get(stage, 0) for stage in STAGES}
+    counts["outcomes"] = sum(counts[s] for s in OUTCOMES)
+    return counts
+
+
+def headline(by_stage: dict[str, int]) -> Headline:
+    """The "82 outcomes = 60 expressions of interest + 17 commitments + 5 agreements" line."""
+    eoi, com, agr = (by_stage.get(s, 0) for s in OUTCOMES)
+
+    def plural(n: int, word: str, words: str) -> str:
+        return f"{n} {word if n == 1 else words}"
+
+    text = (f"{plural(eoi + com + agr, 'outcome', 'outcomes')} = "
+            f"{plural(eoi, 'expression of interest', 'expressions of interest')} + "
+            f"{plural(com, 'commitment', 'commitments')} + "
+            f"{plural(agr, 'agreement', 'agreements')}")
+    return Headline(outcomes=eoi + com + agr, expression_of_interest=eoi, commitment=com,
+                    agreement=agr, text=text)
+
+
+def _factors(session: Session, scope: Scope) -> list[FactorRow]:
+    grouped: dict[str, dict[str, int]] = defaultdict(dict)
+    for factor, stage, n in queries.factor_stage_counts(session, scope):
+        grouped[factor][stage] = n
+    labels = queries.factor_labels(session)
+    order = [f for f in labels if f in grouped] + sorted(set(grouped) - set(labels))
+    return [FactorRow(factor=f, label=labels.get(f, f), **_counts(grouped[f])) for f in order]
+
+
+def _countries(session: Session, scope: Scope) -> list[CountryRow]:
+    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for country, role, stage, n in queries.country_role_stage_counts(session, scope):
+        grouped[(country, role)][stage] = n
+    names = queries.country_names(session, {c for c, _ in grouped})
+    return [CountryRow(country=c, name=names.get(c, c), role=r, **_counts(grouped[(c, r)]))
+            for c, r in sorted(grouped)]
+
+
+def _matrix(session: Session, scope: Scope) -> Matrix:
+    cells: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for provider, recipient, stage, n in queries.pair_stage_counts(session, scope):
+        cells[(provider, recipient)][stage] = n
+    rows = []
+    for (provider, recipient), by_stage in sorted(cells.items()):
+        counts = {s: by_stage.get(s, 0) for s in OUTCOMES}
+        rows.append(MatrixCell(provider=provider, recipient=recipient, **counts,
+                               outcomes=sum(counts.values())))
+    return Matrix(providers=sorted({p for p, _ in cells}),
+                  recipients=sorted({r for _, r in cells}), cells=rows)
+
+
+def _partners(session: Session, scope: Scope) -> list[PartnerRow]:
+    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    confirmed: dict[tuple[str, str], int] = defaultdict(int)
+    for name, support, stage, n, n_confirmed in queries.partner_stage_counts(session, scope):
+        grouped[(name, support)][stage] = n
+        confirmed[(name, support)] += n_confirmed
+    return [PartnerRow(name=name, support=support, pairings=sum(by_stage.values()),
+                       confirmed=confirmed[(name, support)], **_counts(by_stage))
+            for (name, support), by_stage in sorted(grouped.items())]
+
+
+def _followups(session: Session, scope: Scope, as_of: date) -> list[FollowupRow]:
+    rows: dict[str, FollowupRow] = {}
+    total = FollowupRow(country="ALL")
+    for country, status, late, n in queries.followup_counts(session, scope, as_of):
+        row = rows.setdefault(country, FollowupRow(country=country))
+        for target in (row, total):
+            setattr(target, status, getattr(target, status) + n)
+            target.total += n
+            if late:
+                target.overdue += n
+    return [rows[c] for c in sorted(rows)] + [total]
+
+
+def build_report(session: Session, scope: Scope, *, as_of: date | None = None) -> Report:
+    """Compute every view of the report for a scope."""
+    as_of = as_of or today()
+    by_stage = queries.stage_counts(session, scope)
+    table = session.get(CooperationTable, scope.table_id) if scope.table_id else None
+    return Report(
+        scope=ReportScope(table_id=scope.table_id, table_name=table.name if table else None,
+                          date_from=scope.date_from, date_to=scope.date_to,
+                          country=scope.country, generated_at=utcnow(), as_of=as_of),
+        headline=headline(by_stage),
+        stages=[StageRow(stage=s, count=by_stage.get(s, 0)) for s in STAGES],
+        factors=_factors(session, scope),
+        countries=_countries(session, scope),
+        matrix=_matrix(session, scope),
+        partners=_partners(session, scope),
+        followups=_followups(session, scope, as_of),
+    )
+
+
+def network_image(session: Session, scope: Scope, fmt: network.ImageFormat) -> bytes:
+    """Draw who cooperates with whom in a scope (a table's participants without outcomes
+    appear too, in grey) and return SVG or PNG bytes."""
+    table = session.get(CooperationTable, scope.table_id) if scope.table_id else None
+    nodes: list[str] = []
+    if table is not None and scope.country is None:
+        nodes = list(session.scalars(select(TableParticipant.country_iso3).where(
+            TableParticipant.table_id == table.id)))
+    title = table.name if table else "South–South cooperation: all tables"
+    if scope.date_from or scope.date_to:
+        title += f" ({scope.date_from or '…'} – {scope.date_to or '…'})"
+    if scope.country:
+        title += f" — {scope.country}"
+    return network.render(queries.pair_stage_counts(session, scope), fmt=fmt, title=title,
+                          subtitle=headline(queries.stage_counts(session, scope)).text,
+                          nodes=nodes)

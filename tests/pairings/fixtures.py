@@ -1,0 +1,51 @@
+"""Fixtures shared by the lifecycle, follow-up and report tests.
+
+One application per test module (its routes are built on the first request, which costs a
+few hundred milliseconds), whose request sessions join each test's rolled-back transaction;
+and no text encoding on writes, since nothing here ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from service.config import get_settings
+from service.db import get_session
+from service.main import create_app
+
+
+@pytest.fixture(autouse=True)
+def _no_encoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def shared_app() -> FastAPI:
+    """An application built once per module (these tests never use its ranking caches)."""
+    return create_app()
+
+
+@pytest.fixture
+def api(shared_app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """A client of the shared app whose request sessions join the test's transaction."""
+
+    def _session() -> Iterator[Session]:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    shared_app.dependency_overrides[get_session] = _session
+    with TestClient(shared_app, raise_server_exceptions=False) as client:
+        yield client
+    shared_app.dependency_overrides.clear()

@@ -1,0 +1,278 @@
+"""The pairing lifecycle through the API: creation, stages, consents, partners, audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from models import Pairing, PairingConsent, PairingEvent
+from tests.conftest import KeyMaker, bearer
+from tests.factories import API, assert_problem
+from tests.pairings.helpers import (
+    World,
+    at_stage,
+    create,
+    created,
+    get,
+    history,
+    make_world,
+    move,
+    moved,
+)
+
+
+@pytest.fixture
+def world(api: TestClient, make_key: KeyMaker) -> World:
+    return make_world(api, make_key)
+
+
+def _stored(session: Session) -> tuple[int, int, int]:
+    """(pairings, events, consents) stored: to assert that a refused request wrote nothing."""
+    session.expire_all()
+    return (session.scalar(select(func.count(Pairing.id))) or 0,
+            session.scalar(select(func.count(PairingEvent.id))) or 0,
+            session.scalar(select(func.count(PairingConsent.id))) or 0)
+
+
+def test_create_by_recipient_starts_at_interest_with_created_event(world: World) -> None:
+    resp = create(world, "HTI", reason="Nos interesa")
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert (body["stage"], body["origin"], body["recipient"], body["provider"]) == (
+        "expression_of_interest", "recipient", "HTI", "CHL")
+    assert body["pending"] == ["recipient", "provider"]
+    assert body["allowed"] == ["commitment", "declined", "withdrawn"]
+    assert resp.headers["ETag"] == '"1"'
+    assert resp.headers["Location"] == f"/api/v1/pairings/{body['id']}"
+    [event] = history(world, body["id"])
+    assert (event["action"], event["from_stage"], event["to_stage"]) == (
+        "created", None, "expression_of_interest")
+    assert (event["role"], event["country"], event["reason"]) == ("country", "HTI", "Nos interesa")
+
+
+def test_create_by_organizer_is_suggested(world: World) -> None:
+    body = created(world, "organizer", partner={"name": "OIT / ILO", "support": "technical"})
+    assert (body["stage"], body["origin"]) == ("suggested", "organizer")
+    assert body["partner"] == {"name": "OIT / ILO", "support": "technical", "confirmed": False}
+
+
+def test_whole_journey_to_agreement_with_triangular_partner(world: World) -> None:
+    pid = created(world)["id"]
+    assert moved(world, pid, "HTI", "expression_of_interest")["stage"] == "expression_of_interest"
+    first = moved(world, pid, "CHL", "commitment")
+    assert (first["stage"], first["pending"]) == ("expression_of_interest", ["recipient"])
+    second = moved(world, pid, "HTI", "commitment")
+    assert (second["stage"], second["pending"]) == ("commitment", ["recipient", "provider"])
+    put = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(world.key("HTI")),
+                           json={"name": "ABC", "support": "financial"})
+    assert put.status_code == 200, put.text
+    assert put.json()["pending"] == ["recipient", "provider", "partner"]
+    moved(world, pid, "HTI", "agreement")
+    signed = moved(world, pid, "CHL", "agreement")
+    assert (signed["stage"], signed["pending"]) == ("commitment", ["partner"])
+    resp = world.client.post(f"{API}/pairings/{pid}/partner/confirmation",
+                             headers=bearer(world.organizer))
+    assert resp.status_code == 200, resp.text
+    final = resp.json()
+    assert (final["stage"], final["allowed"]) == ("agreement", ["declined", "withdrawn"])
+    assert final["partner"]["confirmed"] is True
+    events = history(world, pid)
+    assert [(e["action"], e["from_stage"], e["to_stage"]) for e in events] == [
+        ("created", None, "suggested"),
+        ("stage_changed", "suggested", "expression_of_interest"),
+        ("confirmed", "expression_of_interest", "expression_of_interest"),
+        ("confirmed", "expression_of_interest", "commitment"),
+        ("partner_set", "commitment", "commitment"),
+        ("confirmed", "commitment", "commitment"),
+        ("confirmed", "commitment", "commitment"),
+        ("partner_confirmed", "commitment", "agreement"),
+    ]
+    assert [e["version"] for e in events] == list(range(1, 9))
+    assert [e["country"] for e in events[1:4]] == ["HTI", "CHL", "HTI"]
+
+
+@pytest.mark.parametrize(("stage", "target", "allowed"), [
+    ("suggested", "commitment", ["expression_of_interest", "declined", "withdrawn"]),
+    ("suggested", "agreement", ["expression_of_interest", "declined", "withdrawn"]),
+    ("expression_of_interest", "suggested", ["commitment", "declined", "withdrawn"]),
+    ("expression_of_interest", "expression_of_interest",
+     ["commitment", "declined", "withdrawn"]),
+    ("commitment", "expression_of_interest", ["agreement", "declined", "withdrawn"]),
+    ("agreement", "commitment", ["declined", "withdrawn"]),
+    ("declined", "expression_of_interest", []),
+    ("withdrawn", "commitment", []),
+])
+def test_invalid_transition_is_409_listing_allowed_and_stores_nothing(
+        world: World, session: Session, stage: str, target: str, allowed: list[str]) -> None:
+    pairing = at_stage(world, stage)
+    before = _stored(session)
+    body = assert_problem(move(world, pairing["id"], "HTI", target, reason="porque sí"), 409)
+    assert body["allowed"] == allowed
+    assert _stored(session) == before
+    assert get(world, f"/pairings/{pairing['id']}")["version"] == pairing["version"]
+
+
+def test_provider_cannot_express_interest(world: World, session: Session) -> None:
+    pid = created(world)["id"]
+    before = _stored(session)
+    assert_problem(move(world, pid, "CHL", "expression_of_interest"), 403)
+    assert _stored(session) == before
+
+
+def test_same_side_confirming_twice_is_409(world: World, session: Session) -> None:
+    pid = at_stage(world, "expression_of_interest")["id"]
+    moved(world, pid, "CHL", "commitment")
+    before = _stored(session)
+    body = assert_problem(move(world, pid, "CHL", "commitment"), 409)
+    assert "waiting for: recipient" in body["detail"]
+    assert _stored(session) == before
+
+
+@pytest.mark.parametrize("extra", [{}, {"reason": "no"}, {"reason": "x" * 2001}])
+def test_decline_without_proper_reason_is_422_and_stores_nothing(
+        world: World, session: Session, extra: dict[str, Any]) -> None:
+    pid = created(world)["id"]
+    before = _stored(session)
+    assert_problem(move(world, pid, "CHL", "declined", **extra), 422)
+    assert _stored(session) == before
+    assert get(world, f"/pairings/{pid}")["stage"] == "suggested"
+
+
+def test_stale_if_match_is_412_and_changes_nothing(world: World, session: Session) -> None:
+    pid = created(world)["id"]
+    moved(world, pid, "HTI", "expression_of_interest")
+    before = _stored(session)
+    stale = move(world, pid, "CHL", "declined", headers={"If-Match": '"1"'}, reason="tarde")
+    assert assert_problem(stale, 412)["current_version"] == 2
+    assert _stored(session) == before
+    fresh = move(world, pid, "CHL", "declined", headers={"If-Match": '"2"'}, reason="tarde")
+    assert fresh.status_code == 200
+    assert fresh.headers["ETag"] == '"3"'
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/pairings/987654"), ("get", "/pairings/987654/history"),
+    ("post", "/pairings/987654/transitions"), ("put", "/pairings/987654/partner"),
+    ("delete", "/pairings/987654/partner"), ("post", "/pairings/987654/partner/confirmation"),
+])
+def test_unknown_pairing_is_404(world: World, method: str, path: str) -> None:
+    bodies = {"post": {"to": "commitment"}, "put": {"name": "ILO", "support": "technical"}}
+    resp = world.client.request(method.upper(), f"{API}{path}", json=bodies.get(method),
+                                headers=bearer(world.admin))
+    if path.endswith("confirmation"):
+        resp = world.client.post(f"{API}{path}", headers=bearer(world.admin))
+    assert_problem(resp, 404)
+
+
+@pytest.mark.parametrize(("overrides", "status", "field"), [
+    ({"need_id": 987654}, 422, "need_id"),
+    ({"offer_id": 987654}, 422, "offer_id"),
+    ({"table_id": 987654}, 422, "table_id"),
+    ({"need_id": 0}, 422, "need_id"),
+    ({"reason": "r" * 2001}, 422, "reason"),
+    ({"partner": {"name": "ILO", "support": "moral"}}, 422, "support"),
+    ({"extra": 1}, 422, "extra"),
+])
+def test_create_with_bad_input_is_rejected_and_stores_nothing(
+        world: World, session: Session, overrides: dict[str, Any], status: int,
+        field: str) -> None:
+    before = _stored(session)
+    assert_problem(create(world, "organizer", **overrides), status, field)
+    assert _stored(session) == before
+
+
+def test_create_between_same_country_or_outside_table_is_422(world: World) -> None:
+    own_offer = world.offer("HTI")
+    assert_problem(create(world, offer_id=own_offer), 422, "offer_id")
+    outsider = world.offer("MEX")
+    assert_problem(create(world, offer_id=outsider), 422, "table_id")
+
+
+def test_second_open_pairing_of_same_need_and_offer_is_409(world: World) -> None:
+    first = created(world, "HTI")
+    body = assert_problem(create(world, "organizer"), 409)
+    assert body["pairing_id"] == first["id"]
+    moved(world, first["id"], "CHL", "declined", reason="Sin capacidad")
+    assert created(world, "HTI")["id"] != first["id"]
+
+
+@pytest.mark.parametrize("who", ["CHL", "PER"])
+def test_create_by_provider_or_other_country_is_403(world: World, who: str) -> None:
+    assert_problem(create(world, who), 403)
+
+
+def test_organizer_acts_for_a_delegation_only_in_session(
+        api: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(api, make_key, status="open")
+    pid = created(world)["id"]
+    assert_problem(move(world, pid, "organizer", "expression_of_interest"), 403)
+    assert_problem(create(world, on_behalf_of="HTI", need_id=world.need("HTI")), 403)
+    api.patch(f"{API}/tables/{world.table_id}", json={"status": "in_session"},
+                     headers=bearer(world.organizer))
+    body = moved(world, pid, "organizer", "expression_of_interest")
+    assert body["stage"] == "expression_of_interest"
+    assert_problem(move(world, pid, "organizer", "commitment"), 422, "on_behalf_of")
+    assert_problem(move(world, pid, "organizer", "commitment", on_behalf_of="PER"), 422)
+    confirmed = moved(world, pid, "organizer", "commitment", on_behalf_of="CHL")
+    assert confirmed["consents"][0]["on_behalf"] is True
+    event = history(world, pid)[-1]
+    assert (event["role"], event["on_behalf_of"], event["country"]) == ("organizer", "CHL", None)
+
+
+def test_country_lists_only_its_own_pairings(world: World) -> None:
+    created(world)
+    other = created(world, need_id=world.need("PER"), offer_id=world.offer("ARG"))
+    assert get(world, "/pairings", "HTI")["total"] == 1
+    assert get(world, "/pairings", "admin")["total"] == 2
+    assert [p["id"] for p in get(world, "/pairings", "PER")["items"]] == [other["id"]]
+    assert get(world, "/pairings", "admin", stage="suggested", country="ARG")["total"] == 1
+    assert_problem(world.client.get(f"{API}/pairings/{other['id']}",
+                                    headers=bearer(world.key("HTI"))), 404)
+
+
+def test_commitment_beyond_offer_capacity_is_409(world: World, session: Session) -> None:
+    offer = world.offer("CHL", capacity=1)
+    at_stage(world, "commitment", offer_id=offer)
+    pid = at_stage(world, "expression_of_interest", offer_id=offer,
+                   need_id=world.need("HTI"))["id"]
+    moved(world, pid, "CHL", "commitment")
+    before = _stored(session)
+    assert "capacity" in assert_problem(move(world, pid, "HTI", "commitment"), 409)["detail"]
+    assert _stored(session) == before
+
+
+def test_changing_the_partner_clears_agreement_signatures(world: World) -> None:
+    pid = at_stage(world, "commitment", partner={"name": "AECID", "support": "financial"})["id"]
+    moved(world, pid, "HTI", "agreement")
+    resp = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(world.organizer),
+                            json={"name": "USDOL", "support": "technical"})
+    assert resp.json()["pending"] == ["recipient", "provider", "partner"]
+    assert history(world, pid)[-1]["details"]["cleared_consents"] == ["recipient"]
+    removed = world.client.delete(f"{API}/pairings/{pid}/partner",
+                                  headers=bearer(world.key("CHL")))
+    assert removed.json()["partner"] is None
+    moved(world, pid, "HTI", "agreement")
+    assert moved(world, pid, "CHL", "agreement")["stage"] == "agreement"
+    late = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(world.organizer),
+                            json={"name": "USDOL", "support": "technical"})
+    assert_problem(late, 409)
+
+
+def test_partner_confirmation_without_partner_is_409(world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    resp = world.client.post(f"{API}/pairings/{pid}/partner/confirmation",
+                             headers=bearer(world.organizer))
+    assert_problem(resp, 409)
+
+
+def test_audit_events_cannot_be_updated(world: World, session: Session) -> None:
+    pid = created(world)["id"]
+    with pytest.raises(DBAPIError), session.begin_nested():
+        session.execute(update(PairingEvent).where(PairingEvent.pairing_id == pid)
+                        .values(reason="rewritten"))
+    assert history(world, pid)[0]["reason"] is None

@@ -1,0 +1,98 @@
+"""`sscmatch report` and the demo: exports written by the command line, on committed data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from models import CooperationTable
+from service.auth.service import create_key
+from service.cli import main
+from service.db import session_scope
+from service.demo.load import demo_table
+from service.main import create_app
+from tests.conftest import bearer
+from tests.factories import API
+from tests.pairings.helpers import World
+from tests.reports.scenario import build
+from tests.reports.test_reports import png_size
+
+PARTICIPANTS = ["ARG", "BRA", "CHL", "HTI", "PER"]
+
+
+@pytest.fixture
+def table_id(committed_db: str) -> int:  # noqa: ARG001 (the data is committed there)
+    """A committed table with the report scenario, built through the API."""
+    secrets: dict[str, str] = {}
+    with session_scope() as session:
+        for role, country in (("admin", None), ("organizer", None), ("country", "HTI"),
+                              ("country", "CHL"), ("country", "PER"), ("country", "ARG")):
+            _key, secret = create_key(session, role=role, country=country, name="cli")
+            secrets[country or role] = secret
+    with TestClient(create_app()) as client:
+        organizer = bearer(secrets["organizer"])
+        resp = client.post(f"{API}/tables", headers=organizer, json={
+            "name": "Mesa CLI", "starts_on": "2026-12-07", "ends_on": "2026-12-08",
+            "participants": PARTICIPANTS})
+        table = int(resp.json()["id"])
+        client.patch(f"{API}/tables/{table}", json={"status": "in_session"}, headers=organizer)
+        world = World(client=client, admin=secrets["admin"], organizer=secrets["organizer"],
+                      table_id=table, keys={c: secrets[c] for c in ("HTI", "CHL", "PER", "ARG")})
+        build(world)
+    return table
+
+
+def test_report_command_writes_csv_xlsx_json_and_png(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for fmt in ("csv", "xlsx", "json", "png"):
+        assert main(["report", str(table_id), "--format", fmt,
+                     "--out", str(tmp_path / f"out.{fmt}")]) == 0
+    assert "4 outcomes = 2 expressions of interest" in capsys.readouterr().out
+    rows = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text("utf-8"))))
+    assert ["agreement", "1"] in rows
+    book = load_workbook(tmp_path / "out.xlsx")
+    assert "matrix" in book.sheetnames
+    report = json.loads((tmp_path / "out.json").read_text("utf-8"))
+    assert report["headline"]["outcomes"] == 4
+    assert min(png_size((tmp_path / "out.png").read_bytes())) >= 800
+
+
+def test_report_command_over_all_tables_and_bad_arguments(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "all.json"
+    assert main(["report", "all", "--out", str(out), "--from", "2000-01-01"]) == 0
+    assert json.loads(out.read_text("utf-8"))["scope"]["table_id"] is None
+    assert main(["report", str(table_id + 1000), "--out", str(tmp_path / "x.json")]) == 1
+    assert "No cooperation table" in capsys.readouterr().err
+    assert main(["report", str(table_id), "--out", str(tmp_path / "x.pdf")]) == 1
+    with pytest.raises(SystemExit):
+        main(["report", "first", "--out", str(out)])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("committed_db")
+def test_demo_takes_its_table_through_every_stage_once(tmp_path: Path) -> None:
+    assert main(["demo"]) == 0
+    with session_scope() as session:
+        demo_id = session.scalar(select(CooperationTable.id).where(
+            CooperationTable.name == demo_table()["name"]))
+    out = tmp_path / "demo.json"
+    assert main(["report", str(demo_id), "--out", str(out)]) == 0
+    report = json.loads(out.read_text("utf-8"))
+    counts = {r["stage"]: r["count"] for r in report["stages"]}
+    assert all(counts[s] > 0 for s in counts), counts
+    assert len(report["partners"]) == 2
+    followups = report["followups"][-1]
+    assert followups["overdue"] > 0
+    assert followups["done"] > 0
+    assert main(["demo"]) == 0
+    assert main(["report", str(demo_id), "--out", str(out)]) == 0
+    again = json.loads(out.read_text("utf-8"))
+    assert {r["stage"]: r["count"] for r in again["stages"]} == counts
