@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
+from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import get_settings
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQLITE_BEGIN_IMMEDIATE = "sscmatch_sqlite_begin_immediate"
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +38,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A transaction that will write takes the write lock at once: a deferred one that
+            # read first fails with "database is locked" (SQLITE_BUSY, the busy timeout does
+            # not apply) when another process wrote in between; an immediate one waits.
+            immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -50,16 +59,20 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """Yield one session per request: commit on success, roll back on error."""
-    with session_scope() as session:
+    with session_scope(writes=request.method not in READ_METHODS) as session:
         yield session
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """Run a unit of work: commit on success, roll back on exception."""
+def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Iterator[Session]:
+    """Run a unit of work: commit on success, roll back on exception. On SQLite, a unit that
+    `writes` takes the write lock when it begins (see `make_engine`)."""
     session = session_factory(engine)()
+    if writes and session.get_bind().dialect.name == "sqlite":
+        options: dict[str, Any] = {SQLITE_BEGIN_IMMEDIATE: True}
+        session.connection(execution_options=cast(CoreExecuteOptionsParameter, options))
     try:
         yield session
         session.commit()

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -128,6 +128,15 @@ def install_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
                        f"http-{exc.status_code}", instance=request.url.path,
                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value that passed validation (a number beyond its column's
+        # range, say): the client's input is wrong, the service is not broken.
+        log.warning("data error on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        return problem(422, "Invalid input",
+                       "A value is out of the range the database can store.",
+                       "validation", instance=request.url.path)
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

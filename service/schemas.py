@@ -9,6 +9,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
+MAX_ID = 2**31 - 1
+"""Largest record id: ids are 32-bit INTEGER columns (PostgreSQL rejects larger values)."""
+
 
 class Schema(BaseModel):
     """Base of every response schema: reads ORM attributes."""

@@ -9,6 +9,7 @@ from service.auth import service
 from service.auth.schemas import KeyCreate, KeyCreated, KeyRead
 from service.deps import AdminDep, SessionDep
 from service.errors_doc import responses
+from service.schemas import MAX_ID
 
 router = APIRouter(prefix="/keys", tags=["access keys"])
 
@@ -29,7 +30,7 @@ def create_key(data: KeyCreate, session: SessionDep, _admin: AdminDep) -> KeyCre
 
 
 @router.delete("/{key_id}", response_model=KeyRead, responses=responses(401, 403, 404))
-def revoke_key(key_id: int = Path(ge=1, le=2**62), *, session: SessionDep,
+def revoke_key(key_id: int = Path(ge=1, le=MAX_ID), *, session: SessionDep,
                _admin: AdminDep) -> ApiKey:
     """Revoke a key; it stops working at once."""
     return service.revoke_key(session, key_id=key_id)

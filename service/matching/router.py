@@ -23,10 +23,11 @@ from service.matching.schemas import (
     SuggestionList,
 )
 from service.matching.service import RankedPair
+from service.schemas import MAX_ID
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="How many to return (at most 200)")]
 
 

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from service.deps import PrincipalDep, SessionDep, StaffDep
 from service.errors_doc import responses
-from service.schemas import Page
+from service.schemas import MAX_ID, Page
 from service.tables import service
 from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
 
 router = APIRouter(prefix="/tables", tags=["cooperation tables"])
-TableId = Annotated[int, Path(ge=1, le=2**62)]
+TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("", response_model=Page[TableRead], responses=responses(401, 422))
