@@ -22,5 +22,6 @@ WORKDIR /home/app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
-# Migrations are an explicit step (`sscmatch migrate`), never run on import.
-CMD ["sh", "-c", "exec uvicorn service.main:create_app --factory --host 0.0.0.0 --port ${PORT} --workers ${WORKERS} --proxy-headers --timeout-keep-alive 5"]
+# Run `sscmatch migrate` as its own step before a release; `serve` also applies any pending
+# migration before it starts the workers (never on import), then runs uvicorn with TCP_NODELAY.
+CMD ["sh", "-c", "exec sscmatch serve --host 0.0.0.0 --port ${PORT} --workers ${WORKERS}"]

@@ -33,7 +33,7 @@ revision: ## autogenerate a migration: make revision m="Add something"
 	$(VENV)/bin/alembic revision --autogenerate -m "$(m)"
 
 bench: ## run the benchmarks and refresh docs/benchmarks.md
-	$(PY) bench/quality.py && $(PY) bench/plan_perf.py && $(PY) bench/api_perf.py
+	$(PY) bench/quality.py && $(PY) bench/plan_perf.py && $(PY) bench/api_perf.py && $(PY) bench/list_perf.py && $(PY) bench/scoring_perf.py && $(PY) bench/crash.py && $(PY) bench/load.py
 
 check: ## what CI runs
 	bash .ci/run

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -61,6 +63,21 @@ CleanText = Annotated[str, AfterValidator(_no_control_chars)]
 
 CleanLine = Annotated[str, AfterValidator(_no_control_chars), AfterValidator(_single_line)]
 """A single line of printable Unicode."""
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(_iso_date),
+                Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), examples=["2026-12-07"])]
+"""A calendar date written YYYY-MM-DD (no timestamps or numbers), 2000–2100."""
 
 ISO3 = Annotated[
     str,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, MetaData, delete, inspect
+from sqlalchemy import Connection, Engine, MetaData, delete, inspect, text
 from sqlalchemy.orm import Session
 
 from models import Base
@@ -52,6 +52,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _drop_everything(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        # Functions and triggers too, not only tables: start from an empty schema.
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        return
     meta = MetaData()
     meta.reflect(engine)
     meta.drop_all(engine)

@@ -48,9 +48,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 result = load_demo(session, progress=progress_printer("encoding demo items"))
                 print(f"demo data loaded: {result.offers} offers, {result.needs} needs",
                       file=sys.stderr)
+    from service.cli.nodelay import NoDelayHTTPProtocol
+
     uvicorn.run("service.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,
-                timeout_keep_alive=5, timeout_graceful_shutdown=10)
+                http=NoDelayHTTPProtocol, timeout_keep_alive=5, timeout_graceful_shutdown=10)
     return 0
 
 

@@ -23,10 +23,10 @@ from service.followups.service import FollowupFilters
 from service.pairings import idempotency
 from service.pairings import service as pairings_service
 from service.pairings.router import IdempotencyKey, IfMatch
-from service.schemas import Page
+from service.schemas import MAX_ID, Page
 
 router = APIRouter(tags=["follow-up"])
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Country = Annotated[str | None, Query(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")]
 
 
@@ -105,7 +105,7 @@ def list_followups(
                                                       "activities")] = None,
     country: Country = None,
     responsible: Country = None,
-    table_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[date | None, Query(description="Judge lateness on this day "
                                                     "(default: today, UTC)")] = None,

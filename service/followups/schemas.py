@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
+from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, Day, InputSchema, Schema
 
 ActivityStatus = Literal["planned", "in_progress", "done", "cancelled"]
 Title = Annotated[CleanLine, Field(min_length=3, max_length=200)]
 Description = Annotated[CleanText, Field(max_length=2000)]
 NoteText = Annotated[CleanText, Field(min_length=1, max_length=4000)]
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
 class ActivityCreate(InputSchema):
@@ -79,7 +78,7 @@ class NoteCreate(InputSchema):
         "text": "Se realizó la primera videoconferencia técnica.", "activity_id": 3}]})
 
     text: NoteText
-    activity_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    activity_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class NoteRead(Schema):

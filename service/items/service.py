@@ -114,6 +114,12 @@ def require_can_modify(item: ItemRow, principal: Principal | None) -> None:
         raise Forbidden(f"Only {item.country_iso3}'s focal points or an admin can change this.")
 
 
+def lock_current(session: Session, item: ItemRow) -> None:
+    """Reload the item under a row lock before changing it: a concurrent writer then waits for
+    the first one to commit and sees its version (412 on a stale If-Match, no lost update)."""
+    session.refresh(item, with_for_update=True)
+
+
 def check_if_match(item: ItemRow, if_match: str | None) -> None:
     """Raise 412 when `If-Match` names another version than the current one."""
     if if_match is None:
@@ -191,6 +197,7 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
                 principal: Principal | None, if_match: str | None) -> ItemRow:
     """Apply a partial update, bumping the version; 412 on a stale If-Match."""
     require_can_modify(item, principal)
+    lock_current(session, item)
     check_if_match(item, if_match)
     changes = data.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
@@ -219,6 +226,7 @@ def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Pri
                   if_match: str | None) -> ItemRow:
     """Withdraw an item: it stays stored (pairings may refer to it) but is no longer offered."""
     require_can_modify(item, principal)
+    lock_current(session, item)
     check_if_match(item, if_match)
     if item.status != "withdrawn":
         item.status = "withdrawn"

@@ -20,10 +20,10 @@ from service.pairings.schemas import (
     TransitionRequest,
 )
 from service.pairings.service import PairingFilters
-from service.schemas import Page
+from service.schemas import MAX_ID, Page
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
-PairingId = Annotated[int, Path(ge=1, le=2**62, description="Id of the pairing")]
+PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing")]
 IfMatch = Annotated[str | None, Header(
     max_length=200,
     description="ETag of the version you read; a stale one gets 412 and changes nothing")]
@@ -64,12 +64,12 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
 def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
-    table_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     stage: Stage | None = None,
     country: Annotated[str | None, Query(min_length=3, max_length=3,
                                          description="Recipient or provider (ISO3)")] = None,
-    need_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    offer_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[PairingRead]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -12,15 +11,16 @@ from service.errors_doc import responses
 from service.reports import export, network
 from service.reports.schemas import Report
 from service.reports.service import build_report, network_image, scope_for
+from service.schemas import MAX_ID, Day
 
 router = APIRouter(tags=["reports"])
-TableId = Annotated[int, Path(ge=1, le=2**62)]
+TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(
     alias="format", description="json (default), csv (one file, a `# view` section per view) "
                                 "or xlsx (a sheet per view)")]
-From = Annotated[date | None, Query(alias="from", description="Pairings created on or after "
+From = Annotated[Day | None, Query(alias="from", description="Pairings created on or after "
                                                               "this day (UTC)")]
-To = Annotated[date | None, Query(alias="to", description="Pairings created on or before "
+To = Annotated[Day | None, Query(alias="to", description="Pairings created on or before "
                                                           "this day (UTC)")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FILES: dict[int | str, dict[str, Any]] = {

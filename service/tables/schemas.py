@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
-from service.schemas import ISO3, CleanLine, InputSchema, Schema
+from service.schemas import ISO3, CleanLine, Day, InputSchema, Schema
 
 TableStatus = Literal["planning", "open", "matching", "in_session", "closed"]
 WeightMap = dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0, le=1000)]]
@@ -48,8 +48,8 @@ class TableCreate(TableSettings):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     name: Annotated[CleanLine, Field(min_length=3, max_length=200)]
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     venue: Annotated[CleanLine, Field(max_length=200)] = ""
     host_country: ISO3 | None = None
     participants: list[ISO3] = Field(default_factory=list, max_length=250)
@@ -63,8 +63,8 @@ class TableCreate(TableSettings):
 
 class TableUpdate(InputSchema):
     name: Annotated[CleanLine, Field(min_length=3, max_length=200)] | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     venue: Annotated[CleanLine, Field(max_length=200)] | None = None
     host_country: ISO3 | None = None
     participants: list[ISO3] | None = Field(default=None, max_length=250)

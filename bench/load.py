@@ -1,0 +1,330 @@
+"""Load benchmark: the real server under 10, 50 and 200 concurrent clients.
+
+    python bench/load.py                          # PostgreSQL, 20 s per mix and concurrency
+    python bench/load.py --seconds 5 --no-report  # a quick look
+    python bench/load.py --profile matches        # py-spy on the workers under that mix
+
+`sscmatch serve --workers 2` on a throwaway PostgreSQL database holding the demo data, on
+127.0.0.1; an httpx async driver (in this process, on the same 2-core machine: the driver's
+CPU is taken from the server's, so the figures are a floor) runs each mix for a bounded time:
+
+- `health`: `GET /health`, the ceiling of the stack (no database);
+- `lists`: `GET /offers` and `/needs` pages of 50, with and without filters;
+- `matches`: `GET /needs/{id}/matches?limit=10` over the demo needs;
+- `writes`: `POST /offers`, then `PATCH` of the client's own offer with `If-Match`;
+- `mixed`: 70 % lists, 15 % matches, 15 % writes.
+
+Reported per mix and concurrency: throughput, p50/p95/p99 latency, and errors (any answer
+other than the expected 2xx, or a transport error). Writes the `load` section of
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from crash import API, Server, cli, create_keys, throwaway_database
+
+MIXES = ("health", "lists", "matches", "writes", "mixed")
+COUNTRIES = ("ARG", "BRA", "CHL", "COL", "PER", "MEX")
+LIST_QUERIES: tuple[dict[str, str], ...] = (
+    {}, {"factor": "education"}, {"country": "BRA"}, {"status": "published"},
+    {"language": "es", "modality": "training"})
+
+
+@dataclass
+class Stats:
+    """Latencies (ms) and outcomes of one mix at one concurrency."""
+
+    mix: str
+    clients: int
+    seconds: float = 0.0
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, ms: float) -> None:
+        self.latencies.setdefault(kind, []).append(ms)
+
+    def all_latencies(self) -> list[float]:
+        return [v for values in self.latencies.values() for v in values]
+
+    def count(self, kind: str | None = None) -> int:
+        return len(self.all_latencies() if kind is None else self.latencies.get(kind, []))
+
+    def throughput(self, kind: str | None = None) -> float:
+        return self.count(kind) / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values, nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+@dataclass
+class Target:
+    """What the clients know: the server, keys, and ids to read."""
+
+    url: str
+    keys: dict[str, str]
+    need_ids: list[int]
+
+
+class Client:
+    """One simulated client: a country focal point (or organiser) issuing requests in turn."""
+
+    def __init__(self, n: int, target: Target, http: httpx.AsyncClient, stats: Stats) -> None:
+        self.n = n
+        self.target = target
+        self.http = http
+        self.stats = stats
+        self.rng = random.Random(n)
+        self.country = COUNTRIES[n % len(COUNTRIES)]
+        self.auth = {"Authorization": f"Bearer {target.keys[self.country]}"}
+        self.offer: tuple[int, str] | None = None
+
+    async def _timed(self, kind: str, call: Awaitable[httpx.Response],
+                     ok: tuple[int, ...] = (200,)) -> httpx.Response | None:
+        start = time.perf_counter()
+        try:
+            response = await call
+        except httpx.HTTPError as exc:
+            self.stats.errors[f"{kind}: {type(exc).__name__}"] += 1
+            return None
+        ms = (time.perf_counter() - start) * 1000
+        if response.status_code not in ok:
+            self.stats.errors[f"{kind}: {response.status_code}"] += 1
+            return None
+        self.stats.add(kind, ms)
+        return response
+
+    async def health(self) -> None:
+        await self._timed("health", self.http.get("/health"))
+
+    async def lists(self) -> None:
+        kind = self.rng.choice(("offers", "needs"))
+        query: dict[str, str | int] = {"limit": 50, **self.rng.choice(LIST_QUERIES)}
+        await self._timed("list", self.http.get(f"{API}/{kind}", params=query,
+                                                 headers=self.auth))
+
+    async def matches(self) -> None:
+        need = self.rng.choice(self.target.need_ids)
+        await self._timed("matches", self.http.get(f"{API}/needs/{need}/matches",
+                                                    params={"limit": 10}, headers=self.auth))
+
+    async def writes(self) -> None:
+        if self.offer is None or self.rng.random() < 0.3:
+            body = {"factor": "education", "modality": "training", "capacity": 2,
+                    "title": f"Oferta de carga {self.n}-{self.rng.randrange(10**9)}",
+                    "description": "Programa de formación de inspectores laborales sobre "
+                                   "trabajo infantil en la agricultura familiar."}
+            response = await self._timed("write", self.http.post(
+                f"{API}/offers", json=body, headers=self.auth), ok=(201,))
+            if response is not None:
+                self.offer = (int(response.json()["id"]), response.headers["etag"])
+            return
+        offer_id, etag = self.offer
+        response = await self._timed("write", self.http.patch(
+            f"{API}/offers/{offer_id}", json={"capacity": self.rng.randint(1, 5)},
+            headers=self.auth | {"If-Match": etag}))
+        if response is not None:
+            self.offer = (offer_id, response.headers["etag"])
+
+    async def mixed(self) -> None:
+        r = self.rng.random()
+        await (self.lists() if r < 0.70 else self.matches() if r < 0.85 else self.writes())
+
+    def step(self, mix: str) -> Callable[[], Awaitable[None]]:
+        steps: dict[str, Callable[[], Awaitable[None]]] = {
+            "health": self.health, "lists": self.lists, "matches": self.matches,
+            "writes": self.writes, "mixed": self.mixed}
+        return steps[mix]
+
+
+async def drive(target: Target, mix: str, clients: int, seconds: float) -> Stats:
+    """Run `clients` concurrent clients on `mix` for `seconds` (after a short warm-up)."""
+    stats = Stats(mix, clients)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=target.url, limits=limits,
+                                 timeout=httpx.Timeout(60.0)) as http:
+        warm = Stats(mix, clients)
+        await asyncio.gather(*(Client(n, target, http, warm).step(mix)()
+                               for n in range(min(clients, 20))))
+        deadline = time.perf_counter() + seconds
+
+        async def run(n: int) -> None:
+            step = Client(n, target, http, stats).step(mix)
+            while time.perf_counter() < deadline:
+                await step()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(run(n) for n in range(clients)))
+        stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrate and load the demo data (with its text vectors) through the CLI."""
+    cli(env, "demo")
+
+
+def need_ids(url: str, admin: str) -> list[int]:
+    response = httpx.get(f"{url}{API}/needs", params={"limit": 200, "status": "published"},
+                         headers={"Authorization": f"Bearer {admin}"}, timeout=30)
+    response.raise_for_status()
+    return [int(item["id"]) for item in response.json()["items"]]
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The uvicorn worker processes (children of the supervisor)."""
+    assert server.proc is not None
+    out = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def profile(server: Server, target: Target, mix: str, clients: int, seconds: float,
+            out_dir: Path) -> str:
+    """Run `mix` while py-spy samples every worker; return the hottest frames, as text."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    records = []
+    for pid in worker_pids(server):
+        path = out_dir / f"py-spy-{mix}-{pid}.txt"
+        records.append((path, subprocess.Popen(
+            [str(py_spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
+             "--rate", "200", "--format", "raw", "--output", str(path), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    stats = asyncio.run(drive(target, mix, clients, seconds))
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for path, proc in records:
+        proc.wait(timeout=seconds + 60)
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            total += n
+            frames = {f for f in stack.split(";") if "/work/main/" in f or "service/" in f}
+            for frame in frames:
+                inclusive[frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1]] += n
+    top = "\n".join(f"{100 * n / max(total, 1):5.1f}%  {frame}"
+                    for frame, n in inclusive.most_common(25))
+    return (f"{mix} at {clients} clients: {stats.throughput():.0f} req/s, p50 "
+            f"{percentile(stats.all_latencies(), 50):.0f} ms; {total} samples\n{top}")
+
+
+def table(results: list[Stats], ceiling: dict[int, float]) -> str:
+    rows = ["| mix | clients | requests | req/s | vs `/health` | p50 ms | p95 ms | p99 ms "
+            "| errors |", "|---|---|---|---|---|---|---|---|---|"]
+    for s in results:
+        lat = s.all_latencies()
+        errors = sum(s.errors.values())
+        detail = f" ({', '.join(f'{k} ×{v}' for k, v in s.errors.most_common(3))})" if errors \
+            else ""
+        rows.append(f"| {s.mix} | {s.clients} | {s.count()} | {s.throughput():.0f} | "
+                    f"{s.throughput() / ceiling[s.clients]:.0%} | {percentile(lat, 50):.0f} | "
+                    f"{percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | "
+                    f"{errors}{detail} |")
+    return "\n".join(rows)
+
+
+def verdicts(results: list[Stats], ceiling: dict[int, float]) -> list[str]:
+    by = {(s.mix, s.clients): s for s in results}
+    out = []
+    errors_200 = sum(sum(s.errors.values()) for s in results if s.clients == 200)
+    out.append(f"errors at 200 clients, all mixes: {errors_200} (target 0)")
+    if ("lists", 50) in by:
+        p99 = percentile(by[("lists", 50)].all_latencies(), 99)
+        out.append(f"p99 of list reads at 50 clients: {p99:.0f} ms (target < 250 ms)")
+    for clients in sorted(ceiling):
+        if ("writes", clients) in by:
+            ratio = by[("writes", clients)].throughput() / ceiling[clients]
+            out.append(f"write throughput at {clients} clients: {ratio:.0%} of the `/health` "
+                       "ceiling (target ≥ 30 %)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "LOAD_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--seconds", type=float, default=20.0, help="per mix and concurrency")
+    parser.add_argument("--clients", default="10,50,200")
+    parser.add_argument("--mixes", default=",".join(MIXES))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", choices=MIXES, help="profile this mix (50 clients)")
+    parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--note", default="", help="a line added to the report")
+    args = parser.parse_args(argv)
+    concurrency = [int(c) for c in args.clients.split(",")]
+    mixes = args.mixes.split(",")
+    with tempfile.TemporaryDirectory(prefix="load6-") as tmp, \
+            throwaway_database("postgresql", args.pg_url, Path(tmp)) as url:
+        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
+        prepare(env)
+        keys = create_keys(env, {"admin": ("admin", None)}
+                           | {c: ("country", c) for c in COUNTRIES})
+        server = Server(env, workers=args.workers, log=Path(tmp) / "server.log")
+        server.start()
+        try:
+            target = Target(server.url, keys, need_ids(server.url, keys["admin"]))
+            if args.profile:
+                print(profile(server, target, args.profile, 50, args.seconds, Path(tmp)))
+                return 0
+            results: list[Stats] = []
+            ceiling: dict[int, float] = {}
+            for clients in concurrency:
+                for mix in ["health", *[m for m in mixes if m != "health"]]:
+                    stats = asyncio.run(drive(target, mix, clients, args.seconds))
+                    if mix == "health":
+                        ceiling[clients] = stats.throughput()
+                    results.append(stats)
+                    print(f"{mix:8} {clients:4} clients: {stats.throughput():7.0f} req/s  "
+                          f"p50 {percentile(stats.all_latencies(), 50):6.0f} ms  "
+                          f"p99 {percentile(stats.all_latencies(), 99):6.0f} ms  "
+                          f"errors {dict(stats.errors)}", flush=True)
+        finally:
+            server.stop()
+    summary = verdicts(results, ceiling)
+    print("\n".join(summary))
+    if not args.no_report:
+        from _report import machine, write_section
+
+        command = "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section("load", f"""## Load: the real server under concurrent clients
+
+`{command.strip()}` — {machine()}
+
+`sscmatch serve --workers {args.workers}` (uvicorn) on a throwaway PostgreSQL database with the
+demo data, on 127.0.0.1; an httpx async driver on the same machine, {args.seconds:.0f} s per
+row. `health` is the ceiling of the stack measured in the same run; the driver shares the two
+cores with the server, so every figure is a floor. {args.note}
+
+{table(results, ceiling)}
+
+{chr(10).join(f"- {line}" for line in summary)}
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

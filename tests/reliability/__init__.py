@@ -1,0 +1,1 @@
+"""Reliability: fuzzing, authorization matrix, secrets, limits, concurrency and crash safety."""

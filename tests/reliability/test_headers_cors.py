@@ -1,0 +1,98 @@
+"""Security headers on every kind of answer, and CORS: closed unless origins are configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.main import create_app
+from tests.factories import API
+from tests.reliability.conftest import World
+
+ALLOWED = "https://focal-points.example.org"
+EVIL = "https://evil.example.com"
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
+                    "referrer-policy": "no-referrer"}
+
+
+@pytest.fixture
+def open_client(world: World) -> Iterator[TestClient]:
+    """A client of an app configured with one allowed origin (same database as `world`)."""
+    del world
+    app = create_app(Settings(cors_origins=(ALLOWED,)))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), [
+    ("GET", "/health", {}),
+    ("GET", f"{API}/factors", {"auth": True}),
+    ("GET", f"{API}/factors", {}),  # 401
+    ("GET", f"{API}/offers/999999", {"auth": True}),  # 404
+    ("GET", "/nowhere", {}),  # 404 outside the API
+    ("POST", f"{API}/offers", {"auth": True, "json": {"title": 1}}),  # 422
+    ("POST", f"{API}/offers", {"auth": True, "content": b"x" * 2_000_000}),  # 413
+    ("GET", f"{API}/offers?q=%00", {"auth": True}),  # 400 from the URL guard
+    ("GET", "/openapi.json", {}),
+])
+def test_every_kind_of_answer_carries_the_security_headers(
+    module_world: World, method: str, path: str, kwargs: dict[str, object]
+) -> None:
+    headers = module_world.headers("admin") if kwargs.pop("auth", False) else {}
+
+    response = module_world.client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, (response.status_code, name)
+    if path.startswith(API):
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_cors_is_closed_by_default(module_world: World) -> None:
+    simple = module_world.client.get(f"{API}/factors", headers={
+        **module_world.headers("admin"), "Origin": EVIL})
+    preflight = module_world.client.options(f"{API}/offers", headers={
+        "Origin": EVIL, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+
+    assert simple.status_code == 200
+    assert "access-control-allow-origin" not in simple.headers
+    assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.status_code >= 400
+
+
+def test_cors_allows_a_configured_origin(open_client: TestClient, world: World) -> None:
+    simple = open_client.get(f"{API}/offers", headers={**world.headers("admin"),
+                                                       "Origin": ALLOWED})
+    preflight = open_client.options(f"{API}/offers/1", headers={
+        "Origin": ALLOWED, "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization,content-type,if-match"})
+
+    assert simple.status_code == 200
+    assert simple.headers["access-control-allow-origin"] == ALLOWED
+    assert "etag" in simple.headers["access-control-expose-headers"].lower()
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ALLOWED
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "if-match" in preflight.headers["access-control-allow-headers"].lower()
+
+
+def test_cors_refuses_an_unlisted_origin_when_open(open_client: TestClient,
+                                                   world: World) -> None:
+    simple = open_client.get(f"{API}/offers", headers={**world.headers("admin"),
+                                                       "Origin": EVIL})
+    preflight = open_client.options(f"{API}/offers", headers={
+        "Origin": EVIL, "Access-Control-Request-Method": "POST"})
+
+    assert "access-control-allow-origin" not in simple.headers
+    assert preflight.status_code == 400
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", f'["{ALLOWED}"]')
+
+    assert Settings().cors_origins == (ALLOWED,)
