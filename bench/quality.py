@@ -111,7 +111,7 @@ def by_matrix(
 def tfidf_ranking(needs: Sequence[Item], offers: Sequence[Item], **kwargs: object) -> Ranking:
     """Cosine of TF-IDF vectors of title + description (the README's baselines)."""
     texts = [f"{it.title}. {it.description}" for it in (*needs, *offers)]
-    mat = TfidfVectorizer(**kwargs).fit_transform(texts)  # type: ignore[arg-type]
+    mat = TfidfVectorizer(**kwargs).fit_transform(texts)
     sims = (mat[: len(needs)] @ mat[len(needs) :].T).toarray()
     return by_matrix(np.asarray(sims, dtype=np.float64), needs, offers)
 
@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, r in rows[:5]:
         vals = [metrics(r, items, qrels, only=hard.get(c, set()))["r@5"] for c in CATEGORIES]
         cat_rows.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
-    w = Weights().as_dict()
+    defaults = Weights().as_dict()
     n_items = len(items)
     speed = ", ".join(f"{k}: {n_items / t:,.0f} items/s" for k, t in timings.items())
     body = "\n".join(
@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Machine: {machine()}  ",
             f"Dev set: `{args.devset.name}/` ({len(needs)} needs, {len(offers)} offers); "
             "offers of the need's own country excluded; recall of grade-2 offers.  ",
-            "Production weights: " + ", ".join(f"{k} {v:g}" for k, v in w.items()) + ".  ",
+            "Production weights: " + ", ".join(f"{k} {v:g}" for k, v in defaults.items()) + ".  ",
             f"Encoding speed of the {n_items} dev-set texts (model loaded, ~90 words each): "
             f"{speed}.",
             "",

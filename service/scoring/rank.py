@@ -148,29 +148,36 @@ def _pairings(
     need_terms, offer_terms = terms
     wdict = weights.as_dict()
     names = list(wdict)
-    columns = []
-    for n in names:
-        col = top.parts[n].tolist()
-        if n != "text":  # few distinct values: share one float object per value
-            seen: dict[float, float] = {}
-            col = [seen.setdefault(v, v) for v in col]
-        columns.append(col)
-    rows = list(zip(*columns, strict=True)) if len(top.ni) else []
-    ni, oj = top.ni.tolist(), top.oj.tolist()
-    explained = Explainer.explain_many([need_terms[i] for i in ni], [offer_terms[j] for j in oj])
-    return [
-        ScoredPairing(
-            need_id=needs.ids[i],
-            offer_id=offers.ids[j],
-            need_country=countries[needs.country[i]],
-            offer_country=countries[offers.country[j]],
-            total=total,
-            components=dict(zip(names, row, strict=True)),
-            weights=wdict,
-            matched_terms=terms,
+    shared: dict[float, float] = {}  # few distinct values: one float object per value
+    out: list[ScoredPairing] = []
+    for a in range(0, len(top.ni), _PAIR_CHUNK):  # bounded temporary lists
+        b = a + _PAIR_CHUNK
+        columns = [
+            top.parts[n][a:b].tolist()
+            if n == "text"
+            else [shared.setdefault(v, v) for v in top.parts[n][a:b].tolist()]
+            for n in names
+        ]
+        ni, oj = top.ni[a:b].tolist(), top.oj[a:b].tolist()
+        explained = Explainer.explain_many(
+            [need_terms[i] for i in ni], [offer_terms[j] for j in oj]
         )
-        for i, j, total, row, terms in zip(ni, oj, top.total.tolist(), rows, explained, strict=True)
-    ]
+        out.extend(
+            ScoredPairing(
+                need_id=needs.ids[i],
+                offer_id=offers.ids[j],
+                need_country=countries[needs.country[i]],
+                offer_country=countries[offers.country[j]],
+                total=total,
+                components=dict(zip(names, row, strict=True)),
+                weights=wdict,
+                matched_terms=terms,
+            )
+            for i, j, total, row, terms in zip(
+                ni, oj, top.total[a:b].tolist(), zip(*columns, strict=True), explained, strict=True
+            )
+        )
+    return out
 
 
 def _terms(
@@ -182,8 +189,7 @@ def _terms(
     """Terms of the needs and offers that appear in `top` (one shared word table)."""
     idx_n, idx_o = np.unique(top.ni).tolist(), np.unique(top.oj).tolist()
     texts = [item_text(items[0][i]) for i in idx_n] + [item_text(items[1][j]) for j in idx_o]
-    vecs = np.concatenate([vectors[0][idx_n], vectors[1][idx_o]])
-    terms = explainer.terms(texts, vecs)
+    terms = explainer.terms(texts, [(vectors[0], idx_n), (vectors[1], idx_o)])
     return dict(zip(idx_n, terms[: len(idx_n)], strict=True)), dict(
         zip(idx_o, terms[len(idx_n) :], strict=True)
     )

@@ -58,13 +58,16 @@ def _word(token: str) -> tuple[str, str]:
     return stem(folded), word
 
 
-def content_words(text: str) -> list[tuple[str, str, str]]:
-    """(stem, word, token) of the content words, first occurrence of each stem, in order.
+def content_words(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(stems, words, tokens) of the content words, first occurrence of each stem, in order.
 
-    `word` is shown (lower case); `token` is the word as the text model saw it (split_words).
+    `words` are shown (lower case); `tokens` are the words as the text model saw them
+    (split_words).
     """
     seen: set[str] = set()
-    out: list[tuple[str, str, str]] = []
+    keys: list[str] = []
+    words: list[str] = []
+    tokens: list[str] = []
     cache = _WORDS
     if len(cache) > _MAX_WORDS:
         cache.clear()
@@ -72,19 +75,22 @@ def content_words(text: str) -> list[tuple[str, str, str]]:
         found = cache.get(token)
         if found is None:
             found = cache[token] = _word(token)
-        key, word = found
+        key = found[0]
         if key and key not in seen:
             seen.add(key)
-            out.append((key, word, token))
-    return out
+            keys.append(key)
+            words.append(found[1])
+            tokens.append(token)
+    return tuple(keys), tuple(words), tuple(tokens)
 
 
 @dataclass(frozen=True)
 class Terms:
     """The words of one item that can be shown as matched terms.
 
-    `words.rows[index]` index the salient words' vectors in `words.table` (padded with its
-    last, all-zero row).
+    `salient` are the positions (in `words`) of the words closest to the item's meaning;
+    `vectors.rows[index]` locate their vectors in `vectors.table` (padded with its last,
+    all-zero row).
     """
 
     keys: tuple[str, ...]
@@ -94,15 +100,13 @@ class Terms:
     vectors: WordTable | None = None
 
     @functools.cached_property
-    def key_set(self) -> frozenset[str]:
-        """The stems, as a set."""
-        return frozenset(self.keys)
-
-    @functools.cached_property
     def priority(self) -> tuple[int, ...]:
         """Word positions, longer words first (shown first when shared)."""
         words = self.words
         return tuple(sorted(range(len(words)), key=lambda i: (-len(words[i]), i)))
+
+
+VectorRows = Sequence[tuple[NDArray[np.float32], Sequence[int]]]
 
 
 @dataclass(frozen=True)
@@ -120,21 +124,30 @@ class Explainer:
         self._words = model if isinstance(model, WordVectorModel) else None
 
     def terms(
-        self, texts: Sequence[str], vectors: NDArray[np.float32] | None = None
+        self, texts: Sequence[str], vectors: NDArray[np.float32] | VectorRows | None = None
     ) -> list[Terms]:
         """Terms of each text; `vectors` (the texts' vectors) select the salient words.
 
-        Terms of the same call share one word-vector table: compute both sides of the pairs
-        to explain in one call.
+        `vectors` is an (n, dim) array, or (matrix, row indices) parts whose rows, in order,
+        are the texts' vectors (no copy of the matrices is made). Terms of the same call share
+        one word-vector table: compute both sides of the pairs to explain in one call.
         """
-        lists = [content_words(t) for t in texts]
-        plain = [(tuple(k for k, _, _ in ws), tuple(w for _, w, _ in ws)) for ws in lists]
+        found = [content_words(t) for t in texts]
+        plain = [(k, w) for k, w, _ in found]
+        lists = [tokens for _, _, tokens in found]
+        del found
         if self._words is None or vectors is None or not lists:
             return [Terms(k, w) for k, w in plain]
-        vocab = sorted({tok for ws in lists for _, _, tok in ws})
+        vocab = sorted({tok for tokens in lists for tok in tokens})
         row = {tok: i for i, tok in enumerate(vocab)}
         words = np.asarray(self._words.word_vectors(vocab), dtype=np.float32)
-        table = np.zeros((len(vocab) + 1, vectors.shape[1]), dtype=np.float32)
+        parts = [(vectors, range(len(texts)))] if isinstance(vectors, np.ndarray) else vectors
+        part_of = np.concatenate(
+            [np.full(len(rows), k, dtype=np.intp) for k, (_, rows) in enumerate(parts)]
+        )
+        row_of = np.concatenate([np.asarray(rows, dtype=np.intp) for _, rows in parts])
+        dim = parts[0][0].shape[1]
+        table = np.zeros((len(vocab) + 1, dim), dtype=np.float32)
         if words.shape[1:] != table.shape[1:]:  # item vectors from another model
             return [Terms(k, w) for k, w in plain]
         table[: len(vocab)] = words
@@ -142,13 +155,17 @@ class Explainer:
         starts = np.cumsum(sizes) - sizes
         owner = np.repeat(np.arange(len(lists)), sizes)
         token_row = np.fromiter(
-            (row[tok] for ws in lists for _, _, tok in ws), dtype=np.intp, count=int(sizes.sum())
+            (row[tok] for tokens in lists for tok in tokens), dtype=np.intp, count=int(sizes.sum())
         )
         position = np.arange(len(owner)) - np.repeat(starts, sizes)
         sims = np.empty(len(owner), dtype=np.float32)
         for a in range(0, len(owner), _CHUNK):
             b = a + _CHUNK
-            sims[a:b] = np.einsum("ij,ij->i", table[token_row[a:b]], vectors[owner[a:b]])
+            item_vectors = np.empty((len(owner[a:b]), dim), dtype=np.float32)
+            for k, (matrix, _) in enumerate(parts):
+                mine = part_of[owner[a:b]] == k
+                item_vectors[mine] = matrix[row_of[owner[a:b][mine]]]
+            sims[a:b] = np.einsum("ij,ij->i", table[token_row[a:b]], item_vectors)
         order = np.lexsort((position, -sims, owner))
         rank_in_item = np.empty(len(order), dtype=np.intp)
         rank_in_item[order] = position
@@ -179,8 +196,10 @@ class Explainer:
         """Matched terms of the pairs (needs[p], offers[p])."""
         shared_all: list[list[int]] = []
         for need, offer in zip(needs, offers, strict=True):
-            other = offer.key_set
-            shared_all.append([i for i in need.priority if need.keys[i] in other][:MAX_TERMS])
+            common = set(offer.keys).intersection(need.keys)
+            shared_all.append(
+                [i for i in need.priority if need.keys[i] in common][:MAX_TERMS] if common else []
+            )
         found = _word_pairs(needs, offers)
         out: list[tuple[str, ...]] = []
         for p, (need, offer, shared) in enumerate(zip(needs, offers, shared_all, strict=True)):

@@ -154,10 +154,10 @@ def test_rank_equals_brute_force(seed: int, top_k: int, model: FakeModel) -> Non
 
 
 def test_best_first_and_same_country_excluded(model: FakeModel) -> None:
-    text = {"title": "coffee harvest", "description": "childcare centres"}
-    need = make_item("n1", "need", "ARG", **text)
-    same = make_item("o0", "offer", "ARG", **text)
-    best = make_item("o1", "offer", "BRA", **text)
+    title, description = "coffee harvest", "childcare centres"
+    need = make_item("n1", "need", "ARG", title=title, description=description)
+    same = make_item("o0", "offer", "ARG", title=title, description=description)
+    best = make_item("o1", "offer", "BRA", title=title, description=description)
     other = make_item("o2", "offer", "CHL", title="mining supply chain audit")
     result = rank([need], [same, other, best], weights=Weights(), context=Context(), top_k=5,
                   model=model)  # fmt: skip
