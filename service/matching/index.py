@@ -38,7 +38,8 @@ class ItemIndex:
     kind: Kind
     url: str = ""
     revision: int = -1
-    items: list[scoring.Item] = field(default_factory=list)
+    # A tuple: the scorer memoises the columns of a tuple it sees again (not of a list).
+    items: tuple[scoring.Item, ...] = ()
     versions: dict[int, int] = field(default_factory=dict)
     vectors: NDArray[np.float32] = field(
         default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -114,7 +115,7 @@ def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
               if ordered else np.zeros((0, dim), dtype=np.float32))
     log.info("%s index at revision %d: %d items (%d loaded)", kind, revision, len(items),
              len(loaded))
-    return ItemIndex(kind=kind, url=url, revision=revision, items=items,
+    return ItemIndex(kind=kind, url=url, revision=revision, items=tuple(items),
                      versions={i: versions[i] for i in ordered}, vectors=matrix,
                      position={item.id: n for n, item in enumerate(items)})
 
