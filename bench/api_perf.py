@@ -58,7 +58,7 @@ def _time(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
-def _load(n: int, seed: int) -> tuple[int, str, list[str]]:
+def _load(n: int, seed: int) -> tuple[int, str, str]:
     offers, needs = generate(n, n, seed)
     model = scoring.get_text_model()
     items = offers + needs
@@ -98,7 +98,8 @@ def _load(n: int, seed: int) -> tuple[int, str, list[str]]:
         session.add(table)
         session.flush()
         _key, secret = create_key(session, role="organizer", name="bench")
-        return table.id, secret, countries
+        _key, admin = create_key(session, role="admin", name="bench writes")
+        return table.id, secret, admin
 
 
 def _today() -> date:
@@ -119,7 +120,7 @@ def main() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     upgrade(url)
-    table_id, key, _countries = _load(args.n, args.seed)
+    table_id, key, admin_key = _load(args.n, args.seed)
     headers = {"Authorization": f"Bearer {key}"}
     app = create_app()
     with TestClient(app) as client:
@@ -134,8 +135,10 @@ def main() -> None:
         after_write = []
         for n in range(max(3, args.runs // 4)):
             oid = offer_ids[n % len(offer_ids)]
-            client.patch(f"/api/v1/offers/{oid}", json={"target_population": f"grupo {n}"},
-                         headers=headers)
+            written = client.patch(f"/api/v1/offers/{oid}",
+                                   json={"target_population": f"grupo {n}"},
+                                   headers={"Authorization": f"Bearer {admin_key}"})
+            assert written.status_code == 200, written.text
             start = time.perf_counter()
             client.get(sugg_url, headers=headers)
             after_write.append(time.perf_counter() - start)
