@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,15 @@ from models import CooperationTable, Country, CountryGrouping, Pairing
 from service import scoring
 
 PAST_SUGGESTED = ("expression_of_interest", "commitment", "agreement")
+
+
+def offer_loads(session: Session, offer_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Partners already committed per offer: its pairings past `suggested`."""
+    stmt = (select(Pairing.offer_id, func.count(Pairing.id))
+            .where(Pairing.stage.in_(PAST_SUGGESTED)).group_by(Pairing.offer_id))
+    if offer_ids is not None:
+        stmt = stmt.where(Pairing.offer_id.in_(offer_ids))
+    return {offer_id: n for offer_id, n in session.execute(stmt)}
 
 
 def build_context(session: Session, *, table: CooperationTable | None = None,
@@ -23,9 +33,7 @@ def build_context(session: Session, *, table: CooperationTable | None = None,
         groups.setdefault(iso3, set()).add(code)
     languages = {iso3: frozenset(langs or ()) for iso3, langs in session.execute(
         select(Country.iso3, Country.languages).where(Country.enabled.is_(True)))}
-    offer_load = {offer_id: n for offer_id, n in session.execute(
-        select(Pairing.offer_id, func.count(Pairing.id))
-        .where(Pairing.stage.in_(PAST_SUGGESTED)).group_by(Pairing.offer_id))}
+    offer_load = offer_loads(session)
     pair_stmt = (select(Pairing.recipient_iso3, Pairing.provider_iso3, func.count(Pairing.id))
                  .where(Pairing.stage.in_(PAST_SUGGESTED))
                  .group_by(Pairing.recipient_iso3, Pairing.provider_iso3))

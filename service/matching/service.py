@@ -16,7 +16,7 @@ from service.errors import Conflict
 from service.items import service as items_service
 from service.items.service import Kind
 from service.items.vectors import to_scoring_item
-from service.matching.context import build_context
+from service.matching.context import build_context, offer_loads
 from service.matching.index import IndexCache
 from service.pairings import audit
 from service.tables.service import effective_weights, factor_affinity
@@ -119,11 +119,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         raise Conflict("The table is closed; its plan cannot be recomputed.")
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     offer_ids = sorted({int(p.offer.id) for p in pairs})
-    load = dict(session.execute(
-        select(Pairing.offer_id, func.count(Pairing.id))
-        .where(Pairing.offer_id.in_(offer_ids),
-               Pairing.stage.in_(("expression_of_interest", "commitment", "agreement")))
-        .group_by(Pairing.offer_id)).all())
+    load = offer_loads(session, offer_ids)
     locked = _locked_pairs(session, table)
     capacity = {}
     for p in pairs:

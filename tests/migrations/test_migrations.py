@@ -5,21 +5,23 @@ a downgrade/upgrade step that keeps the stored offers and needs."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from service.config import get_settings, normalise_database_url
+from service.config import get_settings
 from service.countries.seed import seed_reference
 from service.db import make_engine
 from service.demo.load import load_demo
 from service.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+from tests.reliability.conftest import load_bench
+
+crash = load_bench("crash")
 
 CORE_TABLES = {"countries", "groupings", "country_groupings", "factors", "offers", "needs",
                "api_keys", "index_revisions", "cooperation_tables"}
@@ -29,20 +31,8 @@ CORE_TABLES = {"countries", "groupings", "country_groupings", "factors", "offers
 def fresh_url(tmp_path: Path) -> Iterator[str]:
     """URL of an empty database that exists only for this test."""
     server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    url = make_url(normalise_database_url(server))
-    name = f"sscmatch_migrations_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with crash.throwaway_database("postgresql" if server else "sqlite", server, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
