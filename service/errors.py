@@ -62,22 +62,10 @@ class PreconditionFailed(ServiceError):
     title = "Precondition failed"
 
 
-class PayloadTooLarge(ServiceError):
-    status_code = 413
-    code = "payload-too-large"
-    title = "Request body too large"
-
-
 class Unprocessable(ServiceError):
     status_code = 422
     code = "unprocessable"
     title = "Invalid input"
-
-
-class Unavailable(ServiceError):
-    status_code = 503
-    code = "unavailable"
-    title = "Service unavailable"
 
 
 def problem(status: int, title: str, detail: str, code: str, *,
