@@ -28,7 +28,7 @@ PACKAGES = (
     })),
     Package("planning", frozenset({
         "__future__", "collections", "dataclasses", "itertools", "math", "time", "typing",
-        "numpy", "scipy", "service",
+        "numpy", "scipy", "highspy", "service",
     })),
 )  # fmt: skip
 FILES = [(pkg, path) for pkg in PACKAGES for path in sorted((SERVICE / pkg.name).rglob("*.py"))]

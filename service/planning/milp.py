@@ -12,6 +12,14 @@ z[v] <= sum(x over candidates of v).
 Once y is integral, the x-rows other than coverage form a bipartite (needs x offers) matching
 matrix, which is totally unimodular; so x may be left continuous and is integral at an optimal
 vertex unless coverage rows bind. Callers check integrality and repair it if needed.
+
+The model goes to HiGHS through highspy rather than scipy.optimize.milp because the solve
+needs options scipy does not pass on: HiGHS's root heuristics (RINS, RENS, shifting, ...)
+spent more than half the time on the benchmark instance while the LP bound is within 0.5 %
+of the optimum, so branching finds the optimum sooner without them (bench/plan_perf.py).
+The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
+stdout when created (which would corrupt CLI output) and routes every solver event through a
+Python callback, which a web worker does not need.
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
+from highspy._core import _Highs  # the bare solver, see below
+from scipy.sparse import csc_array, vstack
 
 from service.planning.types import Candidate, Limits, PlanningInputError, PlanningSolverError
 
@@ -57,11 +66,10 @@ class Rows:
         self.lower.append(lower)
         self.upper.append(upper)
 
-    def constraint(self, n_vars: int) -> LinearConstraint:
-        """Return the rows as one scipy LinearConstraint."""
+    def matrix(self, n_vars: int) -> csc_array:
+        """Return the coefficients as a sparse (rows x n_vars) matrix."""
         shape = (len(self.upper), n_vars)
-        matrix = csr_array((self.data, (self.rows, self.cols)), shape=shape, dtype=float)
-        return LinearConstraint(matrix, np.asarray(self.lower), np.asarray(self.upper))
+        return csc_array((self.data, (self.rows, self.cols)), shape=shape, dtype=float)
 
 
 @dataclass
@@ -144,6 +152,21 @@ class Solved:
     optimal: bool
 
 
+# Root heuristics HiGHS would otherwise run; see the module docstring.
+_HEURISTICS_OFF = (
+    "mip_heuristic_run_rins",
+    "mip_heuristic_run_rens",
+    "mip_heuristic_run_root_reduced_cost",
+    "mip_heuristic_run_zi_round",
+    "mip_heuristic_run_shifting",
+)
+
+
+def _finite(bounds: FloatArray) -> FloatArray:
+    """Replace numpy infinities by HiGHS's own infinity."""
+    return np.clip(bounds, -highspy.kHighsInf, highspy.kHighsInf)
+
+
 def solve(
     model: SelectionModel,
     objective: FloatArray,
@@ -161,32 +184,45 @@ def solve(
     An infeasible problem raises unless `may_be_infeasible`, which returns no solution.
     """
     n_vars = model.n_vars
-    integrality = np.ones(n_vars)
-    if not integral_x:
-        integrality[: len(model.cands)] = 0
-    constraints = [model.rows.constraint(n_vars)]
-    if extra is not None and extra.upper:
-        constraints.append(extra.constraint(n_vars))
-    options: dict[str, float | bool] = {"mip_rel_gap": 0.0}
+    parts = [model.rows] if extra is None or not extra.upper else [model.rows, extra]
+    matrix = csc_array(vstack([rows.matrix(n_vars) for rows in parts], format="csc"))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_vars, matrix.shape[0]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = objective
+    lp.col_lower_ = np.zeros(n_vars) if lower is None else lower
+    lp.col_upper_ = model.upper if upper is None else upper
+    lp.row_lower_ = _finite(np.concatenate([np.asarray(rows.lower) for rows in parts]))
+    lp.row_upper_ = _finite(np.concatenate([np.asarray(rows.upper) for rows in parts]))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    n_continuous = 0 if integral_x else len(model.cands)
+    lp.integrality_ = [highspy.HighsVarType.kContinuous] * n_continuous + [
+        highspy.HighsVarType.kInteger
+    ] * (n_vars - n_continuous)
+
+    highs = _Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    for option in _HEURISTICS_OFF:
+        highs.setOptionValue(option, False)
     if time_limit is not None:
-        options["time_limit"] = max(time_limit, 0.01)
-    result = milp(
-        -objective,
-        integrality=integrality,
-        bounds=Bounds(
-            np.zeros(n_vars) if lower is None else lower,
-            model.upper if upper is None else upper,
-        ),
-        constraints=constraints,
-        options=options,
-    )
-    status = int(result.status)
-    if status == 2 and may_be_infeasible:
+        highs.setOptionValue("time_limit", max(time_limit, 0.01))
+    highs.passModel(lp)
+    highs.run()
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    if status == highspy.HighsModelStatus.kInfeasible and may_be_infeasible:
         return Solved(None, -math.inf, -math.inf, optimal=False)
-    if status not in (0, 1):
-        raise PlanningSolverError(f"selection solver failed: {result.message}")
-    values = None if result.x is None else np.asarray(result.x, dtype=np.float64)
+    if status != highspy.HighsModelStatus.kOptimal and not (
+        status == highspy.HighsModelStatus.kTimeLimit
+    ):
+        raise PlanningSolverError(f"selection solver failed: {highs.modelStatusToString(status)}")
+    values = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
     objective_value = -math.inf if values is None else float(objective @ values)
-    dual = result.mip_dual_bound
-    bound = objective_value if status == 0 else (math.inf if dual is None else -float(dual))
-    return Solved(values, objective_value, bound, optimal=status == 0 and values is not None)
+    optimal = status == highspy.HighsModelStatus.kOptimal and values is not None
+    bound = objective_value if optimal else float(info.mip_dual_bound)
+    return Solved(values, objective_value, bound, optimal=optimal)

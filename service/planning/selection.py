@@ -156,7 +156,7 @@ def select(
     meetings. When `limits.rounds` is set, a delegation also has at most `rounds` meetings and
     there are at most `rounds * tables_per_round` meetings, since no schedule could hold more.
 
-    The problem is solved exactly with HiGHS (scipy.optimize.milp), in two steps: the largest
+    The problem is solved exactly with HiGHS (through highspy), in two steps: the largest
     coverage, then the best score at that coverage. `time_limit_s` (None: no limit) caps the
     solver time; if it is reached, the best selection found is returned with
     `optimal=False`, and the result may then depend on machine speed.
