@@ -8,6 +8,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("es", "pt", "en", "fr")
+# Below AnyIO's 40 worker threads: see service.main.AdmissionLimit.
+MAX_IN_FLIGHT_CEILING = 32
 
 
 def normalise_database_url(url: str) -> str:
@@ -41,6 +43,11 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=3600,
         description="Longest time the plan's exact selection may search; past it the best "
                     "plan found is returned, flagged `optimal: false` with a bound")
+    max_requests_in_flight: int = Field(
+        default=4, ge=1, le=MAX_IN_FLIGHT_CEILING,
+        description="API requests one worker process runs at once; the others wait their turn "
+                    "in the event loop. Requests share one interpreter lock, so a few at a "
+                    "time serve more and more evenly than many (bench/load.py)")
     log_level: str = "info"
 
     @field_validator("database_url")

@@ -10,7 +10,7 @@ from typing import Any, cast
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from service.config import get_settings
 
@@ -54,11 +54,6 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
-def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    """Return a session factory bound to `engine` (default: the configured one)."""
-    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
-
-
 def get_session(request: Request) -> Iterator[Session]:
     """Yield one session per request: commit on success, roll back on error."""
     with session_scope(writes=request.method not in READ_METHODS) as session:
@@ -69,7 +64,7 @@ def get_session(request: Request) -> Iterator[Session]:
 def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Iterator[Session]:
     """Run a unit of work: commit on success, roll back on exception. On SQLite, a unit that
     `writes` takes the write lock when it begins (see `make_engine`)."""
-    session = session_factory(engine)()
+    session = Session(bind=engine or get_engine(), expire_on_commit=False)
     if writes and session.get_bind().dialect.name == "sqlite":
         options: dict[str, Any] = {SQLITE_BEGIN_IMMEDIATE: True}
         session.connection(execution_options=cast(CoreExecuteOptionsParameter, options))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import unicodedata
 from collections.abc import Callable
@@ -12,14 +13,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.middleware.base import RequestResponseEndpoint
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.router import router as keys_router
@@ -38,8 +38,6 @@ from service.reports.router import router as reports_router
 from service.tables.router import router as tables_router
 
 API_PREFIX = "/api/v1"
-# Below AnyIO's 40 worker threads: see AdmissionLimit.
-MAX_REQUESTS_IN_FLIGHT = 32
 DESCRIPTION = """
 Matchmaking for South–South cooperation tables on child labour: countries submit what they
 can **offer** and what they **need** per accelerator factor; the service proposes pairings and
@@ -114,6 +112,12 @@ class AdmissionLimit:
     before it commits; if every thread were taken by requests waiting for those locks or for a
     database connection, it would never get one (found under 50 concurrent PATCHes: 30 s
     stalls, then 500s). With fewer requests in flight than threads, one is always free.
+
+    The limit is also what keeps latency even under load: the requests of a worker share one
+    interpreter lock, so 32 of them at once each wait on the others' Python code (and on
+    thread hand-offs) while a few at a time, the rest queued in order, finish sooner. On the
+    2-core machine, 3-4 per worker served list pages ~1.8x faster at 50 clients than 32, with
+    a lower p99 (bench/load.py); `MAX_REQUESTS_IN_FLIGHT` sets it.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -166,15 +170,35 @@ def _control_char_fields(scope: Scope) -> list[str]:
     return bad
 
 
-async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """Add conservative security headers to every response."""
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.url.path.startswith(API_PREFIX):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+class SecurityHeaders:
+    """Add conservative security headers to every response (a plain ASGI middleware: the
+    `@app.middleware("http")` form costs a task and a memory stream per request)."""
+
+    COMMON: tuple[tuple[bytes, bytes], ...] = (
+        (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"))
+    API_ONLY: tuple[tuple[bytes, bytes], ...] = ((b"cache-control", b"no-store"),)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.COMMON
+        if str(scope.get("path", "")).startswith(API_PREFIX):
+            extra = extra + self.API_ONLY
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _docs_routes(app: FastAPI) -> None:
@@ -265,9 +289,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                           "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Idempotent-Replayed"])
     app.openapi = _problem_media_type(app)  # type: ignore[method-assign]
-    app.add_middleware(AdmissionLimit, limit=MAX_REQUESTS_IN_FLIGHT)
+    app.add_middleware(AdmissionLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharGuard)
     # Outermost, so that the answers of the guards above carry the headers too.
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """Build the application for a server process (what `sscmatch serve` runs per worker).
+
+    The app's routes and their pydantic validators are ~200,000 objects that live as long as
+    the process, and the collector cannot cheaply walk validators: every full collection took
+    ~110 ms, several times a second under load, a pause for every request in flight (p99 of
+    list pages under load). They are moved out of the collector's reach once built.
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
+from fastapi import Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
@@ -36,6 +37,17 @@ class Page(Schema, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last page"
     )
+
+
+def json_response(model: BaseModel) -> Response:
+    """Send a response model built by the route as JSON, as FastAPI would.
+
+    A route that returns the model itself has it validated a second time against the declared
+    `response_model` and serialised in another thread hand-off; the hot read routes (lists,
+    matches) skip that. Subclass fields are kept (`serialize_as_any`), as FastAPI keeps them.
+    """
+    body = model.model_dump_json(by_alias=True, serialize_as_any=True)
+    return Response(content=body, media_type="application/json")
 
 
 _ALLOWED_CONTROL = {"\n", "\t"}

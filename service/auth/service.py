@@ -88,7 +88,10 @@ def authenticate(session: Session, *, authorization: str | None) -> Principal:
         raise Unauthorized("Use the Bearer scheme: 'Authorization: Bearer <key>'.",
                            headers=challenge)
     digest = hash_key(secret)
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    key = session.execute(
+        select(ApiKey.id, ApiKey.role, ApiKey.country_iso3, ApiKey.name, ApiKey.key_hash,
+               ApiKey.revoked_at).where(ApiKey.key_hash == digest)
+    ).first()
     if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
         raise Unauthorized("The access key is not valid or has been revoked.", headers=challenge)
     return Principal(key_id=key.id, role=key.role, country=key.country_iso3, name=key.name)

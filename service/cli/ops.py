@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       file=sys.stderr)
     from service.cli.nodelay import NoDelayHTTPProtocol
 
-    uvicorn.run("service.main:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,
                 http=NoDelayHTTPProtocol, timeout_keep_alive=5, timeout_graceful_shutdown=10)
     return 0

@@ -24,7 +24,7 @@ from service.items.schemas import (
     Status,
 )
 from service.items.service import ItemFilters, ItemRow, Kind
-from service.schemas import MAX_ID, Page
+from service.schemas import MAX_ID, Page, json_response
 
 IfMatch = Annotated[str | None, Header(
     description="ETag of the version you read; a stale one gets 412 and changes nothing")]
@@ -58,7 +58,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         = None,
         limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200")] = None,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
-    ) -> Page[ItemReadBase]:
+    ) -> Response:
         """List the offers or needs visible to the caller, filtered, by ascending id."""
         page_size = limit or settings.default_page_size
         if page_size > settings.max_page_size:
@@ -70,8 +70,9 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         rows, total, next_cursor = service.list_items(
             session, kind=kind, principal=principal, filters=filters, limit=page_size,
             cursor=cursor)
-        return Page[ItemReadBase](items=[read_schema.model_validate(r) for r in rows],
-                                  total=total, limit=page_size, next_cursor=next_cursor)
+        return json_response(Page[ItemReadBase](
+            items=[read_schema.model_validate(r) for r in rows], total=total, limit=page_size,
+            next_cursor=next_cursor))
 
     @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
                  name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))

@@ -7,9 +7,9 @@ import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session, undefer
 
 from models import Factor, Need, Offer
@@ -279,14 +279,18 @@ def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,
 
 def list_items(session: Session, *, kind: Kind, principal: Principal | None,
                filters: ItemFilters, limit: int,
-               cursor: str | None = None) -> tuple[list[ItemRow], int, str | None]:
-    """Return one page (by ascending id), the total count and the next cursor."""
+               cursor: str | None = None) -> tuple[list[Row[Any]], int, str | None]:
+    """Return one page (by ascending id) as read-only rows with the items' attributes, the
+    total count and the next cursor."""
     model = model_for(kind)
     conds = _conditions(model, filters, principal)
     total = session.scalar(select(func.count(model.id)).where(and_(*conds))) or 0
-    stmt = select(model).where(and_(*conds))
+    # Plain rows of the listed columns: a page is only read, so the ORM's identity map and
+    # change tracking of full entities would be work for nothing (a third of a page's CPU).
+    columns = [c for c in model.__table__.columns if c.key != "embedding"]
+    stmt = select(*columns).where(and_(*conds))
     if cursor:
         stmt = stmt.where(model.id > decode_cursor(cursor))
-    rows: list[ItemRow] = list(session.scalars(stmt.order_by(model.id).limit(limit + 1)))
+    rows = list(session.execute(stmt.order_by(model.id).limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], total, next_cursor

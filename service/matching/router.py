@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from models import Plan
 from service import scoring
@@ -23,7 +23,7 @@ from service.matching.schemas import (
     SuggestionList,
 )
 from service.matching.service import RankedPair
-from service.schemas import MAX_ID
+from service.schemas import MAX_ID, json_response
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
@@ -48,17 +48,18 @@ def _match(pair: RankedPair, subject_kind: Kind | None) -> MatchRead:
 
 
 def _matches(kind: Kind, item_id: int, session: SessionDep, cache: IndexCacheDep,
-             principal: PrincipalDep, limit: int) -> MatchList:
+             principal: PrincipalDep, limit: int) -> Response:
     pairs = service.item_matches(session, cache, kind=kind, item_id=item_id, principal=principal,
                                  limit=limit)
-    return MatchList(item_id=item_id, kind=kind, scoring_version=scoring.SCORING_VERSION,
-                     matches=[_match(p, kind) for p in pairs])
+    return json_response(MatchList(item_id=item_id, kind=kind,
+                                   scoring_version=scoring.SCORING_VERSION,
+                                   matches=[_match(p, kind) for p in pairs]))
 
 
 @router.get("/needs/{item_id}/matches", response_model=MatchList,
             responses=responses(401, 404, 422))
 def list_need_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
-                      principal: PrincipalDep, limit: Limit = 10) -> MatchList:
+                      principal: PrincipalDep, limit: Limit = 10) -> Response:
     """Rank the published offers of other countries that answer this need, with reasons."""
     return _matches("need", item_id, session, cache, principal, limit)
 
@@ -66,7 +67,7 @@ def list_need_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
 @router.get("/offers/{item_id}/matches", response_model=MatchList,
             responses=responses(401, 404, 422))
 def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
-                       principal: PrincipalDep, limit: Limit = 10) -> MatchList:
+                       principal: PrincipalDep, limit: Limit = 10) -> Response:
     """Rank the published needs of other countries that this offer answers, with reasons."""
     return _matches("offer", item_id, session, cache, principal, limit)
 

@@ -13,7 +13,8 @@
    version was read without a lock) and, once the row was locked, 30 s stalls and 500s: every
    worker thread waited for the lock or a connection while the lock holder needed a thread to
    validate its response. Items are now re-read under a row lock before a change, and at most
-   `MAX_REQUESTS_IN_FLIGHT` API requests run at once per process (see test_concurrency.py).
+   `MAX_REQUESTS_IN_FLIGHT` (a setting) API requests run at once per process
+   (see test_concurrency.py).
 5. `sscmatch serve --workers 2` answered one request per ~44 ms per connection (bench/load.py):
    uvicorn's multi-worker socket has `proto` 0, so asyncio never set TCP_NODELAY and Nagle's
    algorithm met the client's delayed ACK. The server's HTTP protocol now sets it.
@@ -32,8 +33,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from models import Factor
+from service.config import MAX_IN_FLIGHT_CEILING, get_settings
 from service.db import make_engine, session_scope
-from service.main import MAX_REQUESTS_IN_FLIGHT
 from service.schemas import MAX_ID
 from tests.factories import API, assert_problem
 from tests.reliability.conftest import SCHEMA_APP, World
@@ -139,11 +140,12 @@ def test_fewer_api_requests_run_at_once_than_there_are_worker_threads() -> None:
     async def tokens() -> float:
         return anyio.to_thread.current_default_thread_limiter().total_tokens
 
-    assert anyio.run(tokens) > MAX_REQUESTS_IN_FLIGHT
+    assert get_settings().max_requests_in_flight <= MAX_IN_FLIGHT_CEILING
+    assert anyio.run(tokens) > MAX_IN_FLIGHT_CEILING
 
 
 def test_more_concurrent_requests_than_the_limit_all_get_answers(module_world: World) -> None:
-    n = MAX_REQUESTS_IN_FLIGHT * 3
+    n = get_settings().max_requests_in_flight * 8
     with ThreadPoolExecutor(n) as pool:
         statuses = list(pool.map(lambda _: module_world.client.get(
             f"{API}/offers", headers=module_world.headers("own_country")).status_code, range(n)))
