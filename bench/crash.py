@@ -60,28 +60,30 @@ def free_port() -> int:
         return port
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    """Run `sscmatch ARGS` (as `python -m service.cli`) and return its stdout."""
-    done = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=ROOT,
+def cli(env: dict[str, str], *args: str, root: Path = ROOT) -> str:
+    """Run `sscmatch ARGS` (as `python -m service.cli` from the checkout `root`) and return
+    its stdout."""
+    done = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=root,
                           capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"sscmatch {' '.join(args)} failed: {done.stderr[-2000:]}")
     return done.stdout
 
 
-def create_key(env: dict[str, str], role: str, country: str | None = None) -> str:
+def create_key(env: dict[str, str], role: str, country: str | None = None,
+               root: Path = ROOT) -> str:
     """Create a key with the CLI; the secret is the last line it prints."""
     args = ["keys", "create", "--role", role, "--name", f"crash {role}"]
     if country:
         args += ["--country", country]
-    return cli(env, *args).strip().splitlines()[-1]
+    return cli(env, *args, root=root).strip().splitlines()[-1]
 
 
-def create_keys(env: dict[str, str],
-                specs: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+def create_keys(env: dict[str, str], specs: dict[str, tuple[str, str | None]],
+                root: Path = ROOT) -> dict[str, str]:
     """Create several keys with the CLI at once (each call starts a Python)."""
     with ThreadPoolExecutor(len(specs)) as pool:
-        futures = {name: pool.submit(create_key, env, role, country)
+        futures = {name: pool.submit(create_key, env, role, country, root)
                    for name, (role, country) in specs.items()}
         return {name: f.result() for name, f in futures.items()}
 
@@ -89,8 +91,10 @@ def create_keys(env: dict[str, str],
 class Server:
     """`sscmatch serve` in its own process group, so that SIGKILL takes every worker."""
 
-    def __init__(self, env: dict[str, str], *, workers: int, log: Path) -> None:
+    def __init__(self, env: dict[str, str], *, workers: int, log: Path,
+                 root: Path = ROOT) -> None:
         self.env = env
+        self.root = root
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -103,7 +107,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), "--workers", str(self.workers)],
-                env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -3,10 +3,14 @@
     python bench/load.py                          # PostgreSQL, 20 s per mix and concurrency
     python bench/load.py --seconds 5 --no-report  # a quick look
     python bench/load.py --profile matches        # py-spy on the workers under that mix
+    python bench/load.py --source /tmp/old --no-report  # the same load on another checkout
 
 `sscmatch serve --workers 2` on a throwaway PostgreSQL database holding the demo data, on
-127.0.0.1; an httpx async driver (in this process, on the same 2-core machine: the driver's
-CPU is taken from the server's, so the figures are a floor) runs each mix for a bounded time:
+127.0.0.1; an aiohttp driver (in this process, on the same 2-core machine: the driver's CPU is
+taken from the server's, so the figures are a floor) runs each mix for a bounded time. The
+driver is aiohttp rather than httpx because httpx's client needed most of a core for ~900
+requests/s, so `/health` measured the driver, not the stack; aiohttp needs about a third of
+that. Mixes:
 
 - `health`: `GET /health`, the ceiling of the stack (no database);
 - `lists`: `GET /offers` and `/needs` pages of 50, with and without filters;
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -33,11 +38,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crash import API, Server, cli, create_keys, throwaway_database
+from crash import API, ROOT, Server, cli, create_keys, throwaway_database
 
 MIXES = ("health", "lists", "matches", "writes", "mixed")
 COUNTRIES = ("ARG", "BRA", "CHL", "COL", "PER", "MEX")
@@ -86,10 +93,20 @@ class Target:
     need_ids: list[int]
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a client keeps of a response."""
+
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
 class Client:
     """One simulated client: a country focal point (or organiser) issuing requests in turn."""
 
-    def __init__(self, n: int, target: Target, http: httpx.AsyncClient, stats: Stats) -> None:
+    def __init__(self, n: int, target: Target, http: aiohttp.ClientSession,
+                 stats: Stats) -> None:
         self.n = n
         self.target = target
         self.http = http
@@ -99,34 +116,35 @@ class Client:
         self.auth = {"Authorization": f"Bearer {target.keys[self.country]}"}
         self.offer: tuple[int, str] | None = None
 
-    async def _timed(self, kind: str, call: Awaitable[httpx.Response],
-                     ok: tuple[int, ...] = (200,)) -> httpx.Response | None:
+    async def _timed(self, kind: str, method: str, url: str, *, ok: tuple[int, ...] = (200,),
+                     **kwargs: Any) -> Reply | None:
         start = time.perf_counter()
         try:
-            response = await call
-        except httpx.HTTPError as exc:
+            async with self.http.request(method, url, **kwargs) as response:
+                reply = Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
+                              await response.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
             self.stats.errors[f"{kind}: {type(exc).__name__}"] += 1
             return None
         ms = (time.perf_counter() - start) * 1000
-        if response.status_code not in ok:
-            self.stats.errors[f"{kind}: {response.status_code}"] += 1
+        if reply.status not in ok:
+            self.stats.errors[f"{kind}: {reply.status}"] += 1
             return None
         self.stats.add(kind, ms)
-        return response
+        return reply
 
     async def health(self) -> None:
-        await self._timed("health", self.http.get("/health"))
+        await self._timed("health", "GET", "/health")
 
     async def lists(self) -> None:
         kind = self.rng.choice(("offers", "needs"))
         query: dict[str, str | int] = {"limit": 50, **self.rng.choice(LIST_QUERIES)}
-        await self._timed("list", self.http.get(f"{API}/{kind}", params=query,
-                                                 headers=self.auth))
+        await self._timed("list", "GET", f"{API}/{kind}", params=query, headers=self.auth)
 
     async def matches(self) -> None:
         need = self.rng.choice(self.target.need_ids)
-        await self._timed("matches", self.http.get(f"{API}/needs/{need}/matches",
-                                                    params={"limit": 10}, headers=self.auth))
+        await self._timed("matches", "GET", f"{API}/needs/{need}/matches",
+                          params={"limit": 10}, headers=self.auth)
 
     async def writes(self) -> None:
         if self.offer is None or self.rng.random() < 0.3:
@@ -134,17 +152,17 @@ class Client:
                     "title": f"Oferta de carga {self.n}-{self.rng.randrange(10**9)}",
                     "description": "Programa de formación de inspectores laborales sobre "
                                    "trabajo infantil en la agricultura familiar."}
-            response = await self._timed("write", self.http.post(
-                f"{API}/offers", json=body, headers=self.auth), ok=(201,))
-            if response is not None:
-                self.offer = (int(response.json()["id"]), response.headers["etag"])
+            reply = await self._timed("write", "POST", f"{API}/offers", json=body,
+                                      headers=self.auth, ok=(201,))
+            if reply is not None:
+                self.offer = (int(json.loads(reply.body)["id"]), reply.headers["etag"])
             return
         offer_id, etag = self.offer
-        response = await self._timed("write", self.http.patch(
-            f"{API}/offers/{offer_id}", json={"capacity": self.rng.randint(1, 5)},
-            headers=self.auth | {"If-Match": etag}))
-        if response is not None:
-            self.offer = (offer_id, response.headers["etag"])
+        reply = await self._timed("write", "PATCH", f"{API}/offers/{offer_id}",
+                                  json={"capacity": self.rng.randint(1, 5)},
+                                  headers=self.auth | {"If-Match": etag})
+        if reply is not None:
+            self.offer = (offer_id, reply.headers["etag"])
 
     async def mixed(self) -> None:
         r = self.rng.random()
@@ -160,9 +178,9 @@ class Client:
 async def drive(target: Target, mix: str, clients: int, seconds: float) -> Stats:
     """Run `clients` concurrent clients on `mix` for `seconds` (after a short warm-up)."""
     stats = Stats(mix, clients)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=target.url, limits=limits,
-                                 timeout=httpx.Timeout(60.0)) as http:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(base_url=target.url, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as http:
         warm = Stats(mix, clients)
         await asyncio.gather(*(Client(n, target, http, warm).step(mix)()
                                for n in range(min(clients, 20))))
@@ -179,9 +197,9 @@ async def drive(target: Target, mix: str, clients: int, seconds: float) -> Stats
     return stats
 
 
-def prepare(env: dict[str, str]) -> None:
+def prepare(env: dict[str, str], root: Path = ROOT) -> None:
     """Migrate and load the demo data (with its text vectors) through the CLI."""
-    cli(env, "demo")
+    cli(env, "demo", root=root)
 
 
 def need_ids(url: str, admin: str) -> list[int]:
@@ -271,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="10,50,200")
     parser.add_argument("--mixes", default=",".join(MIXES))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="checkout whose service to start (e.g. a `git worktree` of an "
+                             "older commit, for a before/after comparison)")
     parser.add_argument("--profile", choices=MIXES, help="profile this mix (50 clients)")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--note", default="", help="a line added to the report")
@@ -280,10 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="load6-") as tmp, \
             throwaway_database("postgresql", args.pg_url, Path(tmp)) as url:
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
-        prepare(env)
+        prepare(env, args.source)
         keys = create_keys(env, {"admin": ("admin", None)}
-                           | {c: ("country", c) for c in COUNTRIES})
-        server = Server(env, workers=args.workers, log=Path(tmp) / "server.log")
+                           | {c: ("country", c) for c in COUNTRIES}, args.source)
+        server = Server(env, workers=args.workers, log=Path(tmp) / "server.log",
+                        root=args.source)
         server.start()
         try:
             target = Target(server.url, keys, need_ids(server.url, keys["admin"]))
@@ -315,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 `{command.strip()}` — {machine()}
 
 `sscmatch serve --workers {args.workers}` (uvicorn) on a throwaway PostgreSQL database with the
-demo data, on 127.0.0.1; an httpx async driver on the same machine, {args.seconds:.0f} s per
+demo data, on 127.0.0.1; an aiohttp driver on the same machine, {args.seconds:.0f} s per
 row. `health` is the ceiling of the stack measured in the same run; the driver shares the two
 cores with the server, so every figure is a floor. {args.note}
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -123,16 +124,21 @@ class AdmissionLimit:
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
-        self._slots: anyio.Semaphore | None = None
+        # One semaphore per event loop: an anyio semaphore belongs to the loop it was made in
+        # (a server process has one; tests drive one app from several loops at once).
+        self._slots: RunVar[anyio.Semaphore] = RunVar(f"admission-{id(self)}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         if scope["type"] != "http" or not (path.startswith(API_PREFIX) or path == "/ready"):
             await self.app(scope, receive, send)
             return
-        if self._slots is None:
-            self._slots = anyio.Semaphore(self.limit)
-        async with self._slots:
+        try:
+            slots = self._slots.get()
+        except LookupError:
+            slots = anyio.Semaphore(self.limit)
+            self._slots.set(slots)
+        async with slots:
             await self.app(scope, receive, send)
 
 

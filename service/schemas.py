@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
@@ -39,15 +40,19 @@ class Page(Schema, Generic[T]):
     )
 
 
-def json_response(model: BaseModel) -> Response:
+def json_response(model: BaseModel, *, status_code: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
     """Send a response model built by the route as JSON, as FastAPI would.
 
     A route that returns the model itself has it validated a second time against the declared
-    `response_model` and serialised in another thread hand-off; the hot read routes (lists,
-    matches) skip that. Subclass fields are kept (`serialize_as_any`), as FastAPI keeps them.
+    `response_model` and serialised in another thread hand-off; the busiest routes (offers and
+    needs, matches) skip that. Subclass fields are kept (`serialize_as_any`), as FastAPI keeps
+    them. The route's declared status code and any headers set on an injected `Response` do
+    not apply to a returned response: pass them here.
     """
     body = model.model_dump_json(by_alias=True, serialize_as_any=True)
-    return Response(content=body, media_type="application/json")
+    return Response(content=body, status_code=status_code, headers=headers,
+                    media_type="application/json")
 
 
 _ALLOWED_CONTROL = {"\n", "\t"}

@@ -37,9 +37,10 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
     plural = f"{kind}s"
     router = APIRouter(prefix=f"/{plural}", tags=[plural])
 
-    def _read(item: ItemRow, response: Response) -> ItemReadBase:
-        response.headers["ETag"] = service.etag(item)
-        return read_schema.model_validate(item)
+    def _read(item: ItemRow, *, status_code: int = 200,
+              headers: dict[str, str] | None = None) -> Response:
+        return json_response(read_schema.model_validate(item), status_code=status_code,
+                             headers={"ETag": service.etag(item), **(headers or {})})
 
     @router.get("", response_model=Page[read_schema], name=f"list_{plural}",  # type: ignore[valid-type]
                 responses=responses(400, 401, 422))
@@ -77,39 +78,38 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
     @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
                  name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))
     def create_item(data: create_schema, session: SessionDep,  # type: ignore[valid-type]
-                    principal: PrincipalDep, response: Response) -> ItemReadBase:
+                    principal: PrincipalDep) -> Response:
         """Submit an offer or need for the caller's country (admins: any country)."""
         item = service.create_item(session, kind=kind, data=data, principal=principal)
-        response.headers["Location"] = f"/api/v1/{plural}/{item.id}"
-        return _read(item, response)
+        return _read(item, status_code=status.HTTP_201_CREATED,
+                     headers={"Location": f"/api/v1/{plural}/{item.id}"})
 
     @router.get("/{item_id}", response_model=read_schema, name=f"get_{kind}",
                 responses=responses(401, 404))
-    def get_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
-                 response: Response) -> ItemReadBase:
+    def get_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep) -> Response:
         """Get one offer or need; its version is in the `ETag` header."""
-        return _read(service.get_item_or_raise(session, kind, item_id, principal), response)
+        return _read(service.get_item_or_raise(session, kind, item_id, principal))
 
     @router.patch("/{item_id}", response_model=read_schema, name=f"update_{kind}",
                   responses=responses(401, 403, 404, 412, 413, 422))
     def update_item(item_id: ItemId, data: update_schema,  # type: ignore[valid-type]
-                    session: SessionDep, principal: PrincipalDep, response: Response,
-                    if_match: IfMatch = None) -> ItemReadBase:
+                    session: SessionDep, principal: PrincipalDep,
+                    if_match: IfMatch = None) -> Response:
         """Change some fields; send `If-Match` with the ETag you read to avoid lost updates."""
         item = service.get_item_or_raise(session, kind, item_id, principal)
         item = service.update_item(session, kind=kind, item=item, data=data,
                                    principal=principal, if_match=if_match)
-        return _read(item, response)
+        return _read(item)
 
     @router.delete("/{item_id}", response_model=read_schema, name=f"withdraw_{kind}",
                    responses=responses(401, 403, 404, 412))
     def withdraw_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
-                      response: Response, if_match: IfMatch = None) -> ItemReadBase:
+                      if_match: IfMatch = None) -> Response:
         """Withdraw (never hard-delete): the record stays for the pairings that refer to it."""
         item = service.get_item_or_raise(session, kind, item_id, principal)
         item = service.withdraw_item(session, kind=kind, item=item, principal=principal,
                                      if_match=if_match)
-        return _read(item, response)
+        return _read(item)
 
     return router
 
