@@ -4,6 +4,7 @@
     python bench/load.py --seconds 5 --no-report  # a quick look
     python bench/load.py --profile matches        # py-spy on the workers under that mix
     python bench/load.py --source /tmp/old --no-report  # the same load on another checkout
+    python bench/load.py --driver httpx           # a heavier client, for comparison
 
 `sscmatch serve --workers 2` on a throwaway PostgreSQL database holding the demo data, on
 127.0.0.1; an aiohttp driver (in this process, on the same 2-core machine: the driver's CPU is
@@ -102,11 +103,58 @@ class Reply:
     body: bytes
 
 
+class Driver:
+    """HTTP client of the simulated clients: aiohttp (default) or httpx, one shared pool."""
+
+    def __init__(self, kind: str, url: str, clients: int) -> None:
+        self.kind = kind
+        self.url = url
+        self.clients = clients
+        self._aiohttp: aiohttp.ClientSession | None = None
+        self._httpx: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Driver:
+        if self.kind == "httpx":
+            limits = httpx.Limits(max_connections=self.clients,
+                                  max_keepalive_connections=self.clients)
+            self._httpx = httpx.AsyncClient(base_url=self.url, limits=limits,
+                                            timeout=httpx.Timeout(60.0))
+        else:
+            self._aiohttp = aiohttp.ClientSession(
+                base_url=self.url, connector=aiohttp.TCPConnector(limit=self.clients),
+                timeout=aiohttp.ClientTimeout(total=60))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._httpx is not None:
+            await self._httpx.aclose()
+        if self._aiohttp is not None:
+            await self._aiohttp.close()
+
+    async def send(self, method: str, url: str, **kwargs: Any) -> Reply:
+        """Send one request; transport failures raise `TransportFailure`."""
+        try:
+            if self._httpx is not None:
+                response = await self._httpx.request(method, url, **kwargs)
+                return Reply(response.status_code,
+                             {k.lower(): v for k, v in response.headers.items()},
+                             response.content)
+            assert self._aiohttp is not None
+            async with self._aiohttp.request(method, url, **kwargs) as answer:
+                return Reply(answer.status, {k.lower(): v for k, v in answer.headers.items()},
+                             await answer.read())
+        except (aiohttp.ClientError, httpx.HTTPError, TimeoutError) as exc:
+            raise TransportFailure(type(exc).__name__) from exc
+
+
+class TransportFailure(Exception):
+    """The request got no HTTP answer (connection refused or reset, timeout)."""
+
+
 class Client:
     """One simulated client: a country focal point (or organiser) issuing requests in turn."""
 
-    def __init__(self, n: int, target: Target, http: aiohttp.ClientSession,
-                 stats: Stats) -> None:
+    def __init__(self, n: int, target: Target, http: Driver, stats: Stats) -> None:
         self.n = n
         self.target = target
         self.http = http
@@ -120,11 +168,9 @@ class Client:
                      **kwargs: Any) -> Reply | None:
         start = time.perf_counter()
         try:
-            async with self.http.request(method, url, **kwargs) as response:
-                reply = Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
-                              await response.read())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self.stats.errors[f"{kind}: {type(exc).__name__}"] += 1
+            reply = await self.http.send(method, url, **kwargs)
+        except TransportFailure as exc:
+            self.stats.errors[f"{kind}: {exc}"] += 1
             return None
         ms = (time.perf_counter() - start) * 1000
         if reply.status not in ok:
@@ -175,12 +221,11 @@ class Client:
         return steps[mix]
 
 
-async def drive(target: Target, mix: str, clients: int, seconds: float) -> Stats:
+async def drive(target: Target, mix: str, clients: int, seconds: float,
+                driver: str = "aiohttp") -> Stats:
     """Run `clients` concurrent clients on `mix` for `seconds` (after a short warm-up)."""
     stats = Stats(mix, clients)
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(base_url=target.url, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=60)) as http:
+    async with Driver(driver, target.url, clients) as http:
         warm = Stats(mix, clients)
         await asyncio.gather(*(Client(n, target, http, warm).step(mix)()
                                for n in range(min(clients, 20))))
@@ -226,10 +271,12 @@ def profile(server: Server, target: Target, mix: str, clients: int, seconds: flo
         path = out_dir / f"py-spy-{mix}-{pid}.txt"
         records.append((path, subprocess.Popen(
             [str(py_spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-             "--rate", "200", "--format", "raw", "--output", str(path), "--nonblocking"],
+             "--rate", "200", "--format", "raw", "--output", str(path), "--nonblocking",
+             "--gil"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     stats = asyncio.run(drive(target, mix, clients, seconds))
     inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
     total = 0
     for path, proc in records:
         proc.wait(timeout=seconds + 60)
@@ -241,11 +288,17 @@ def profile(server: Server, target: Target, mix: str, clients: int, seconds: flo
                 continue
             n = int(count)
             total += n
-            frames = {f for f in stack.split(";") if "/work/main/" in f or "service/" in f}
-            for frame in frames:
-                inclusive[frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1]] += n
+            frames = [f.split(" (")[0] + " " + f.rsplit("/", 1)[-1] for f in stack.split(";")]
+            for frame in set(frames):
+                inclusive[frame] += n
+            own[frames[-1]] += n
+    # Samples are taken only from the thread holding the interpreter lock (py-spy --gil):
+    # where the workers spend CPU, not where they wait.
     top = "\n".join(f"{100 * n / max(total, 1):5.1f}%  {frame}"
-                    for frame, n in inclusive.most_common(25))
+                    for frame, n in inclusive.most_common(45)
+                    if "bootstrap" not in frame and "run_forever" not in frame)
+    top += "\nself time:\n" + "\n".join(f"{100 * n / max(total, 1):5.1f}%  {frame}"
+                                         for frame, n in own.most_common(15))
     return (f"{mix} at {clients} clients: {stats.throughput():.0f} req/s, p50 "
             f"{percentile(stats.all_latencies(), 50):.0f} ms; {total} samples\n{top}")
 
@@ -292,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=ROOT,
                         help="checkout whose service to start (e.g. a `git worktree` of an "
                              "older commit, for a before/after comparison)")
+    parser.add_argument("--driver", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="HTTP client of the simulated clients")
     parser.add_argument("--profile", choices=MIXES, help="profile this mix (50 clients)")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--note", default="", help="a line added to the report")
@@ -316,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             ceiling: dict[int, float] = {}
             for clients in concurrency:
                 for mix in ["health", *[m for m in mixes if m != "health"]]:
-                    stats = asyncio.run(drive(target, mix, clients, args.seconds))
+                    stats = asyncio.run(drive(target, mix, clients, args.seconds,
+                                              args.driver))
                     if mix == "health":
                         ceiling[clients] = stats.throughput()
                     results.append(stats)
@@ -332,12 +388,14 @@ def main(argv: list[str] | None = None) -> int:
         from _report import machine, write_section
 
         command = "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section("load", f"""## Load: the real server under concurrent clients
+        section = "load" if args.driver == "aiohttp" else f"load-{args.driver}"
+        title = "" if args.driver == "aiohttp" else f" ({args.driver} driver)"
+        write_section(section, f"""## Load: the real server under concurrent clients{title}
 
 `{command.strip()}` — {machine()}
 
 `sscmatch serve --workers {args.workers}` (uvicorn) on a throwaway PostgreSQL database with the
-demo data, on 127.0.0.1; an aiohttp driver on the same machine, {args.seconds:.0f} s per
+demo data, on 127.0.0.1; an {args.driver} driver on the same machine, {args.seconds:.0f} s per
 row. `health` is the ceiling of the stack measured in the same run; the driver shares the two
 cores with the server, so every figure is a floor. {args.note}
 

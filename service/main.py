@@ -36,6 +36,7 @@ from service.matching.router import router as matching_router
 from service.migrate import current_revision, head_revision
 from service.pairings.router import router as pairings_router
 from service.reports.router import router as reports_router
+from service.scoring import get_text_model
 from service.tables.router import router as tables_router
 
 API_PREFIX = "/api/v1"
@@ -310,8 +311,13 @@ def create_served_app() -> FastAPI:
     the process, and the collector cannot cheaply walk validators: every full collection took
     ~110 ms, several times a second under load, a pause for every request in flight (p99 of
     list pages under load). They are moved out of the collector's reach once built.
+
+    The text model is loaded here too, not by the first write or match of each worker, which
+    took ~1.5 s of CPU while the requests behind it waited.
     """
     app = create_app()
+    if get_settings().encode_on_write:
+        get_text_model().encode(["warm up"])
     gc.collect()
     gc.freeze()
     return app

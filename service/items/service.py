@@ -185,10 +185,9 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
     fields = data.model_dump(exclude={"country", "factor", "language", "ref"})
     item = model(ref=ref, country_iso3=country.iso3, factor_code=data.factor,
                  language=language, version=1, **fields)
-    session.add(item)
-    session.flush()
-    if encode:
+    if encode:  # before the INSERT, which then carries the vector (no second statement)
         vectors.encode_rows([item], kind)
+    session.add(item)
     bump_revision(session, kind)
     return item
 
