@@ -390,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         command = "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:])
         section = "load" if args.driver == "aiohttp" else f"load-{args.driver}"
         title = "" if args.driver == "aiohttp" else f" ({args.driver} driver)"
+        if args.source.resolve() != ROOT:
+            commit = subprocess.run(["git", "-C", str(args.source), "log", "-1",
+                                     "--format=%h %s"], capture_output=True, text=True,
+                                    check=False).stdout.strip()
+            section += "-before"
+            title += f", earlier service for comparison: {commit}"
         write_section(section, f"""## Load: the real server under concurrent clients{title}
 
 `{command.strip()}` — {machine()}
