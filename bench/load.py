@@ -396,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                                     check=False).stdout.strip()
             section += "-before"
             title += f", earlier service for comparison: {commit}"
+            args.note = (f"{args.note} The service ran from a checkout of that commit "
+                         "(`git worktree add DIR COMMIT`), the driver from this one.").strip()
         write_section(section, f"""## Load: the real server under concurrent clients{title}
 
 `{command.strip()}` — {machine()}
