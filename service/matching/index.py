@@ -27,6 +27,9 @@ from service.items.vectors import to_scoring_item
 
 Kind = Literal["offer", "need"]
 T = TypeVar("T")
+# Entries kept per kind of cached result (the first element of a memo key), least recently
+# used first out. A table's suggestions can be large; one item's matches are a few rows.
+MEMO_SIZES = {"item_matches": 1024}
 MEMO_SIZE = 32
 log = logging.getLogger("service.index")
 
@@ -56,7 +59,7 @@ class IndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[tuple[str, Kind], ItemIndex] = {}
-        self._memo: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._memo: dict[object, OrderedDict[tuple[object, ...], object]] = {}
 
     def get(self, session: Session, kind: Kind) -> ItemIndex:
         """Return the index of `kind`, refreshed if any writer changed the data since."""
@@ -72,16 +75,19 @@ class IndexCache:
 
     def memo(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
         """Return the value cached under `key`, computing it once; keys must name every
-        revision the value depends on, so that a write anywhere makes a new key."""
+        revision the value depends on, so that a write anywhere makes a new key. The first
+        element of the key names the kind of result; each kind has its own size bound."""
+        kind = key[0]
         with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return cast(T, self._memo[key])
+            entries = self._memo.setdefault(kind, OrderedDict())
+            if key in entries:
+                entries.move_to_end(key)
+                return cast(T, entries[key])
         value = compute()
         with self._lock:
-            self._memo[key] = value
-            while len(self._memo) > MEMO_SIZE:
-                self._memo.popitem(last=False)
+            entries[key] = value
+            while len(entries) > MEMO_SIZES.get(str(kind), MEMO_SIZE):
+                entries.popitem(last=False)
         return value
 
     def clear(self) -> None:

@@ -14,7 +14,7 @@ from service.auth.service import Principal
 from service.config import get_settings
 from service.errors import Conflict
 from service.items import service as items_service
-from service.items.service import Kind
+from service.items.service import ItemRow, Kind
 from service.items.vectors import to_scoring_item
 from service.matching.context import build_context, offer_loads
 from service.matching.index import IndexCache
@@ -35,8 +35,21 @@ class RankedPair:
 
 def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: int,
                  principal: Principal, limit: int) -> list[RankedPair]:
-    """Rank the published counterparts of other countries for one offer or need."""
+    """Rank the published counterparts of other countries for one offer or need.
+
+    The caller's right to see the item is checked on every request; the ranking itself does
+    not depend on the caller and is cached per item version and data revisions, like the
+    table suggestions: any write to offers, needs or pairings makes a new key.
+    """
     row = items_service.get_item_or_raise(session, kind, item_id, principal)
+    key = ("item_matches", session.get_bind().engine.url.render_as_string(), kind, row.id,
+           row.version, revisions.read(session, "offers"), revisions.read(session, "needs"),
+           revisions.read(session, "pairings"), limit)
+    return cache.memo(key, lambda: _rank_item(session, cache, row=row, kind=kind, limit=limit))
+
+
+def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
+               limit: int) -> list[RankedPair]:
     other: Kind = "need" if kind == "offer" else "offer"
     counterpart_index = cache.get(session, other)
     own_index = cache.get(session, kind)

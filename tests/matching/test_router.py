@@ -90,6 +90,38 @@ def test_withdrawn_offer_disappears_from_matches(
     assert ids["offer1"] not in [m["offer_id"] for m in matches]
 
 
+@pytest.mark.slow
+def test_cached_matches_follow_a_later_withdrawal(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    url = f"/api/v1/needs/{ids['need0']}/matches"
+    first = app_client.get(url, headers=bearer(admin)).json()["matches"]
+    assert app_client.get(url, headers=bearer(admin)).json()["matches"] == first
+    assert ids["offer1"] in [m["offer_id"] for m in first]
+
+    app_client.delete(f"/api/v1/offers/{ids['offer1']}", headers=bearer(admin))
+
+    again = app_client.get(url, headers=bearer(admin)).json()["matches"]
+    assert ids["offer1"] not in [m["offer_id"] for m in again]
+
+
+@pytest.mark.slow
+def test_cached_matches_of_a_draft_stay_hidden_from_other_countries(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    draft = {k: v for k, v in ITEMS[0].items() if k != "kind"} | {"status": "draft"}
+    resp = app_client.post("/api/v1/needs", json=draft, headers=bearer(admin))
+    assert resp.status_code == 201, resp.text
+    url = f"/api/v1/needs/{resp.json()['id']}/matches"
+    assert app_client.get(url, headers=bearer(admin)).status_code == 200
+
+    resp = app_client.get(url, headers=bearer(make_key("country", "PER")))
+
+    assert resp.status_code == 404
+
+
 def test_matches_of_unknown_need_is_404(app_client: TestClient, make_key: KeyMaker) -> None:
     resp = app_client.get("/api/v1/needs/999999/matches", headers=bearer(make_key("admin")))
     assert resp.status_code == 404
