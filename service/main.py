@@ -184,7 +184,7 @@ class SecurityHeaders:
     COMMON: tuple[tuple[bytes, bytes], ...] = (
         (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"))
-    API_ONLY: tuple[tuple[bytes, bytes], ...] = ((b"cache-control", b"no-store"),)
+    API: tuple[tuple[bytes, bytes], ...] = (*COMMON, (b"cache-control", b"no-store"))
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -193,9 +193,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.COMMON
-        if str(scope.get("path", "")).startswith(API_PREFIX):
-            extra = extra + self.API_ONLY
+        extra = self.API if str(scope.get("path", "")).startswith(API_PREFIX) else self.COMMON
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -8,7 +8,7 @@ concurrent writers the lock otherwise queued them behind each other's response b
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
@@ -34,6 +34,15 @@ def read(session: Session, counter: Counter) -> int:
     _apply(session, only=counter)
     value = session.scalar(select(IndexRevision.revision).where(IndexRevision.kind == counter))
     return int(value or 0)
+
+
+def read_all(session: Session) -> tuple[int, ...]:
+    """Return every counter, in the order of `Counter`, read in one query (this transaction's
+    own bumps included): the key of a result that depends on all the data."""
+    _apply(session)
+    rows = session.execute(select(IndexRevision.kind, IndexRevision.revision)).all()
+    values = {kind: revision for kind, revision in rows}
+    return tuple(int(values.get(counter) or 0) for counter in get_args(Counter))
 
 
 def _apply(session: Session, only: Counter | None = None) -> None:

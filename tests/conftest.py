@@ -93,11 +93,8 @@ def app() -> FastAPI:
     return create_app()
 
 
-@pytest.fixture
-def app_client(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    """A client of the app whose request sessions join the test's transaction."""
-    # A fresh index per test: one built from another test's rolled-back rows must not leak.
-    app.state.index_cache = IndexCache()
+def join_test_transaction(app: FastAPI, session: Session) -> None:
+    """Make every request of `app` use `session`, which joins the test's transaction."""
 
     def _session() -> Iterator[Session]:
         try:
@@ -108,6 +105,14 @@ def app_client(app: FastAPI, session: Session) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = _session
+
+
+@pytest.fixture
+def app_client(app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """A client of the app whose request sessions join the test's transaction."""
+    # A fresh index per test: one built from another test's rolled-back rows must not leak.
+    app.state.index_cache = IndexCache()
+    join_test_transaction(app, session)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client

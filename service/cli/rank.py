@@ -16,9 +16,7 @@ from service import scoring
 from service.cli.progress import progress_printer
 from service.countries.seed import official_languages, reference_groupings
 from service.errors import Unprocessable
-
-Modality = Literal["technical_assistance", "study_visit", "expert_exchange", "training",
-                   "documentation", "internship"]
+from service.scoring import Modality
 
 
 class RankItem(BaseModel):

@@ -14,7 +14,6 @@ from service.errors_doc import responses
 from service.items import service
 from service.items.schemas import (
     ItemReadBase,
-    Modality,
     NeedCreate,
     NeedRead,
     NeedUpdate,
@@ -25,6 +24,7 @@ from service.items.schemas import (
 )
 from service.items.service import ItemFilters, ItemRow, Kind
 from service.schemas import MAX_ID, Page, json_response
+from service.scoring import Modality
 
 IfMatch = Annotated[str | None, Header(
     description="ETag of the version you read; a stale one gets 412 and changes nothing")]

@@ -8,11 +8,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, JsonValue
 
 from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
+from service.scoring import Modality
 
-Modality = Literal[
-    "technical_assistance", "study_visit", "expert_exchange", "training", "documentation",
-    "internship",
-]
 Status = Literal["draft", "published", "withdrawn"]
 Title = Annotated[CleanLine, Field(min_length=3, max_length=300)]
 Description = Annotated[CleanText, Field(min_length=1, max_length=5000)]

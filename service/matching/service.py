@@ -33,6 +33,11 @@ class RankedPair:
     offer: scoring.Item
 
 
+def _data_key(session: Session) -> tuple[object, ...]:
+    """The database and its data revisions: part of the key of every cached result."""
+    return (session.get_bind().engine.url.render_as_string(), *revisions.read_all(session))
+
+
 def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: int,
                  principal: Principal, limit: int) -> list[RankedPair]:
     """Rank the published counterparts of other countries for one offer or need.
@@ -42,9 +47,7 @@ def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: in
     table suggestions: any write to offers, needs or pairings makes a new key.
     """
     row = items_service.get_item_or_raise(session, kind, item_id, principal)
-    key = ("item_matches", session.get_bind().engine.url.render_as_string(), kind, row.id,
-           row.version, revisions.read(session, "offers"), revisions.read(session, "needs"),
-           revisions.read(session, "pairings"), limit)
+    key = ("item_matches", *_data_key(session), kind, row.id, row.version, limit)
     return cache.memo(key, lambda: _rank_item(session, cache, row=row, kind=kind, limit=limit))
 
 
@@ -83,9 +86,7 @@ def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,
     Cached per table version and data revisions: a repeated request is served from memory,
     and any write to offers, needs, pairings or the table makes a new key.
     """
-    key = ("table_pairs", session.get_bind().engine.url.render_as_string(), table.id,
-           table.version, revisions.read(session, "offers"), revisions.read(session, "needs"),
-           revisions.read(session, "pairings"), per_need)
+    key = ("table_pairs", *_data_key(session), table.id, table.version, per_need)
     return cache.memo(key, lambda: _rank_table(session, cache, table=table, per_need=per_need))
 
 

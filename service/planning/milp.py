@@ -213,14 +213,12 @@ def solve(
     highs.passModel(lp)
     highs.run()
     status = highs.getModelStatus()
-    info = highs.getInfo()
-    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     if status == highspy.HighsModelStatus.kInfeasible and may_be_infeasible:
         return Solved(None, -math.inf, -math.inf, optimal=False)
-    if status != highspy.HighsModelStatus.kOptimal and not (
-        status == highspy.HighsModelStatus.kTimeLimit
-    ):
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
         raise PlanningSolverError(f"selection solver failed: {highs.modelStatusToString(status)}")
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     values = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
     objective_value = -math.inf if values is None else float(objective @ values)
     optimal = status == highspy.HighsModelStatus.kOptimal and values is not None

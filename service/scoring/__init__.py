@@ -13,6 +13,7 @@ from service.scoring.context import (
     Context,
     default_context,
 )
+from service.scoring.criteria import MODALITIES, Modality
 from service.scoring.rank import rank, score_item
 from service.scoring.text import (
     TextModel,
@@ -34,10 +35,12 @@ __all__ = [
     "DEFAULT_FACTOR_AFFINITY",
     "DEFAULT_UNRELATED",
     "FACTORS",
+    "MODALITIES",
     "SCORING_VERSION",
     "Context",
     "CountryProfile",
     "Item",
+    "Modality",
     "ScoredPairing",
     "TextModel",
     "Weights",

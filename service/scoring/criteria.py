@@ -8,18 +8,21 @@ functions are the single definition of every criterion.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 from service.scoring.context import DEFAULT_UNRELATED
 from service.scoring.types import CountryProfile
 
-MODALITIES = (
+Modality = Literal[
     "technical_assistance",
     "study_visit",
     "expert_exchange",
     "training",
     "documentation",
     "internship",
-)
+]
+"""The ways a country can deliver an offer (the API's and the CLI's vocabulary)."""
+MODALITIES: tuple[str, ...] = get_args(Modality)
 
 _MODALITY_RELATED: dict[frozenset[str], float] = {
     frozenset({"technical_assistance", "expert_exchange"}): 0.7,

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from service.config import get_settings
-from service.db import get_session
 from service.main import create_app
+from tests.conftest import join_test_transaction
 
 
 @pytest.fixture(autouse=True)
@@ -36,16 +36,7 @@ def shared_app() -> FastAPI:
 @pytest.fixture
 def api(shared_app: FastAPI, session: Session) -> Iterator[TestClient]:
     """A client of the shared app whose request sessions join the test's transaction."""
-
-    def _session() -> Iterator[Session]:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-    shared_app.dependency_overrides[get_session] = _session
+    join_test_transaction(shared_app, session)
     with TestClient(shared_app, raise_server_exceptions=False) as client:
         yield client
     shared_app.dependency_overrides.clear()
