@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticUndefined, to_json
 
 T = TypeVar("T")
 
@@ -53,6 +54,44 @@ def json_response(model: BaseModel, *, status_code: int = 200,
     body = model.model_dump_json(by_alias=True, serialize_as_any=True)
     return Response(content=body, status_code=status_code, headers=headers,
                     media_type="application/json")
+
+
+class RowSerializer:
+    """Send database rows as a page of a flat response schema, without validating each row.
+
+    `Schema.model_validate` on a result row reads it attribute by attribute through pydantic's
+    `from_attributes` path, which took 40 % of an item-list request's CPU. The rows come from
+    typed columns whose values already have the schema's types, so a page is built as plain
+    dicts (each field from the column named by its validation alias, or its default) and
+    serialised by pydantic-core, the same serialiser `model_dump_json` uses. Only flat schemas
+    of plain fields are accepted; tests compare the output with `model_validate` on both
+    databases so that the two cannot drift apart.
+    """
+
+    def __init__(self, schema: type[BaseModel]) -> None:
+        self.plan: list[tuple[str, str, Any]] = []
+        for name, field in schema.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                raise TypeError(f"{schema.__name__}.{name} is a nested model; rows are flat")
+            source = field.validation_alias if isinstance(field.validation_alias, str) else name
+            default = None if field.default is PydanticUndefined else field.default
+            self.plan.append((field.serialization_alias or name, source, default))
+
+    def items(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        """Return result rows (all with the same `_fields`) as the schema's JSON objects."""
+        if not rows:
+            return []
+        position = {key: i for i, key in enumerate(rows[0]._fields)}
+        plan = [(name, position.get(source, -1), default) for name, source, default in self.plan]
+        return [{name: row[i] if i >= 0 else default for name, i, default in plan}
+                for row in rows]
+
+    def page(self, rows: Sequence[Any], *, total: int, limit: int,
+             next_cursor: str | None) -> Response:
+        """Return rows as a `Page` of the schema, as JSON."""
+        body = {"items": self.items(rows), "total": total, "limit": limit,
+                "next_cursor": next_cursor}
+        return Response(content=to_json(body), media_type="application/json")
 
 
 _ALLOWED_CONTROL = {"\n", "\t"}

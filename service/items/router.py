@@ -23,7 +23,7 @@ from service.items.schemas import (
     Status,
 )
 from service.items.service import ItemFilters, ItemRow, Kind
-from service.schemas import MAX_ID, Page, json_response
+from service.schemas import MAX_ID, Page, RowSerializer, json_response
 from service.scoring import Modality
 
 IfMatch = Annotated[str | None, Header(
@@ -36,6 +36,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
     """Build the CRUD routes of offers or needs."""
     plural = f"{kind}s"
     router = APIRouter(prefix=f"/{plural}", tags=[plural])
+    list_rows = RowSerializer(read_schema)
 
     def _read(item: ItemRow, *, status_code: int = 200,
               headers: dict[str, str] | None = None) -> Response:
@@ -71,9 +72,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         rows, total, next_cursor = service.list_items(
             session, kind=kind, principal=principal, filters=filters, limit=page_size,
             cursor=cursor)
-        return json_response(Page[ItemReadBase](
-            items=[read_schema.model_validate(r) for r in rows], total=total, limit=page_size,
-            next_cursor=next_cursor))
+        return list_rows.page(rows, total=total, limit=page_size, next_cursor=next_cursor)
 
     @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
                  name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))

@@ -283,16 +283,18 @@ def list_items(session: Session, *, kind: Kind, principal: Principal | None,
     total count and the next cursor."""
     model = model_for(kind)
     conds = _conditions(model, filters, principal)
-    # Plain rows of the listed columns: a page is only read, so the ORM's identity map and
-    # change tracking of full entities would be work for nothing (a third of a page's CPU).
+    # Plain rows of the listed columns, read on the session's connection: a page is only
+    # read, so the ORM's entities (identity map, change tracking) and its row loading would be
+    # work for nothing (building entities took a third of a page's CPU, loading rows a fifth).
     columns = [c for c in model.__table__.columns if c.key != "embedding"]
     stmt = select(*columns).where(and_(*conds))
     if cursor:
         stmt = stmt.where(model.id > decode_cursor(cursor))
-    rows = list(session.execute(stmt.order_by(model.id).limit(limit + 1)))
+    connection = session.connection()
+    rows = list(connection.execute(stmt.order_by(model.id).limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     if cursor is None and next_cursor is None:
         total = len(rows)  # everything matching is on this first page: no need to count
     else:
-        total = session.scalar(select(func.count(model.id)).where(and_(*conds))) or 0
+        total = connection.scalar(select(func.count(model.id)).where(and_(*conds))) or 0
     return rows[:limit], total, next_cursor

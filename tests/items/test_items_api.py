@@ -427,3 +427,41 @@ def test_withdrawn_offer_is_hidden_from_other_countries(
     response = app_client.get(f"{API}/offers/{offer['id']}", headers=bearer(other))
 
     assert_problem(response, 404)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_list_items_equal_the_single_item_answers(
+    app_client: TestClient, make_key: KeyMaker, kind: Kind
+) -> None:
+    # Pages are serialised from rows without per-row validation; each listed item must still
+    # be exactly what GET of that item returns (same fields, types, defaults and date format).
+    key = make_key("country", "CHL")
+    created = [
+        create_item(app_client, key, kind, title="Formación dual en oficios: ção, naïve"),
+        create_item(app_client, key, kind, status="draft"),
+    ]
+    if kind == "offer":
+        created.append(create_item(app_client, key, kind, capacity=4))
+
+    listed = {item["id"]: item for item in list_all(app_client, key, kind)}
+
+    for item in created:
+        single = app_client.get(f"{API}/{kind}s/{item['id']}", headers=bearer(key))
+        assert single.status_code == 200
+        assert listed[item["id"]] == single.json()
+        assert list(listed[item["id"]]) == list(single.json())  # same field order too
+
+
+def test_row_serializer_rejects_nested_models() -> None:
+    from pydantic import BaseModel
+
+    from service.schemas import RowSerializer
+
+    class Inner(BaseModel):
+        a: int
+
+    class Outer(BaseModel):
+        inner: Inner
+
+    with pytest.raises(TypeError, match="nested"):
+        RowSerializer(Outer)
