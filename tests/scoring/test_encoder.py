@@ -44,3 +44,24 @@ def test_real_model_is_multilingual_deterministic_and_explains() -> None:
     terms = result["n1"][0].matched_terms
     assert any("↔" in t for t in terms), terms
     assert "cosecha ↔ harvest" in terms or "café ↔ coffee" in terms, terms
+
+
+@pytest.mark.slow
+def test_small_and_large_product_shapes_give_identical_vectors() -> None:
+    # Writes encode one text with a few new words through smaller fixed shapes (when the BLAS
+    # gives them the same bits); bulk encoding uses the large ones. Two fresh models, one fed
+    # a batch of 10 texts at once, the other each word and then each text on its own, must
+    # agree to the bit.
+    from service.scoring.encoders import UseWordsModel
+    from service.scoring.text import split_words
+
+    texts = [*TEXTS, *(f"{t} Año 2030, ref. {k}" for k, t in enumerate(TEXTS))]
+    bulk = UseWordsModel().encode(texts)
+
+    one_by_one = UseWordsModel()
+    for text in texts:
+        for word in split_words(text):
+            one_by_one.encode([word])
+    alone = np.vstack([one_by_one.encode([t]) for t in texts])
+
+    assert np.array_equal(alone, bulk)
