@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from models import IndexRevision
 
-Counter = Literal["offers", "needs", "pairings"]
+Counter = Literal["offers", "needs", "pairings", "reference"]
+"""What a counter covers: offers, needs, pairings, or reference data (countries, groupings)."""
 _PENDING = "sscmatch_pending_revisions"
 
 
 def bump(session: Session, counter: Counter) -> None:
-    """Mark offers, needs or pairings as changed (visible to others when this commits).
+    """Mark offers, needs, pairings or reference data as changed (visible to others when this
+    commits).
 
     The session's pending changes are flushed now, so that rows the caller goes on to read or
     return (timestamps set on update included) are the rows that will be committed.

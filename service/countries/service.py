@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Country, CountryGrouping, Factor, Grouping
+from service import revisions
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
 from service.errors import Conflict, NotFound, Unprocessable
 
@@ -74,7 +75,7 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate) -
         if missing:
             raise Unprocessable(f"Unknown grouping codes: {', '.join(missing)}.")
         country.groupings = found
-    session.flush()
+    revisions.bump(session, "reference")  # languages and groupings are part of every score
     return country
 
 
@@ -96,7 +97,7 @@ def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
     grouping = Grouping(code=data.code, name=data.name, kind=data.kind)
     grouping.countries = countries
     session.add(grouping)
-    session.flush()
+    revisions.bump(session, "reference")
     return grouping
 
 

@@ -243,3 +243,24 @@ def test_two_app_instances_see_each_others_writes_in_matches() -> None:
         assert seen[0]["counterpart"]["title"] == "Otro título de la oferta"
         worker_a.delete(f"/api/v1/offers/{offer_id}", headers=bearer(admin))
         assert worker_b.get(url, headers=bearer(admin)).json()["matches"] == []
+
+
+@pytest.mark.slow
+def test_cached_matches_follow_a_later_country_language_change(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    url = f"/api/v1/needs/{ids['need4']}/matches"
+
+    def language_of_brazil_offer() -> float:
+        matches = app_client.get(url, headers=bearer(admin)).json()["matches"]
+        match = next(m for m in matches if m["offer_id"] == ids["offer2"])
+        return float(match["components"]["language"]["value"])
+
+    before = language_of_brazil_offer()
+    assert language_of_brazil_offer() == before  # served from the cache
+    resp = app_client.patch("/api/v1/countries/PER", json={"languages": ["es", "pt"]},
+                            headers=bearer(admin))
+    assert resp.status_code == 200, resp.text
+
+    assert language_of_brazil_offer() > before
