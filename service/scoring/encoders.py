@@ -90,6 +90,8 @@ class _UseNetwork:
     def _small_shapes_agree(self) -> bool:
         """Whether the small shapes give the same bits as the large ones (see above)."""
         groups = [self.pieces(w) for w in ("Trabajo", "infantil", "São", "inspeção", "2030")]
+        while sum(map(len, groups)) >= _SMALL_PASS_TOKENS:  # the probe must take the small pass
+            groups.pop()
         lengths = np.array([3, 5, 7], dtype=np.int64)
         with single_threaded_blas():
             large = self.features(groups)
