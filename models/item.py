@@ -94,10 +94,11 @@ class Need(ItemMixin, Base):
 
 
 class IndexRevision(Base):
-    """A counter bumped in the same transaction as every write of offers or needs.
+    """Counters (offers, needs, pairings, reference data) bumped by the transactions that
+    write them (see `service.revisions`).
 
-    Workers compare it with the revision of their in-memory vector index, so an index built
-    by one worker notices writes made through another.
+    Workers compare them with the revisions of their in-memory vector indexes and cached
+    rankings, so what one worker built notices writes made through another.
     """
 
     __tablename__ = "index_revisions"

@@ -44,7 +44,8 @@ def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: in
 
     The caller's right to see the item is checked on every request; the ranking itself does
     not depend on the caller and is cached per item version and data revisions, like the
-    table suggestions: any write to offers, needs or pairings makes a new key.
+    table suggestions: any write to offers, needs, pairings or countries and groupings makes a
+    new key.
     """
     row = items_service.get_item_or_raise(session, kind, item_id, principal)
     key = ("item_matches", *_data_key(session), kind, row.id, row.version, limit)
@@ -84,7 +85,8 @@ def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,
     """Rank, for every published need of a participant, the best offers of other participants.
 
     Cached per table version and data revisions: a repeated request is served from memory,
-    and any write to offers, needs, pairings or the table makes a new key.
+    and any write to offers, needs, pairings, countries and groupings or the table makes a new
+    key.
     """
     key = ("table_pairs", *_data_key(session), table.id, table.version, per_need)
     return cache.memo(key, lambda: _rank_table(session, cache, table=table, per_need=per_need))
