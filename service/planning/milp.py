@@ -72,6 +72,20 @@ class Rows:
         return csc_array((self.data, (self.rows, self.cols)), shape=shape, dtype=float)
 
 
+def meeting_caps(limits: Limits) -> tuple[int, float]:
+    """Return the most meetings per delegation and in all; limited rounds lower both.
+
+    A delegation sits in at most one meeting per round, and the rounds hold at most
+    `rounds * tables_per_round` meetings, since no schedule could hold more.
+    """
+    if limits.rounds is None:
+        return limits.max_meetings_per_delegation, math.inf
+    return (
+        min(limits.max_meetings_per_delegation, limits.rounds),
+        limits.rounds * limits.tables_per_round,
+    )
+
+
 @dataclass
 class SelectionModel:
     """Index structures and the constraint rows shared by every solve."""
@@ -82,6 +96,7 @@ class SelectionModel:
     rows: Rows
     upper: FloatArray  # variable upper bounds (0 for offers without capacity)
     by_country: dict[str, list[int]]
+    pair_of: npt.NDArray[np.intp]  # index in `pairs` of each candidate's country pair
 
     @property
     def n_vars(self) -> int:
@@ -125,12 +140,9 @@ def build_model(
     for _, members in sorted(by_need.items()):
         if limits.max_offers_per_need < len(members):
             rows.add([(i, 1.0) for i in members], -math.inf, float(limits.max_offers_per_need))
-    meeting_cap = limits.max_meetings_per_delegation
-    if limits.rounds is not None:
-        # One meeting per delegation per round, and only so many tables in all the rounds.
-        meeting_cap = min(meeting_cap, limits.rounds)
-        total_tables = float(limits.rounds * limits.tables_per_round)
-        rows.add([(j, 1.0) for j in pair_col.values()], -math.inf, total_tables)
+    meeting_cap, total_meetings = meeting_caps(limits)
+    if math.isfinite(total_meetings):
+        rows.add([(j, 1.0) for j in pair_col.values()], -math.inf, total_meetings)
     incident: dict[str, list[int]] = {v: [] for v in countries}
     for p in pairs:
         incident[p[0]].append(pair_col[p])
@@ -139,7 +151,8 @@ def build_model(
         if meeting_cap < len(incident[v]):
             rows.add([(j, 1.0) for j in incident[v]], -math.inf, float(meeting_cap))
         rows.add([(z_start + k, 1.0)] + [(i, -1.0) for i in by_country[v]], -math.inf, 0.0)
-    return SelectionModel(list(cands), pairs, countries, rows, upper, by_country)
+    pair_of = np.array([pair_col[country_pair(c)] - n for c in cands], dtype=np.intp)
+    return SelectionModel(list(cands), pairs, countries, rows, upper, by_country, pair_of)
 
 
 @dataclass(frozen=True)
@@ -177,10 +190,14 @@ def solve(
     upper: FloatArray | None = None,
     time_limit: float | None = None,
     may_be_infeasible: bool = False,
+    relax: bool = False,
+    start: FloatArray | None = None,
 ) -> Solved:
     """Maximise `objective` over the model; y and z are binary, x binary if `integral_x`.
 
     `extra` adds rows over the same variables; `lower`/`upper` replace the variable bounds.
+    `relax` solves the linear relaxation instead (every variable continuous). `start` is a
+    feasible solution handed to the solver as its first incumbent.
     An infeasible problem raises unless `may_be_infeasible`, which returns no solution.
     """
     n_vars = model.n_vars
@@ -198,7 +215,7 @@ def solve(
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    n_continuous = 0 if integral_x else len(model.cands)
+    n_continuous = n_vars if relax else 0 if integral_x else len(model.cands)
     lp.integrality_ = [highspy.HighsVarType.kContinuous] * n_continuous + [
         highspy.HighsVarType.kInteger
     ] * (n_vars - n_continuous)
@@ -211,6 +228,11 @@ def solve(
     if time_limit is not None:
         highs.setOptionValue("time_limit", max(time_limit, 0.01))
     highs.passModel(lp)
+    if start is not None:
+        incumbent = highspy.HighsSolution()
+        incumbent.col_value = start.tolist()
+        incumbent.value_valid = True
+        highs.setSolution(incumbent)
     highs.run()
     status = highs.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible and may_be_infeasible:

@@ -14,11 +14,17 @@ from service.planning.milp import (
     SelectionModel,
     Solved,
     build_model,
+    meeting_caps,
     solve,
 )
 from service.planning.types import Candidate, Limits, PlanningInputError, Selection
 
 _INTEGRAL_TOL = 1e-6
+# Under a time limit, the share of what is left that the main solve may use; the rest is kept
+# for turning its answer into whole pairings.
+_MAIN_SOLVE_SHARE = 0.8
+# ... and the share the linear relaxation behind the first selection may use.
+_START_SHARE = 0.5
 
 
 def canonical_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -46,18 +52,16 @@ def canonical_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     return ordered
 
 
-def greedy_cover(
+def greedy_selection(
     cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
 ) -> list[int]:
-    """Pick, for each uncovered country (fewest candidates first), its best feasible pairing.
+    """Pick, for each uncovered country (fewest candidates first), its best feasible pairing;
+    then add the other pairings, best score first, wherever they still fit.
 
-    A quick feasible selection; when it covers everyone, full coverage is proven possible.
+    A quick feasible selection, the answer of last resort under a time limit; when it covers
+    everyone, full coverage is proven possible.
     """
-    meeting_cap = limits.max_meetings_per_delegation
-    total_cap = math.inf
-    if limits.rounds is not None:
-        meeting_cap = min(meeting_cap, limits.rounds)
-        total_cap = limits.rounds * limits.tables_per_round
+    meeting_cap, total_cap = meeting_caps(limits)
     offer_used: dict[str, int] = {}
     need_used: dict[str, int] = {}
     partners: dict[str, set[str]] = {}
@@ -79,18 +83,27 @@ def greedy_cover(
     for i, c in enumerate(cands):
         by_country.setdefault(c.recipient, []).append(i)
         by_country.setdefault(c.provider, []).append(i)
+
+    def take(i: int) -> None:
+        c = cands[i]
+        chosen.append(i)
+        offer_used[c.offer_id] = offer_used.get(c.offer_id, 0) + 1
+        need_used[c.need_id] = need_used.get(c.need_id, 0) + 1
+        partners.setdefault(c.recipient, set()).add(c.provider)
+        partners.setdefault(c.provider, set()).add(c.recipient)
+
+    def best_first(members: Sequence[int]) -> list[int]:
+        return sorted(members, key=lambda j: (-cands[j].score, j))
+
     for v, members in sorted(by_country.items(), key=lambda item: (len(item[1]), item[0])):
-        if v in partners:
-            continue
-        for i in sorted(members, key=lambda j: (-cands[j].score, j)):
-            c = cands[i]
-            if fits(c):
-                chosen.append(i)
-                offer_used[c.offer_id] = offer_used.get(c.offer_id, 0) + 1
-                need_used[c.need_id] = need_used.get(c.need_id, 0) + 1
-                partners.setdefault(c.recipient, set()).add(c.provider)
-                partners.setdefault(c.provider, set()).add(c.recipient)
-                break
+        if v not in partners:
+            first = next((i for i in best_first(members) if fits(cands[i])), None)
+            if first is not None:
+                take(first)
+    taken = set(chosen)
+    for i in best_first(range(len(cands))):
+        if i not in taken and fits(cands[i]):
+            take(i)
     return chosen
 
 
@@ -108,21 +121,58 @@ def _is_integral(values: FloatArray) -> bool:
     return bool(np.all(np.abs(values - np.round(values)) <= _INTEGRAL_TOL))
 
 
-def _max_score(model: SelectionModel, target: int, budget: _Budget) -> Solved:
-    """Maximise the total score among selections covering at least `target` participants."""
+def _whole(solved: Solved, n: int) -> bool:
+    """Whether the solve found a selection whose first `n` values (the pairings) are 0 or 1."""
+    return solved.values is not None and _is_integral(solved.values[:n])
+
+
+def _rounded_start(
+    model: SelectionModel, score: FloatArray, extra: Rows, limits: Limits, budget: _Budget
+) -> Solved | None:
+    """A good first selection: round the linear relaxation's meetings, then fill them.
+
+    Meetings are taken in order of their value in the relaxation while both delegations (and
+    the rounds, if limited) have room; the pairings within the chosen meetings are then
+    solved exactly. None if that misses a participant the coverage row asks for.
+    """
     n, z_start = len(model.cands), model.z_start
-    extra = Rows()
-    extra.add([(z_start + k, 1.0) for k in range(len(model.countries))], target, math.inf)
-    score = np.zeros(model.n_vars)
-    score[:n] = [c.score for c in model.cands]
-    relaxed = solve(model, score, integral_x=False, extra=extra, time_limit=budget.left())
-    if relaxed.values is None or _is_integral(relaxed.values[:n]):
-        return relaxed
-    # Coverage rows made x fractional: fix the meetings, choose integral pairings within them.
-    y = slice(n, z_start)
+    left = budget.left()
+    relaxation = solve(
+        model,
+        score,
+        integral_x=False,
+        extra=extra,
+        relax=True,
+        time_limit=None if left is None else left * _START_SHARE,
+        may_be_infeasible=True,
+    )
+    if relaxation.values is None or not relaxation.optimal:
+        return None
+    meeting_cap, total_cap = meeting_caps(limits)
+    y = relaxation.values[n:z_start]
+    pair_value = np.zeros(len(model.pairs))
+    np.add.at(pair_value, model.pair_of, relaxation.values[:n] * score[:n])
+    degree: dict[str, int] = {}
+    meetings = np.zeros(len(model.pairs))
+    for k in sorted(range(len(model.pairs)), key=lambda k: (-y[k], -pair_value[k], k)):
+        if y[k] <= _INTEGRAL_TOL or meetings.sum() >= total_cap:
+            break
+        a, b = model.pairs[k]
+        if degree.get(a, 0) < meeting_cap and degree.get(b, 0) < meeting_cap:
+            meetings[k] = 1.0
+            degree[a], degree[b] = degree.get(a, 0) + 1, degree.get(b, 0) + 1
+    filled = _fill_meetings(model, score, extra, meetings, budget)
+    return filled if filled.values is not None else None
+
+
+def _fill_meetings(
+    model: SelectionModel, score: FloatArray, extra: Rows, meetings: FloatArray, budget: _Budget
+) -> Solved:
+    """Best whole pairings when exactly the given meetings (0/1 per country pair) take place."""
+    n, z_start = len(model.cands), model.z_start
     lower, upper = np.zeros(model.n_vars), model.upper.copy()
-    lower[y] = upper[y] = np.round(relaxed.values[y])
-    repaired = solve(
+    lower[n:z_start] = upper[n:z_start] = meetings
+    return solve(
         model,
         score,
         integral_x=True,
@@ -132,13 +182,43 @@ def _max_score(model: SelectionModel, target: int, budget: _Budget) -> Solved:
         time_limit=budget.left(),
         may_be_infeasible=True,
     )
-    if relaxed.optimal and repaired.optimal and repaired.objective >= relaxed.objective - 1e-9:
-        return repaired
-    full = solve(model, score, integral_x=True, extra=extra, time_limit=budget.left())
-    found = [s for s in (full, repaired) if s.values is not None]
-    best = max(found, key=lambda s: s.objective) if found else full
-    bound = min(relaxed.bound, full.bound)
-    return Solved(best.values, best.objective, bound, optimal=full.optimal)
+
+
+def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budget) -> Solved:
+    """Maximise the total score among selections covering at least `target` participants."""
+    n, z_start = len(model.cands), model.z_start
+    extra = Rows()
+    extra.add([(z_start + k, 1.0) for k in range(len(model.countries))], target, math.inf)
+    score = np.zeros(model.n_vars)
+    score[:n] = [c.score for c in model.cands]
+    # Under a time limit, start from a rounded relaxation so that a cut-short solve still
+    # answers well; an unlimited solve does not use it (it made those solves slower).
+    limited = budget.deadline is not None
+    start = _rounded_start(model, score, extra, limits, budget) if limited else None
+    left = budget.left()
+    relaxed = solve(
+        model,
+        score,
+        integral_x=False,
+        extra=extra,
+        time_limit=None if left is None else left * _MAIN_SOLVE_SHARE,
+        start=None if start is None else start.values,
+    )
+    found = [s for s in (start, relaxed) if s is not None and _whole(s, n)]
+    bound, optimal = relaxed.bound, relaxed.optimal
+    if relaxed.values is not None and not _is_integral(relaxed.values[:n]):
+        # Coverage rows made x fractional: fix the meetings, choose integral pairings in them.
+        meetings = np.round(relaxed.values[n:z_start])
+        repaired = _fill_meetings(model, score, extra, meetings, budget)
+        if relaxed.optimal and repaired.optimal and repaired.objective >= relaxed.objective - 1e-9:
+            return repaired
+        full = solve(model, score, integral_x=True, extra=extra, time_limit=budget.left())
+        found += [s for s in (full, repaired) if s.values is not None]
+        bound, optimal = min(relaxed.bound, full.bound), full.optimal
+    if not found:
+        return Solved(None, -math.inf, bound, optimal=False)
+    best = max(found, key=lambda s: s.objective)
+    return Solved(best.values, best.objective, bound, optimal=optimal)
 
 
 def select(
@@ -159,7 +239,9 @@ def select(
     The problem is solved exactly with HiGHS (through highspy), in two steps: the largest
     coverage, then the best score at that coverage. `time_limit_s` (None: no limit) caps the
     solver time; if it is reached, the best selection found is returned with
-    `optimal=False`, and the result may then depend on machine speed.
+    `optimal=False` and a proven bound, and the result may then depend on machine speed.
+    Under a limit the solve starts from the linear relaxation's meetings, rounded, and the
+    answer is never worse than the greedy selection (`greedy_selection`).
 
     Returns:
         The chosen candidates (best score first, ties by need and offer id), their total
@@ -174,7 +256,7 @@ def select(
     n, n_countries = len(cands), len(model.countries)
 
     fallback = np.zeros(model.n_vars)
-    fallback[greedy_cover(cands, capacity, limits)] = 1.0
+    fallback[greedy_selection(cands, capacity, limits)] = 1.0
     target, optimal = sum(1 for v in model.countries if fallback[model.by_country[v]].any()), True
     if target < n_countries:
         cover = np.zeros(model.n_vars)
@@ -184,8 +266,11 @@ def select(
             target, fallback = round(most.objective), most.values
         optimal = most.optimal
 
-    best = _max_score(model, target, budget)
-    values = fallback if best.values is None else best.values
+    best = _max_score(model, target, limits, budget)
+    values = best.values
+    fallback_score = math.fsum(c.score for c, v in zip(cands, fallback[:n], strict=True) if v > 0.5)
+    if values is None or (not best.optimal and fallback_score > best.objective):
+        values = fallback
     keep = values[:n] > 0.5
     chosen = tuple(
         sorted(

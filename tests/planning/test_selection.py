@@ -7,6 +7,7 @@ import random
 import pytest
 
 from service.planning import Candidate, Limits, PlanningInputError, select
+from service.planning.selection import canonical_candidates, greedy_selection
 from tests.planning.helpers import (
     brute_force,
     coverage_and_score,
@@ -120,8 +121,8 @@ def test_select_zero_rounds_chooses_nothing() -> None:
     assert selection.uncovered == ("ARG", "BRA")
 
 
-def test_select_time_limit_returns_feasible_selection() -> None:
-    rng = random.Random(3)
+def _dense_instance(seed: int) -> tuple[list[Candidate], dict[str, int], Limits]:
+    rng = random.Random(seed)
     countries = [f"C{i:02d}" for i in range(12)]
     candidates = [
         Candidate(f"n{v}{i}", f"o{w}{j}", v, w, round(rng.random(), 4))
@@ -132,12 +133,35 @@ def test_select_time_limit_returns_feasible_selection() -> None:
         if v != w and rng.random() < 0.4
     ]
     capacity = {c.offer_id: 1 for c in candidates}
-    limits = Limits(max_meetings_per_delegation=3, max_offers_per_need=2)
+    return candidates, capacity, Limits(max_meetings_per_delegation=3, max_offers_per_need=2)
+
+
+def test_select_time_limit_returns_feasible_selection() -> None:
+    candidates, capacity, limits = _dense_instance(3)
     selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=0.001)
     assert violations(selection.chosen, capacity, limits) == []
     if not selection.optimal:
         assert selection.score_bound is not None
         assert selection.score_bound >= selection.total_score - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seconds", [0.001, 0.05])
+def test_select_time_limit_never_below_the_greedy_selection(seed: int, seconds: float) -> None:
+    """However short the time limit, the answer is at least the quick greedy selection."""
+    candidates, capacity, limits = _dense_instance(seed)
+    ordered = canonical_candidates(candidates)
+    greedy = [ordered[i] for i in greedy_selection(ordered, capacity, limits)]
+    selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=seconds)
+    assert violations(selection.chosen, capacity, limits) == []
+    greedy_cover, greedy_score = coverage_and_score(greedy)
+    cover, score = coverage_and_score(selection.chosen)
+    assert cover >= greedy_cover
+    if cover == greedy_cover:
+        assert score >= greedy_score - 1e-9
+    exact = select(candidates, capacity=capacity, limits=limits)
+    assert exact.optimal
+    assert score <= exact.total_score + 1e-9
 
 
 @pytest.mark.parametrize(
