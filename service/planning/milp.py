@@ -17,6 +17,8 @@ The model goes to HiGHS through highspy rather than scipy.optimize.milp because 
 needs options scipy does not pass on: HiGHS's root heuristics (RINS, RENS, shifting, ...)
 spent more than half the time on the benchmark instance while the LP bound is within 0.5 %
 of the optimum, so branching finds the optimum sooner without them (bench/plan_perf.py).
+Under a time limit the other way round pays: on scored instances, where many pairings score
+alike, those heuristics find most of the better selections found before the limit.
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
@@ -192,12 +194,15 @@ def solve(
     may_be_infeasible: bool = False,
     relax: bool = False,
     start: FloatArray | None = None,
+    heuristics: bool = False,
 ) -> Solved:
     """Maximise `objective` over the model; y and z are binary, x binary if `integral_x`.
 
     `extra` adds rows over the same variables; `lower`/`upper` replace the variable bounds.
     `relax` solves the linear relaxation instead (every variable continuous). `start` is a
-    feasible solution handed to the solver as its first incumbent.
+    feasible solution handed to the solver as its first incumbent. `heuristics` keeps the
+    root heuristics on: they slow down a solve to the proven optimum, but under a time limit
+    they find better selections sooner on instances where many pairings score alike.
     An infeasible problem raises unless `may_be_infeasible`, which returns no solution.
     """
     n_vars = model.n_vars
@@ -223,7 +228,7 @@ def solve(
     highs = _Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
-    for option in _HEURISTICS_OFF:
+    for option in () if heuristics else _HEURISTICS_OFF:
         highs.setOptionValue(option, False)
     if time_limit is not None:
         highs.setOptionValue("time_limit", max(time_limit, 0.01))

@@ -22,7 +22,7 @@ from service.planning.types import Candidate, Limits, PlanningInputError, Select
 _INTEGRAL_TOL = 1e-6
 # Under a time limit, the share of what is left that the main solve may use; the rest is kept
 # for turning its answer into whole pairings.
-_MAIN_SOLVE_SHARE = 0.8
+_MAIN_SOLVE_SHARE = 0.95
 # ... and the share the linear relaxation behind the first selection may use.
 _START_SHARE = 0.5
 
@@ -191,8 +191,8 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
     extra.add([(z_start + k, 1.0) for k in range(len(model.countries))], target, math.inf)
     score = np.zeros(model.n_vars)
     score[:n] = [c.score for c in model.cands]
-    # Under a time limit, start from a rounded relaxation so that a cut-short solve still
-    # answers well; an unlimited solve does not use it (it made those solves slower).
+    # Under a time limit, start from a rounded relaxation and let the solver's heuristics
+    # run, so that a cut-short solve still answers well; both make unlimited solves slower.
     limited = budget.deadline is not None
     start = _rounded_start(model, score, extra, limits, budget) if limited else None
     left = budget.left()
@@ -203,6 +203,7 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
         extra=extra,
         time_limit=None if left is None else left * _MAIN_SOLVE_SHARE,
         start=None if start is None else start.values,
+        heuristics=limited,
     )
     found = [s for s in (start, relaxed) if s is not None and _whole(s, n)]
     bound, optimal = relaxed.bound, relaxed.optimal
@@ -240,8 +241,9 @@ def select(
     coverage, then the best score at that coverage. `time_limit_s` (None: no limit) caps the
     solver time; if it is reached, the best selection found is returned with
     `optimal=False` and a proven bound, and the result may then depend on machine speed.
-    Under a limit the solve starts from the linear relaxation's meetings, rounded, and the
-    answer is never worse than the greedy selection (`greedy_selection`).
+    Under a limit the solve starts from the linear relaxation's meetings, rounded, runs the
+    solver's root heuristics, and never answers worse than the greedy selection
+    (`greedy_selection`).
 
     Returns:
         The chosen candidates (best score first, ties by need and offer id), their total
