@@ -11,11 +11,21 @@ that still fits. A stress row (5 needs and offers per delegation, so about 10 ca
 need and much more contention) shows how the exact solver behaves on a harder instance,
 under a time limit. Further instances drawn with other seeds show the time is not a property
 of one draw.
+
+Scored instances put the production scorer behind the same shape: 40 delegations with one
+synthetic multilingual need and offer per accelerator factor each (bench/synth.py, written
+in a language the delegation works in), every need's 6 or 7 best offers by
+`scoring.rank` as candidates (2,000), capacities from the items. Pair-level criteria (shared
+language, region, reciprocity) make many pairings score alike, which makes the exact proof
+much longer than on independent random scores; the rows report the exact time on a few of
+them and, on more, what a plan under a time limit (as the API runs it) scores against the
+solver's proven bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
 import statistics
@@ -24,11 +34,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pycountry
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
+from synth import TOPICS, generate
 
+from service import scoring
+from service.cli.rank import offline_context
+from service.countries.seed import official_languages
 from service.planning import Candidate, Limits, Plan, merge_meetings, plan, schedule
 
 DELEGATIONS = (
@@ -55,6 +71,50 @@ def make_instance(
             candidates.append(Candidate(need_id, offer_id, country, provider, score))
     capacity = {offer_id: rng.randint(1, 4) for offer_id, _ in offers}
     return candidates, capacity
+
+
+def _working_language(iso3: str) -> str:
+    """The first of es/pt/fr/en the country speaks officially (en when none)."""
+    record = pycountry.countries.get(alpha_3=iso3)
+    assert record is not None, iso3
+    spoken = official_languages(record.alpha_2)
+    return next((lang for lang in ("es", "pt", "fr", "en") if lang in spoken), "en")
+
+
+def scored_instance(
+    seed: int, model: scoring.TextModel, n_candidates: int = 2000
+) -> tuple[list[Candidate], dict[str, int]]:
+    """Candidates as the API builds them: each need's best offers by the production scorer."""
+    rng = random.Random(seed)
+    pool_offers, pool_needs = generate(3000, 3000, seed=seed)
+
+    def pick(pool: Sequence[scoring.Item], prefix: str) -> list[scoring.Item]:
+        by_key: dict[tuple[str, str], list[scoring.Item]] = {}
+        for item in pool:
+            by_key.setdefault((item.language, item.factor), []).append(item)
+        return [
+            dataclasses.replace(
+                rng.choice(by_key[(_working_language(d), factor)]),
+                id=f"{prefix}-{d}-{factor}",
+                country=d,
+            )
+            for d in DELEGATIONS
+            for factor in sorted(TOPICS)
+        ]
+
+    offers, needs = pick(pool_offers, "O"), pick(pool_needs, "N")
+    base, extra = divmod(n_candidates, len(needs))
+    ranked = scoring.rank(
+        needs, offers, weights=scoring.Weights(), context=offline_context([*needs, *offers]),
+        top_k=base + 1, model=model,
+    )  # fmt: skip
+    provider = {o.id: o.country for o in offers}
+    candidates = [
+        Candidate(need.id, s.offer_id, need.country, provider[s.offer_id], s.total)
+        for k, need in enumerate(needs)
+        for s in ranked[need.id][: base + (1 if k < extra else 0)]
+    ]
+    return candidates, {o.id: o.capacity or 1 for o in offers}
 
 
 def greedy(
@@ -96,6 +156,15 @@ def main() -> None:
     parser.add_argument(
         "--other-seeds", type=int, default=6, help="further instances, one run each (0: skip)"
     )
+    parser.add_argument(
+        "--scored-seeds", type=int, default=10, help="scored instances under a limit (0: skip)"
+    )
+    parser.add_argument(
+        "--scored-exact", type=int, default=3, help="of those, how many to solve exactly"
+    )
+    parser.add_argument(
+        "--scored-limit", type=float, default=2.0, help="time limit of the scored rows, seconds"
+    )
     args = parser.parse_args()
     limits = Limits(max_meetings_per_delegation=8, max_offers_per_need=3, tables_per_round=10)
     candidates, capacity = make_instance(seed=args.seed, per_delegation=8, n_candidates=2000)
@@ -126,7 +195,9 @@ def main() -> None:
         "## Pairing plan (exact selection + round schedule)",
         "",
         f"Command: `python bench/plan_perf.py --runs {args.runs} --seed {args.seed}"
-        f" --stress-limit {args.stress_limit:g} --other-seeds {args.other_seeds}`  ",
+        f" --stress-limit {args.stress_limit:g} --other-seeds {args.other_seeds}"
+        f" --scored-seeds {args.scored_seeds} --scored-exact {args.scored_exact}"
+        f" --scored-limit {args.scored_limit:g}`  ",
         f"Machine: {machine()}",
         "",
         f"Instance: {len(DELEGATIONS)} delegations x 8 needs and 8 offers, "
@@ -185,9 +256,58 @@ def main() -> None:
             f"{hard_greedy:.4f}; {hard.schedule.rounds_used} rounds "
             f"(lower bound {hard.schedule.lower_bound}).",
         ]
+    if args.scored_seeds > 0:
+        lines += ["", *_scored_rows(args, limits)]
     body = "\n".join(lines)
     write_section("plan-perf", body)
     print(body)
+
+
+def _scored_rows(args: argparse.Namespace, limits: Limits) -> list[str]:
+    """Scored instances: exact time on the first few, time-limited quality on all."""
+    model = scoring.get_text_model()
+    seeds = [args.seed + k for k in range(args.scored_seeds)]
+    rows = [
+        f"Scored instances (seeds {seeds[0]}-{seeds[-1]}; candidates from `scoring.rank`, see the"
+        " script's docstring):",
+        "",
+        f"| seed | greedy score | limited to {args.scored_limit:g} s: time | score"
+        " | proven gap to the optimum | exact: time | exact score |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    gaps: list[float] = []
+    exact_times: list[float] = []
+    for k, seed in enumerate(seeds):
+        cands, caps = scored_instance(seed, model)
+        greedy_score = math.fsum(c.score for c in greedy(cands, caps, limits))
+        start = time.perf_counter()
+        limited = plan(cands, capacity=caps, limits=limits, time_limit_s=args.scored_limit)
+        limited_time = time.perf_counter() - start
+        sel = limited.selection
+        bound = sel.total_score if sel.score_bound is None else sel.score_bound
+        gaps.append((bound - sel.total_score) / bound)
+        exact_cells = "- | -"
+        if k < args.scored_exact:
+            start = time.perf_counter()
+            exact = plan(cands, capacity=caps, limits=limits)
+            exact_times.append(time.perf_counter() - start)
+            assert exact.selection.optimal
+            exact_cells = f"{exact_times[-1]:.1f} s | {exact.selection.total_score:.4f}"
+        rows.append(
+            f"| {seed} | {greedy_score:.4f} | {limited_time:.2f} s | {sel.total_score:.4f}"
+            f" | {gaps[-1] * 100:.3f} % | {exact_cells} |"
+        )
+    rows += [
+        "",
+        f"Under the {args.scored_limit:g} s limit: proven gap median "
+        f"{statistics.median(gaps) * 100:.3f} %, max {max(gaps) * 100:.3f} %."
+        + (
+            f" Exact: median {statistics.median(exact_times):.1f} s, max {max(exact_times):.1f} s."
+            if exact_times
+            else ""
+        ),
+    ]
+    return rows
 
 
 if __name__ == "__main__":
