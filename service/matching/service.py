@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from models import CooperationTable, Pairing, Plan
+from models import CooperationTable, Need, Offer, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
 from service.config import get_settings
@@ -17,7 +17,7 @@ from service.items import service as items_service
 from service.items.service import ItemRow, Kind
 from service.items.vectors import to_scoring_item
 from service.matching.context import build_context, offer_loads
-from service.matching.index import IndexCache
+from service.matching.index import IndexCache, ItemIndex
 from service.pairings import audit
 from service.tables.service import effective_weights, factor_affinity
 
@@ -62,13 +62,10 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
               else None)
     offers, needs = ((own_index, counterpart_index) if kind == "offer"
                      else (counterpart_index, own_index))
-    profiles = cache.memo(
-        ("profiles", offers.url, offers.revision, needs.revision),
-        lambda: scoring.country_profiles([*offers.items, *needs.items]))
     scored = scoring.score_item(
         subject, counterpart_index.items, weights=scoring.Weights(),
         context=build_context(session), top_k=limit, item_vector=vector,
-        counterpart_vectors=counterpart_index.vectors, profiles=profiles,
+        counterpart_vectors=counterpart_index.vectors, profiles=_profiles(cache, offers, needs),
     )
     lookup = {i.id: i for i in counterpart_index.items}
     pairs = []
@@ -78,6 +75,36 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
         else:
             pairs.append(RankedPair(s, lookup[s.need_id], subject))
     return pairs
+
+
+def _profiles(cache: IndexCache, offers: ItemIndex,
+              needs: ItemIndex) -> dict[str, scoring.CountryProfile]:
+    """What every country offers and needs (input of reciprocity), once per data revision."""
+    return cache.memo(("profiles", offers.url, offers.revision, needs.revision),
+                      lambda: scoring.country_profiles([*offers.items, *needs.items]))
+
+
+def score_pairing(session: Session, cache: IndexCache, *, need: Need, offer: Offer,
+                  table: CooperationTable | None) -> scoring.ScoredPairing | None:
+    """Score one published (need, offer) pair as the rankings would, with the table's weights
+    and factor affinities when the pairing belongs to a table; None if either is not indexed
+    (not published) or both are of one country."""
+    needs, offers = cache.get(session, "need"), cache.get(session, "offer")
+    need_item, offer_item = to_scoring_item(need, "need"), to_scoring_item(offer, "offer")
+    if need_item.id not in needs.position or offer_item.id not in offers.position:
+        return None
+    if table is None:
+        weights, context = scoring.Weights(), build_context(session)
+    else:
+        weights = effective_weights(table)
+        context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+    scored = scoring.score_item(
+        need_item, [offer_item], weights=weights, context=context, top_k=1,
+        item_vector=needs.vectors_for([need_item.id])[0],
+        counterpart_vectors=offers.vectors_for([offer_item.id]),
+        profiles=_profiles(cache, offers, needs),
+    )
+    return scored[0] if scored else None
 
 
 def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,

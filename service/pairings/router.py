@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from service.deps import PrincipalDep, SessionDep
+from models import CooperationTable, Need, Offer
+from service.deps import IndexCacheDep, PrincipalDep, SessionDep
 from service.errors_doc import responses
+from service.matching import service as matching
 from service.pairings import audit, idempotency, lifecycle, service
 from service.pairings.schemas import (
     EventRead,
@@ -21,6 +23,7 @@ from service.pairings.schemas import (
 )
 from service.pairings.service import PairingFilters
 from service.schemas import MAX_ID, Page
+from service.scoring import ScoredPairing
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
 PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing")]
@@ -42,16 +45,22 @@ def _read(session: SessionDep, principal: PrincipalDep,
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
              responses=responses(401, 403, 409, 413, 422))
 def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
-                   principal: PrincipalDep, idempotency_key: IdempotencyKey = None
-                   ) -> JSONResponse:
+                   principal: PrincipalDep, cache: IndexCacheDep,
+                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Propose a pairing of a need and an offer of two countries.
 
     Organisers create it `suggested` (from a suggestion); the recipient country creates it at
     `expression_of_interest` ("we are interested in this offer"). One open pairing per
-    (need, offer): a second is a 409 naming the first.
+    (need, offer): a second is a 409 naming the first. The pairing carries the pair's score
+    and its components, with the table's weights when it belongs to one.
     """
+    def score(need: Need, offer: Offer, table_id: int | None) -> ScoredPairing | None:
+        table = None if table_id is None else session.get(CooperationTable, table_id)
+        return matching.score_pairing(session, cache, need=need, offer=offer, table=table)
+
     def action() -> tuple[PairingRead, dict[str, str]]:
-        pairing = service.create_pairing(session, data=data, principal=principal)
+        pairing = service.create_pairing(session, data=data, principal=principal,
+                                         scorer=score)
         return service.to_read(pairing), {"ETag": service.etag(pairing),
                                           "Location": f"/api/v1/pairings/{pairing.id}"}
 

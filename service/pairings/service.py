@@ -5,6 +5,7 @@ The stage changes, consents and triangular partners are in `lifecycle.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -30,6 +31,10 @@ from service.items import service as items_service
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
 from service.pairings.schemas import ConsentRead, PairingCreate, PairingRead, PartnerRead
+from service.scoring import SCORING_VERSION, ScoredPairing
+
+# (need, offer, table id or None) -> the pair's score and components, or None if unscored.
+PairScorer = Callable[[Need, Offer, int | None], ScoredPairing | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +205,13 @@ def _start(data: PairingCreate, principal: Principal, need: Need) -> tuple[str, 
     return "expression_of_interest", "organizer", Actor.of(principal, data.on_behalf_of)
 
 
-def create_pairing(session: Session, *, data: PairingCreate, principal: Principal) -> Pairing:
+def create_pairing(session: Session, *, data: PairingCreate, principal: Principal,
+                   scorer: PairScorer | None = None) -> Pairing:
     """Create a pairing: `suggested` by an organiser, `expression_of_interest` when the
-    recipient (or an organiser for it, in session) proposes it. One open pairing per pair."""
+    recipient (or an organiser for it, in session) proposes it. One open pairing per pair.
+
+    `scorer` gives the pair's score and its components, stored with the pairing as a plan
+    stores those of the pairings it suggests (without one, the score is 0)."""
     need, offer = _items(session, data, principal)
     stage, origin, actor = _start(data, principal, need)
     if data.table_id is not None:
@@ -214,9 +223,13 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     if existing is not None:
         raise Conflict(f"Pairing {existing} between need {need.id} and offer {offer.id} is "
                        "still open; act on it instead.", pairing_id=existing)
+    scored = None if scorer is None else scorer(need, offer, data.table_id)
     pairing = Pairing(need_id=need.id, offer_id=offer.id, table_id=data.table_id,
                       recipient_iso3=need.country_iso3, provider_iso3=offer.country_iso3,
-                      stage=stage, origin=origin, score=0.0, components={}, version=1)
+                      stage=stage, origin=origin, version=1,
+                      score=0.0 if scored is None else min(max(scored.total, 0.0), 1.0),
+                      components={} if scored is None else dict(scored.components),
+                      scoring_version="" if scored is None else SCORING_VERSION)
     try:
         with session.begin_nested():
             session.add(pairing)

@@ -276,3 +276,27 @@ def test_audit_events_cannot_be_updated(world: World, session: Session) -> None:
         session.execute(update(PairingEvent).where(PairingEvent.pairing_id == pid)
                         .values(reason="rewritten"))
     assert history(world, pid)[0]["reason"] is None
+
+
+def test_created_pairing_carries_the_score_its_table_suggests(world: World) -> None:
+    """A pairing proposed by hand is scored like the table's suggestions, components too."""
+    suggestions = world.client.get(f"{API}/tables/{world.table_id}/suggestions?limit=200",
+                                   headers=bearer(world.organizer))
+    assert suggestions.status_code == 200, suggestions.text
+    [suggested] = [s for s in suggestions.json()["items"]
+                   if (s["need_id"], s["offer_id"]) == (world.need_id, world.offer_id)]
+    body = created(world, "HTI")
+    assert 0 < body["score"] <= 1
+    assert body["score"] == pytest.approx(suggested["score"], abs=1e-6)
+    assert body["components"] == pytest.approx(
+        {name: c["value"] for name, c in suggested["components"].items()}, abs=1e-6)
+    assert get(world, f"/pairings/{body['id']}", "CHL")["score"] == body["score"]
+
+
+def test_created_pairing_without_table_is_scored_with_default_weights(world: World) -> None:
+    matches = world.client.get(f"{API}/needs/{world.need_id}/matches?limit=50",
+                               headers=bearer(world.key("HTI")))
+    assert matches.status_code == 200, matches.text
+    [match] = [m for m in matches.json()["matches"] if m["offer_id"] == world.offer_id]
+    body = created(world, "HTI", table_id=None)
+    assert body["score"] == pytest.approx(match["score"], abs=1e-6)
