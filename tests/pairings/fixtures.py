@@ -2,7 +2,7 @@
 
 One application per test module (its routes are built on the first request, which costs a
 few hundred milliseconds), whose request sessions join each test's rolled-back transaction;
-and no text encoding on writes, since nothing here ranks.
+and no text encoding on writes (the index encodes what it needs when a pairing is scored).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.config import get_settings
 from service.main import create_app
+from service.matching.index import IndexCache
 from tests.conftest import join_test_transaction
 
 
@@ -29,13 +30,16 @@ def _no_encoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def shared_app() -> FastAPI:
-    """An application built once per module (these tests never use its ranking caches)."""
+    """An application built once per module."""
     return create_app()
 
 
 @pytest.fixture
 def api(shared_app: FastAPI, session: Session) -> Iterator[TestClient]:
     """A client of the shared app whose request sessions join the test's transaction."""
+    # A fresh index per test (creating a pairing scores it): rolled-back tests reuse revision
+    # numbers, so an index built in another test's transaction must not be served here.
+    shared_app.state.index_cache = IndexCache()
     join_test_transaction(shared_app, session)
     with TestClient(shared_app, raise_server_exceptions=False) as client:
         yield client
