@@ -34,8 +34,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pycountry
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,7 +42,7 @@ from synth import TOPICS, generate
 
 from service import scoring
 from service.cli.rank import offline_context
-from service.countries.seed import official_languages
+from service.countries.seed import languages_of
 from service.planning import Candidate, Limits, Plan, merge_meetings, plan, schedule
 
 DELEGATIONS = (
@@ -75,9 +73,7 @@ def make_instance(
 
 def _working_language(iso3: str) -> str:
     """The first of es/pt/fr/en the country speaks officially (en when none)."""
-    record = pycountry.countries.get(alpha_3=iso3)
-    assert record is not None, iso3
-    spoken = official_languages(record.alpha_2)
+    spoken = languages_of(iso3)
     return next((lang for lang in ("es", "pt", "fr", "en") if lang in spoken), "en")
 
 

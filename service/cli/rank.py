@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from service import scoring
 from service.cli.progress import progress_printer
-from service.countries.seed import official_languages, reference_groupings
+from service.countries.seed import languages_of, reference_groupings
 from service.errors import Unprocessable
 from service.scoring import Modality
 
@@ -97,10 +97,7 @@ def offline_context(items: Sequence[scoring.Item]) -> scoring.Context:
     for entry in reference_groupings():
         for iso3 in entry["members"]:
             groups.setdefault(iso3, set()).add(entry["code"])
-    languages: dict[str, frozenset[str]] = {}
-    for iso3 in sorted({i.country for i in items}):
-        record = pycountry.countries.get(alpha_3=iso3)
-        languages[iso3] = frozenset(official_languages(record.alpha_2)) if record else frozenset()
+    languages = {iso3: languages_of(iso3) for iso3 in sorted({i.country for i in items})}
     return scoring.Context(country_groups={k: frozenset(v) for k, v in groups.items()},
                            country_languages=languages,
                            factor_affinity=dict(scoring.DEFAULT_FACTOR_AFFINITY))

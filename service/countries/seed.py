@@ -37,6 +37,12 @@ def official_languages(iso2: str) -> list[str]:
     return list(dict.fromkeys(langs))
 
 
+def languages_of(iso3: str) -> frozenset[str]:
+    """Return the official languages of an ISO 3166-1 alpha-3 code (none if unknown)."""
+    record = pycountry.countries.get(alpha_3=iso3)
+    return frozenset(official_languages(record.alpha_2)) if record else frozenset()
+
+
 def seed_reference(session: Session) -> None:
     """Insert missing countries, groupings and factors; existing rows are left as they are."""
     existing = set(session.scalars(select(Country.iso3)))

@@ -19,6 +19,7 @@ from service.items.vectors import to_scoring_item
 from service.matching.context import build_context, offer_loads
 from service.matching.index import IndexCache, ItemIndex
 from service.pairings import audit
+from service.pairings import service as pairings_service
 from service.tables.service import effective_weights, factor_affinity
 
 CANDIDATES_PER_NEED = 10
@@ -62,9 +63,10 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
               else None)
     offers, needs = ((own_index, counterpart_index) if kind == "offer"
                      else (counterpart_index, own_index))
+    weights, context = _weights_and_context(session, None)
     scored = scoring.score_item(
-        subject, counterpart_index.items, weights=scoring.Weights(),
-        context=build_context(session), top_k=limit, item_vector=vector,
+        subject, counterpart_index.items, weights=weights, context=context, top_k=limit,
+        item_vector=vector,
         counterpart_vectors=counterpart_index.vectors, profiles=_profiles(cache, offers, needs),
     )
     lookup = {i.id: i for i in counterpart_index.items}
@@ -75,6 +77,15 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
         else:
             pairs.append(RankedPair(s, lookup[s.need_id], subject))
     return pairs
+
+
+def _weights_and_context(session: Session, table: CooperationTable | None
+                         ) -> tuple[scoring.Weights, scoring.Context]:
+    """The weights and context of a table's scores; the defaults without a table."""
+    if table is None:
+        return scoring.Weights(), build_context(session)
+    context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+    return effective_weights(table), context
 
 
 def _profiles(cache: IndexCache, offers: ItemIndex,
@@ -93,11 +104,7 @@ def score_pairing(session: Session, cache: IndexCache, *, need: Need, offer: Off
     need_item, offer_item = to_scoring_item(need, "need"), to_scoring_item(offer, "offer")
     if need_item.id not in needs.position or offer_item.id not in offers.position:
         return None
-    if table is None:
-        weights, context = scoring.Weights(), build_context(session)
-    else:
-        weights = effective_weights(table)
-        context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+    weights, context = _weights_and_context(session, table)
     scored = scoring.score_item(
         need_item, [offer_item], weights=weights, context=context, top_k=1,
         item_vector=needs.vectors_for([need_item.id])[0],
@@ -128,9 +135,9 @@ def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
     needs = [i for i in needs_index.items if i.country in participants]
     if not offers or not needs:
         return []
-    context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+    weights, context = _weights_and_context(session, table)
     ranked = scoring.rank(
-        needs, offers, weights=effective_weights(table), context=context, top_k=per_need,
+        needs, offers, weights=weights, context=context, top_k=per_need,
         need_vectors=needs_index.vectors_for([n.id for n in needs]),
         offer_vectors=offers_index.vectors_for([o.id for o in offers]),
     )
@@ -226,9 +233,7 @@ def _store_suggested(session: Session, table: CooperationTable,
                           stage="suggested", origin="plan")
             session.add(row)
             created.append(row)
-        row.score = min(max(pair.scored.total, 0.0), 1.0)
-        row.components = dict(pair.scored.components)
-        row.scoring_version = scoring.SCORING_VERSION
+        pairings_service.stamp_score(row, pair.scored)
     session.flush()
     who = audit.Actor.of(actor)
     for row in created:

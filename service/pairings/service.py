@@ -205,6 +205,13 @@ def _start(data: PairingCreate, principal: Principal, need: Need) -> tuple[str, 
     return "expression_of_interest", "organizer", Actor.of(principal, data.on_behalf_of)
 
 
+def stamp_score(pairing: Pairing, scored: ScoredPairing) -> None:
+    """Store a pair's score (clamped to [0, 1]), its components and the scoring version."""
+    pairing.score = min(max(scored.total, 0.0), 1.0)
+    pairing.components = dict(scored.components)
+    pairing.scoring_version = SCORING_VERSION
+
+
 def create_pairing(session: Session, *, data: PairingCreate, principal: Principal,
                    scorer: PairScorer | None = None) -> Pairing:
     """Create a pairing: `suggested` by an organiser, `expression_of_interest` when the
@@ -223,13 +230,11 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     if existing is not None:
         raise Conflict(f"Pairing {existing} between need {need.id} and offer {offer.id} is "
                        "still open; act on it instead.", pairing_id=existing)
-    scored = None if scorer is None else scorer(need, offer, data.table_id)
     pairing = Pairing(need_id=need.id, offer_id=offer.id, table_id=data.table_id,
                       recipient_iso3=need.country_iso3, provider_iso3=offer.country_iso3,
-                      stage=stage, origin=origin, version=1,
-                      score=0.0 if scored is None else min(max(scored.total, 0.0), 1.0),
-                      components={} if scored is None else dict(scored.components),
-                      scoring_version="" if scored is None else SCORING_VERSION)
+                      stage=stage, origin=origin, score=0.0, components={}, version=1)
+    if scorer is not None and (scored := scorer(need, offer, data.table_id)) is not None:
+        stamp_score(pairing, scored)
     try:
         with session.begin_nested():
             session.add(pairing)

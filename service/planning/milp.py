@@ -124,12 +124,15 @@ def build_model(
     by_offer: dict[str, list[int]] = {}
     by_need: dict[str, list[int]] = {}
     by_country: dict[str, list[int]] = {v: [] for v in countries}
+    pair_of = np.empty(n, dtype=np.intp)
     for i, cand in enumerate(cands):
         by_offer.setdefault(cand.offer_id, []).append(i)
         by_need.setdefault(cand.need_id, []).append(i)
         by_country[cand.recipient].append(i)
         by_country[cand.provider].append(i)
-        rows.add([(i, 1.0), (pair_col[country_pair(cand)], -1.0)], -math.inf, 0.0)
+        col = pair_col[country_pair(cand)]
+        pair_of[i] = col - n
+        rows.add([(i, 1.0), (col, -1.0)], -math.inf, 0.0)
     upper = np.ones(z_start + len(countries))
     for offer_id, members in sorted(by_offer.items()):
         cap = capacity.get(offer_id, 1)
@@ -153,7 +156,6 @@ def build_model(
         if meeting_cap < len(incident[v]):
             rows.add([(j, 1.0) for j in incident[v]], -math.inf, float(meeting_cap))
         rows.add([(z_start + k, 1.0)] + [(i, -1.0) for i in by_country[v]], -math.inf, 0.0)
-    pair_of = np.array([pair_col[country_pair(c)] - n for c in cands], dtype=np.intp)
     return SelectionModel(list(cands), pairs, countries, rows, upper, by_country, pair_of)
 
 

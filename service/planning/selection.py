@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -121,6 +122,11 @@ def _is_integral(values: FloatArray) -> bool:
     return bool(np.all(np.abs(values - np.round(values)) <= _INTEGRAL_TOL))
 
 
+def _total(cands: Sequence[Candidate], values: FloatArray) -> float:
+    """The total score of the pairings that `values` (x first) selects."""
+    return math.fsum(c.score for c, v in zip(cands, values[: len(cands)], strict=True) if v > 0.5)
+
+
 def _whole(solved: Solved, n: int) -> bool:
     """Whether the solve found a selection whose first `n` values (the pairings) are 0 or 1."""
     return solved.values is not None and _is_integral(solved.values[:n])
@@ -152,15 +158,17 @@ def _rounded_start(
     y = relaxation.values[n:z_start]
     pair_value = np.zeros(len(model.pairs))
     np.add.at(pair_value, model.pair_of, relaxation.values[:n] * score[:n])
-    degree: dict[str, int] = {}
-    meetings = np.zeros(len(model.pairs))
+    degree: Counter[str] = Counter()
+    meetings, taken = np.zeros(len(model.pairs)), 0
     for k in sorted(range(len(model.pairs)), key=lambda k: (-y[k], -pair_value[k], k)):
-        if y[k] <= _INTEGRAL_TOL or meetings.sum() >= total_cap:
+        if y[k] <= _INTEGRAL_TOL or taken >= total_cap:
             break
         a, b = model.pairs[k]
-        if degree.get(a, 0) < meeting_cap and degree.get(b, 0) < meeting_cap:
+        if degree[a] < meeting_cap and degree[b] < meeting_cap:
             meetings[k] = 1.0
-            degree[a], degree[b] = degree.get(a, 0) + 1, degree.get(b, 0) + 1
+            degree[a] += 1
+            degree[b] += 1
+            taken += 1
     filled = _fill_meetings(model, score, extra, meetings, budget)
     return filled if filled.values is not None else None
 
@@ -270,8 +278,7 @@ def select(
 
     best = _max_score(model, target, limits, budget)
     values = best.values
-    fallback_score = math.fsum(c.score for c, v in zip(cands, fallback[:n], strict=True) if v > 0.5)
-    if values is None or (not best.optimal and fallback_score > best.objective):
+    if values is None or (not best.optimal and _total(cands, fallback) > best.objective):
         values = fallback
     keep = values[:n] > 0.5
     chosen = tuple(
