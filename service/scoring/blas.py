@@ -6,6 +6,9 @@ import functools
 import importlib
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 @functools.cache
 def _controller() -> Any:
@@ -22,3 +25,47 @@ def single_threaded_blas() -> Any:
     are left multi-threaded.
     """
     return _controller().limit(limits=1, user_api="blas")
+
+
+class RowStableProducts:
+    """Matrix products `a @ w` whose rows never depend on where they sit in `a`.
+
+    A BLAS kernel may compute the rows of one product in different orders: OpenBLAS's Haswell
+    single-precision kernel (chosen on some AMD EPYC machines) gives rows 0-5, 12-17, ... of a
+    64-row product one set of bits and rows 6-11, 18-23, ... another. A row's result then depends
+    on its position, so a word or a text encoded alone would not get the same bits as in a batch.
+    For each (row count, weight matrix) a probe finds the positions that reproduce row 0's
+    bits; products then place their rows only there, in as many products of the same shape as
+    needed. Where every position agrees (most kernels), `a @ w` is used as it is.
+    """
+
+    def __init__(self, seed: int = 20261204) -> None:
+        self._slots: dict[tuple[int, int], Any] = {}
+        self._rng = np.random.default_rng(seed)
+
+    def slots(self, rows: int, w: NDArray[np.float32]) -> NDArray[np.intp] | None:
+        """Positions of an (rows x K) @ w product that give row 0's bits; None if all do."""
+        key = (rows, id(w))
+        if key not in self._slots:
+            agree = np.ones(rows, dtype=bool)
+            for _ in range(2):
+                probe = self._rng.standard_normal((1, w.shape[0]), dtype=np.float32)
+                out = np.repeat(probe, rows, axis=0) @ w
+                agree &= (out == out[0]).all(axis=1)
+            self._slots[key] = None if agree.all() else np.flatnonzero(agree)
+        slots: NDArray[np.intp] | None = self._slots[key]
+        return slots
+
+    def matmul(self, a: NDArray[np.float32], w: NDArray[np.float32]) -> NDArray[np.float32]:
+        """`a @ w`, each row computed at a position that gives the same bits as row 0."""
+        slots = self.slots(len(a), w)
+        if slots is None:
+            return np.asarray(a @ w, dtype=np.float32)
+        out = np.empty((len(a), w.shape[1]), dtype=np.float32)
+        buf = np.zeros_like(a)  # other rows never change a row's result, only its position
+        for s in range(0, len(a), len(slots)):
+            part = a[s : s + len(slots)]
+            where = slots[: len(part)]
+            buf[where] = part
+            out[s : s + len(part)] = (buf @ w)[where]
+        return out
