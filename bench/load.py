@@ -63,6 +63,7 @@ class Stats:
     seconds: float = 0.0
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: server, database, driver
 
     def add(self, kind: str, ms: float) -> None:
         self.latencies.setdefault(kind, []).append(ms)
@@ -75,6 +76,42 @@ class Stats:
 
     def throughput(self, kind: str | None = None) -> float:
         return self.count(kind) / self.seconds if self.seconds else 0.0
+
+    def cpu_ms_per_request(self, part: str) -> float:
+        return 1000 * self.cpu.get(part, 0.0) / max(self.count(), 1)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    """The PostgreSQL processes (server and backends) on this machine."""
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True,
+                         check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+class CpuMeter:
+    """CPU used by the server's workers, PostgreSQL and this driver between start and stop."""
+
+    def __init__(self, server: Server) -> None:
+        self.parts: dict[str, Callable[[], float]] = {
+            "server": lambda: cpu_seconds(worker_pids(server)),
+            "database": lambda: cpu_seconds(database_pids()),
+            "driver": lambda: sum(os.times()[:2])}
+        self.start = {name: read() for name, read in self.parts.items()}
+
+    def used(self) -> dict[str, float]:
+        return {name: read() - self.start[name] for name, read in self.parts.items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -305,7 +342,8 @@ def profile(server: Server, target: Target, mix: str, clients: int, seconds: flo
 
 def table(results: list[Stats], ceiling: dict[int, float]) -> str:
     rows = ["| mix | clients | requests | req/s | vs `/health` | p50 ms | p95 ms | p99 ms "
-            "| errors |", "|---|---|---|---|---|---|---|---|---|"]
+            "| errors | CPU ms/req: server · database · driver |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for s in results:
         lat = s.all_latencies()
         errors = sum(s.errors.values())
@@ -314,7 +352,9 @@ def table(results: list[Stats], ceiling: dict[int, float]) -> str:
         rows.append(f"| {s.mix} | {s.clients} | {s.count()} | {s.throughput():.0f} | "
                     f"{s.throughput() / ceiling[s.clients]:.0%} | {percentile(lat, 50):.0f} | "
                     f"{percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | "
-                    f"{errors}{detail} |")
+                    f"{errors}{detail} | {s.cpu_ms_per_request('server'):.2f} · "
+                    f"{s.cpu_ms_per_request('database'):.2f} · "
+                    f"{s.cpu_ms_per_request('driver'):.2f} |")
     return "\n".join(rows)
 
 
@@ -371,15 +411,19 @@ def main(argv: list[str] | None = None) -> int:
             ceiling: dict[int, float] = {}
             for clients in concurrency:
                 for mix in ["health", *[m for m in mixes if m != "health"]]:
-                    stats = asyncio.run(drive(target, mix, clients, args.seconds,
-                                              args.driver))
+                    meter = CpuMeter(server)
+                    stats = asyncio.run(drive(target, mix, clients, args.seconds, args.driver))
+                    stats.cpu = meter.used()
                     if mix == "health":
                         ceiling[clients] = stats.throughput()
                     results.append(stats)
                     print(f"{mix:8} {clients:4} clients: {stats.throughput():7.0f} req/s  "
                           f"p50 {percentile(stats.all_latencies(), 50):6.0f} ms  "
                           f"p99 {percentile(stats.all_latencies(), 99):6.0f} ms  "
-                          f"errors {dict(stats.errors)}", flush=True)
+                          f"errors {dict(stats.errors)}  CPU ms/request: server "
+                          f"{stats.cpu_ms_per_request('server'):.2f}, database "
+                          f"{stats.cpu_ms_per_request('database'):.2f}, driver "
+                          f"{stats.cpu_ms_per_request('driver'):.2f}", flush=True)
         finally:
             server.stop()
     summary = verdicts(results, ceiling)
