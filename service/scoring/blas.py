@@ -56,15 +56,21 @@ class RowStableProducts:
         slots: NDArray[np.intp] | None = self._slots[key]
         return slots
 
-    def matmul(self, a: NDArray[np.float32], w: NDArray[np.float32]) -> NDArray[np.float32]:
-        """`a @ w`, each row computed at a position that gives the same bits as row 0."""
+    def matmul(self, a: NDArray[np.float32], w: NDArray[np.float32],
+               needed: int | None = None) -> NDArray[np.float32]:
+        """`a @ w`, each row computed at a position that gives the same bits as row 0.
+
+        Only the first `needed` rows (default: all) are sure to be computed; the others, such
+        as the padding of a fixed shape, may be left at zero.
+        """
         slots = self.slots(len(a), w)
         if slots is None:
             return np.asarray(a @ w, dtype=np.float32)
-        out = np.empty((len(a), w.shape[1]), dtype=np.float32)
+        needed = len(a) if needed is None else min(needed, len(a))
+        out = np.zeros((len(a), w.shape[1]), dtype=np.float32)
         buf = np.zeros_like(a)  # other rows never change a row's result, only its position
-        for s in range(0, len(a), len(slots)):
-            part = a[s : s + len(slots)]
+        for s in range(0, needed, len(slots)):
+            part = a[s : min(s + len(slots), needed)]
             where = slots[: len(part)]
             buf[where] = part
             out[s : s + len(part)] = (buf @ w)[where]

@@ -144,7 +144,7 @@ class _UseNetwork:
         np.copyto(emb, self.table[flat])
         emb *= self.scale[chunk, None]
         emb += self.lo[chunk, None]
-        x = self.mm(emb, self.proj_w)
+        x = self.mm(emb, self.proj_w, n_real)
         x += self.proj_b
         _layernorm(x, self.ln_g_all, self.ln_b_all, self.eps)
         pos = np.arange(tokens, dtype=np.int64)[:, None]
@@ -158,12 +158,12 @@ class _UseNetwork:
             xs = x[:, i * _CNN : (i + 1) * _CNN]
             buf[:tokens] = xs
             cols = idx[:, _LEFT - left : _LEFT - left + n]
-            h = self.mm(buf[cols].reshape(tokens, n * _CNN), self.w1[i])
+            h = self.mm(buf[cols].reshape(tokens, n * _CNN), self.w1[i], n_real)
             h += self.b1[i]
             np.maximum(h, 0, out=h)
             h += xs
             buf[:tokens] = h
-            c2 = self.mm(buf[cols].reshape(tokens, n * _CNN), self.w2[i])
+            c2 = self.mm(buf[cols].reshape(tokens, n * _CNN), self.w2[i], n_real)
             c2 += self.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
@@ -172,7 +172,7 @@ class _UseNetwork:
         sums = np.zeros((_PASS_WORDS, self.feat_dim), dtype=np.float32)
         for g in range(len(batch)):  # np.add.reduceat is far slower than this loop
             sums[g] = feats[starts[g] : starts[g] + lens[g]].sum(axis=0)
-        pooled = self.mm(sums, self.cnn_w)
+        pooled = self.mm(sums, self.cnn_w, len(batch))
         pooled[: len(batch)] += lens[: len(batch), None].astype(np.float32) * self.cnn_b
         return np.asarray(pooled[: len(batch)], dtype=np.float32)
 
@@ -185,16 +185,17 @@ class _UseNetwork:
             m = np.zeros((rows, DIM), dtype=np.float32)
             n = np.ones(rows, dtype=np.float32)
             part = pooled[s : s + rows]
-            m[: len(part)] = part
+            k = len(part)  # rows past k are padding: computed only where that costs nothing
+            m[:k] = part
             n[: len(part)] = lengths[s : s + rows]
             m *= np.reciprocal(np.sqrt(n))[:, None]
-            y0 = np.maximum(self.mm(m, self.d0), 0)
-            y1 = self.mm(m, self.p1)
-            y1 += self.mm(y0, self.d1)
+            y0 = np.maximum(self.mm(m, self.d0, k), 0)
+            y1 = self.mm(m, self.p1, k)
+            y1 += self.mm(y0, self.d1, k)
             np.maximum(y1, 0, out=y1)
-            y2 = np.maximum(self.mm(y1, self.d2), 0)
-            z = self.mm(y1, self.p3)
-            z += self.mm(y2, self.d3)
+            y2 = np.maximum(self.mm(y1, self.d2, k), 0)
+            z = self.mm(y1, self.p3, k)
+            z += self.mm(y2, self.d3, k)
             np.tanh(z, out=z)
             out[s : s + len(part)] = z[: len(part)]
         return normalise_rows(out)

@@ -30,3 +30,15 @@ def test_slots_are_none_or_start_at_the_top() -> None:
     with single_threaded_blas():
         slots = RowStableProducts().slots(64, w)
     assert slots is None or (slots[0] == 0 and len(slots) >= 1)
+
+
+def test_only_the_needed_rows_are_computed_and_they_keep_their_bits() -> None:
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((768, 256), dtype=np.float32)
+    a = rng.standard_normal((64, 768), dtype=np.float32)
+    products = RowStableProducts()
+    with single_threaded_blas():
+        full = products.matmul(a, w)
+        for needed in (1, 5, 31, 64):
+            part = products.matmul(a, w, needed)
+            assert np.array_equal(part[:needed], full[:needed]), needed
