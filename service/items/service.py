@@ -278,7 +278,7 @@ def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,
 
 def list_items(session: Session, *, kind: Kind, principal: Principal | None,
                filters: ItemFilters, limit: int,
-               cursor: str | None = None) -> tuple[list[Row[Any]], int, str | None]:
+               cursor: str | None = None) -> tuple[Sequence[Row[Any]], int, str | None]:
     """Return one page (by ascending id) as read-only rows with the items' attributes, the
     total count and the next cursor."""
     model = model_for(kind)
@@ -291,7 +291,8 @@ def list_items(session: Session, *, kind: Kind, principal: Principal | None,
     if cursor:
         stmt = stmt.where(model.id > decode_cursor(cursor))
     connection = session.connection()
-    rows = list(connection.execute(stmt.order_by(model.id).limit(limit + 1)))
+    # `all()` fetches the page in one call; iterating the result fetched it row by row.
+    rows = connection.execute(stmt.order_by(model.id).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     if cursor is None and next_cursor is None:
         total = len(rows)  # everything matching is on this first page: no need to count
