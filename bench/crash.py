@@ -503,8 +503,12 @@ class Result:
 
 
 def run(db: str, *, pg_url: str | None, kills: int, seconds: float, threads: int,
-        workers: int, log_dir: Path | None = None) -> Result:
-    """Write, SIGKILL, restart and verify `kills` times on a throwaway database."""
+        workers: int, log_dir: Path | None = None, min_writes: int = 0) -> Result:
+    """Write, SIGKILL, restart and verify `kills` times on a throwaway database.
+
+    Each round writes for `seconds`, and longer (up to a minute more) until the writers have
+    `min_writes` acknowledged writes in that round: on a machine busy with other work a fixed
+    time alone may leave too few writes in flight to test anything."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="crash6-") as tmp:
         work = Path(tmp)
@@ -527,9 +531,14 @@ def run(db: str, *, pg_url: str | None, kills: int, seconds: float, threads: int
                     stop = threading.Event()
                     writers = [Writer(n, server.url, keys, partner_offers[n], ledgers[n], stop)
                                for n in range(threads)]
+                    before = sum(ledger.acked_writes for ledger in ledgers)
                     for w in writers:
                         w.start()
                     time.sleep(seconds)
+                    patience = time.monotonic() + 60
+                    while (sum(ledger.acked_writes for ledger in ledgers) - before < min_writes
+                           and time.monotonic() < patience):
+                        time.sleep(0.1)
                     server.kill()  # in the middle of the writes
                     stop.set()
                     for w in writers:

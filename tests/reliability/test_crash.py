@@ -18,7 +18,8 @@ def test_sigkill_under_writes_loses_no_acknowledged_write() -> None:
     pg_url = os.environ.get("TEST_DATABASE_URL")
     db = "postgresql" if pg_url else "sqlite"
 
-    result = crash.run(db, pg_url=pg_url, kills=1, seconds=4.0, threads=4, workers=2)
+    result = crash.run(db, pg_url=pg_url, kills=1, seconds=4.0, threads=4, workers=2,
+                       min_writes=30)
 
     print(result.line())
     assert result.problems == []
