@@ -2,7 +2,8 @@
 
 FastAPI runs a plain `def` dependency in its thread pool, a hop that costs about 0.1 ms of CPU
 (bench/load.py's CPU per request); the dependencies that do no I/O are therefore `async def`
-and run on the event loop. Those that touch the database stay `def`.
+and run on the event loop. Those that touch the database stay `def`; the session itself is
+opened on the loop and ended in a worker thread (`service.db.get_session`).
 """
 
 from __future__ import annotations
