@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -431,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_report:
         from _report import machine, write_section
 
-        command = "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        given = argv if argv is not None else sys.argv[1:]
+        command = shlex.join(["python", "bench/load.py", *given])
         section = "load" if args.driver == "aiohttp" else f"load-{args.driver}"
         title = "" if args.driver == "aiohttp" else f" ({args.driver} driver)"
         if args.source.resolve() != ROOT:
