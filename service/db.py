@@ -80,7 +80,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     The session is opened on the event loop: it touches the database only when first used
     (in the thread pool, by the code that uses it), so opening it costs no hop to a worker
-    thread (~0.25 ms of CPU each here). Ending it does I/O (COMMIT, giving the connection back)
+    thread (0.1-0.3 ms of CPU each here). Ending it does I/O (COMMIT, giving the connection back)
     and runs in a worker thread, outside the thread pool's limit as FastAPI does for the exit of
     a `def` dependency: when every thread of the pool waits for a connection, the exits that
     give connections back must still run. The end is shielded from cancellation (a client
