@@ -71,8 +71,10 @@ def _sqlite_file(url: str) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _writer_engine(url: str) -> Engine:
-    return make_engine(url, writer=True)
+def _writer_engine(engine: Engine) -> Engine:
+    """The writer engine that goes with `engine` (a new `get_engine()`, after its cache is
+    cleared, gets a new one: none outlives the engine it serves)."""
+    return make_engine(engine.url.render_as_string(hide_password=False), writer=True)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -100,8 +102,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 def open_session(engine: Engine | None = None, *, writes: bool = True) -> Session:
     """A new session; it connects when first used. On SQLite, a unit that `writes` takes the
     write lock when it begins (see `make_engine`)."""
-    if engine is None and writes and _sqlite_file(url := get_settings().database_url):
-        return Session(bind=_writer_engine(url), expire_on_commit=False)
+    if engine is None and writes and _sqlite_file(get_settings().database_url):
+        return Session(bind=_writer_engine(get_engine()), expire_on_commit=False)
     engine = engine or get_engine()
     if writes and engine.dialect.name == "sqlite":
         # The same engine and pool, whose transactions begin with BEGIN IMMEDIATE.
