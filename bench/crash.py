@@ -519,6 +519,10 @@ def run(db: str, *, pg_url: str | None, kills: int, seconds: float, threads: int
             log = (log_dir or work) / f"crash-server-{db}.log"
             server = Server(env, workers=workers, log=log)
             ledgers = [Ledger() for _ in range(threads)]
+
+            def acked() -> int:
+                return sum(ledger.acked_writes for ledger in ledgers)
+
             problems: list[str] = []
             keys: dict[str, str] = {}
             verdict = Verdict()
@@ -531,13 +535,12 @@ def run(db: str, *, pg_url: str | None, kills: int, seconds: float, threads: int
                     stop = threading.Event()
                     writers = [Writer(n, server.url, keys, partner_offers[n], ledgers[n], stop)
                                for n in range(threads)]
-                    before = sum(ledger.acked_writes for ledger in ledgers)
+                    target = acked() + min_writes
                     for w in writers:
                         w.start()
                     time.sleep(seconds)
                     patience = time.monotonic() + 60
-                    while (sum(ledger.acked_writes for ledger in ledgers) - before < min_writes
-                           and time.monotonic() < patience):
+                    while acked() < target and time.monotonic() < patience:
                         time.sleep(0.1)
                     server.kill()  # in the middle of the writes
                     stop.set()

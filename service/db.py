@@ -29,10 +29,11 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     four concurrent writers some waited over a second while the lock was free most of the time.
     """
     if url.startswith("sqlite"):
-        pool: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} \
-            if writer else {}
+        writer_options: dict[str, Any] = {
+            "pool_size": 1, "max_overflow": 0, "pool_timeout": 30,
+            "execution_options": {SQLITE_BEGIN_IMMEDIATE: True}} if writer else {}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               **pool)
+                               **writer_options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +53,7 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
             # A transaction that will write takes the write lock at once: a deferred one that
             # read first fails with "database is locked" (SQLITE_BUSY, the busy timeout does
             # not apply) when another process wrote in between; an immediate one waits.
-            immediate = writer or conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+            immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
@@ -89,22 +90,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     gone mid-request), so the connection always goes back to the pool.
     """
     session = open_session(writes=request.method not in READ_METHODS)
+    ok = False
     try:
         yield session
-    except BaseException:
+        ok = True
+    finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end, session, False, limiter=CapacityLimiter(1))
-        raise
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(_end, session, True, limiter=CapacityLimiter(1))
+            await anyio.to_thread.run_sync(_end, session, ok, limiter=CapacityLimiter(1))
 
 
 def open_session(engine: Engine | None = None, *, writes: bool = True) -> Session:
     """A new session; it connects when first used. On SQLite, a unit that `writes` takes the
     write lock when it begins (see `make_engine`)."""
-    if engine is None and writes and _sqlite_file(get_settings().database_url):
-        return Session(bind=_writer_engine(get_engine()), expire_on_commit=False)
-    engine = engine or get_engine()
+    if engine is None:
+        engine = get_engine()
+        if writes and _sqlite_file(str(engine.url)):
+            return Session(bind=_writer_engine(engine), expire_on_commit=False)
     if writes and engine.dialect.name == "sqlite":
         # The same engine and pool, whose transactions begin with BEGIN IMMEDIATE.
         options: dict[str, Any] = {SQLITE_BEGIN_IMMEDIATE: True}
@@ -127,9 +128,9 @@ def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Itera
     """Run a unit of work: commit on success, roll back on exception. On SQLite, a unit that
     `writes` takes the write lock when it begins (see `make_engine`)."""
     session = open_session(engine, writes=writes)
+    ok = False
     try:
         yield session
-    except BaseException:
-        _end(session, False)
-        raise
-    _end(session, True)
+        ok = True
+    finally:
+        _end(session, ok)

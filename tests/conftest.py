@@ -141,10 +141,8 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def committed_db(database_url: str, engine: Engine,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point DATABASE_URL at the test database for code that commits (CLI, several apps);
-    test data is deleted afterwards, reference data kept."""
+def service_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point DATABASE_URL (and so the service's own engines) at the test database."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -154,6 +152,15 @@ def committed_db(database_url: str, engine: Engine,
         get_engine().dispose()
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+@pytest.fixture
+def committed_db(service_db: str, engine: Engine) -> Iterator[str]:
+    """`service_db` for code that commits (CLI, several apps); test data is deleted
+    afterwards, reference data kept."""
+    try:
+        yield service_db
+    finally:
         _delete_test_data(engine)
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, QueuePool, event, select, text, update
 
 from models import Factor
 from service.config import MAX_IN_FLIGHT_CEILING, get_settings
-from service.db import get_engine, make_engine, session_scope
+from service.db import make_engine, session_scope
 from service.schemas import MAX_ID
 from tests.factories import API, assert_problem
 from tests.reliability.conftest import SCHEMA_APP, World
@@ -127,15 +127,12 @@ def test_concurrent_write_units_on_sqlite_wait_instead_of_failing(database_url: 
 
 
 def test_write_units_of_one_process_on_sqlite_queue_for_one_connection(
-        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not database_url.startswith("sqlite"):
+        service_db: str) -> None:
+    # No test data is written: `committed_db` would delete the data of this module's shared
+    # world afterwards.
+    if not service_db.startswith("sqlite"):
         pytest.skip("SQLite locking")
-    # The service's default engines on the test database; no test data is written (the
-    # `committed_db` fixture would delete the data of this module's shared world afterwards).
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    with session_scope() as session:
+    with session_scope() as session:  # the service's default engine for writes
         writer = session.get_bind()
     assert isinstance(writer, Engine)
     assert isinstance(writer.pool, QueuePool)
@@ -160,8 +157,6 @@ def test_write_units_of_one_process_on_sqlite_queue_for_one_connection(
             list(pool.map(write, range(40)))
     finally:
         event.remove(writer, "before_cursor_execute", seen)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
 
     assert errors == []
     assert writer.pool.size() == 1
