@@ -287,15 +287,20 @@ def list_items(session: Session, *, kind: Kind, principal: Principal | None,
     # read, so the ORM's entities (identity map, change tracking) and its row loading would be
     # work for nothing (building entities took a third of a page's CPU, loading rows a fifth).
     columns = [c for c in model.__table__.columns if c.key != "embedding"]
-    stmt = select(*columns).where(and_(*conds))
+    where = and_(*conds)
+    # The total rides along with the page as an uncorrelated subquery, which both databases
+    # evaluate once: one round trip instead of two (~0.4 ms of a 50-row list's ~4 ms of CPU),
+    # and on PostgreSQL's READ COMMITTED the page and its total come from one snapshot.
+    total_of_all = select(func.count(model.id)).where(where).scalar_subquery()
+    stmt = select(*columns, total_of_all.label("page_total")).where(where)
     if cursor:
         stmt = stmt.where(model.id > decode_cursor(cursor))
     connection = session.connection()
     # `all()` fetches the page in one call; iterating the result fetched it row by row.
     rows = connection.execute(stmt.order_by(model.id).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    if cursor is None and next_cursor is None:
-        total = len(rows)  # everything matching is on this first page: no need to count
-    else:
-        total = connection.scalar(select(func.count(model.id)).where(and_(*conds))) or 0
+    if rows:
+        total = rows[0].page_total
+    else:  # past the last match (a stale cursor): count on its own
+        total = connection.scalar(select(func.count(model.id)).where(where)) or 0
     return rows[:limit], total, next_cursor

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.items.service import encode_cursor
 from tests.conftest import KeyMaker, bearer
 from tests.factories import (
     API,
@@ -232,6 +233,19 @@ def test_list_walking_next_cursor_returns_every_item_once_in_id_order(
 
     assert seen == sorted(ids)
     assert page_sizes == [2, 2, 1]
+
+
+def test_list_past_the_last_item_is_empty_and_still_counts_every_match(
+    app_client: TestClient, five_needs: tuple[str, list[int]]
+) -> None:
+    key, ids = five_needs
+
+    page = app_client.get(f"{API}/needs", params={"cursor": encode_cursor(max(ids))},
+                          headers=bearer(key)).json()
+
+    assert page["items"] == []
+    assert page["total"] == 5
+    assert page["next_cursor"] is None
 
 
 def test_list_same_query_twice_returns_same_order(
