@@ -95,9 +95,9 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
                     session: SessionDep, principal: PrincipalDep,
                     if_match: IfMatch = None) -> Response:
         """Change some fields; send `If-Match` with the ETag you read to avoid lost updates."""
-        item = service.get_item_or_raise(session, kind, item_id, principal)
+        item = service.get_item_or_raise(session, kind, item_id, principal, lock=True)
         item = service.update_item(session, kind=kind, item=item, data=data,
-                                   principal=principal, if_match=if_match)
+                                   principal=principal, if_match=if_match, locked=True)
         return _read(item)
 
     @router.delete("/{item_id}", response_model=read_schema, name=f"withdraw_{kind}",
@@ -105,9 +105,9 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
     def withdraw_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
                       if_match: IfMatch = None) -> Response:
         """Withdraw (never hard-delete): the record stays for the pairings that refer to it."""
-        item = service.get_item_or_raise(session, kind, item_id, principal)
+        item = service.get_item_or_raise(session, kind, item_id, principal, lock=True)
         item = service.withdraw_item(session, kind=kind, item=item, principal=principal,
-                                     if_match=if_match)
+                                     if_match=if_match, locked=True)
         return _read(item)
 
     return router

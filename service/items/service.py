@@ -74,8 +74,13 @@ def can_see(item: ItemRow, principal: Principal | None) -> bool:
     return item.status == "published" or item.country_iso3 == principal.country
 
 
-def get_item(session: Session, kind: Kind, item_id: int) -> ItemRow | None:
-    """Return the offer or need with this id, visibility not checked."""
+def get_item(session: Session, kind: Kind, item_id: int, *,
+             lock: bool = False) -> ItemRow | None:
+    """Return the offer or need with this id, visibility not checked; `lock` reads it under a
+    row lock (see `lock_current`), current even if the session held an older copy."""
+    if lock:
+        return cast(ItemRow | None, session.get(model_for(kind), item_id,
+                                                with_for_update=True, populate_existing=True))
     return cast(ItemRow | None, session.get(model_for(kind), item_id))
 
 
@@ -98,9 +103,10 @@ def rows_by_id(session: Session, kind: Kind, ids: Sequence[int] | None = None, *
 
 
 def get_item_or_raise(session: Session, kind: Kind, item_id: int,
-                      principal: Principal | None) -> ItemRow:
-    """Return the item if it exists and the caller may see it; otherwise 404 (never 403)."""
-    item = get_item(session, kind, item_id)
+                      principal: Principal | None, *, lock: bool = False) -> ItemRow:
+    """Return the item if it exists and the caller may see it; otherwise 404 (never 403).
+    `lock`: read it under a row lock, for a change (then pass `locked=True` on)."""
+    item = get_item(session, kind, item_id, lock=lock)
     if item is None or not can_see(item, principal):
         raise NotFound(f"No {kind} with id {item_id}.")
     return item
@@ -193,10 +199,13 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
 
 
 def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdateBase,
-                principal: Principal | None, if_match: str | None) -> ItemRow:
-    """Apply a partial update, bumping the version; 412 on a stale If-Match."""
+                principal: Principal | None, if_match: str | None,
+                locked: bool = False) -> ItemRow:
+    """Apply a partial update, bumping the version; 412 on a stale If-Match. `locked`: the
+    item was read under its row lock in this transaction (else it is read again, locked)."""
     require_can_modify(item, principal)
-    lock_current(session, item)
+    if not locked:
+        lock_current(session, item)
     check_if_match(item, if_match)
     changes = data.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
@@ -222,10 +231,12 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
 
 
 def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Principal | None,
-                  if_match: str | None) -> ItemRow:
-    """Withdraw an item: it stays stored (pairings may refer to it) but is no longer offered."""
+                  if_match: str | None, locked: bool = False) -> ItemRow:
+    """Withdraw an item: it stays stored (pairings may refer to it) but is no longer offered.
+    `locked` as for `update_item`."""
     require_can_modify(item, principal)
-    lock_current(session, item)
+    if not locked:
+        lock_current(session, item)
     check_if_match(item, if_match)
     if item.status != "withdrawn":
         item.status = "withdrawn"
