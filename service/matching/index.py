@@ -61,10 +61,12 @@ class IndexCache:
         self._indexes: dict[tuple[str, Kind], ItemIndex] = {}
         self._memo: dict[object, OrderedDict[tuple[object, ...], object]] = {}
 
-    def get(self, session: Session, kind: Kind) -> ItemIndex:
-        """Return the index of `kind`, refreshed if any writer changed the data since."""
+    def get(self, session: Session, kind: Kind, *, revision: int | None = None) -> ItemIndex:
+        """Return the index of `kind`, refreshed if any writer changed the data since;
+        `revision`: the counter of `kind` as the caller read it in this transaction."""
         key = (session.get_bind().engine.url.render_as_string(hide_password=True), kind)
-        revision = revisions.read(session, "offers" if kind == "offer" else "needs")
+        if revision is None:
+            revision = revisions.read(session, "offers" if kind == "offer" else "needs")
         with self._lock:
             index = self._indexes.get(key)
             if index is not None and index.revision == revision:

@@ -34,9 +34,20 @@ class RankedPair:
     offer: scoring.Item
 
 
-def _data_key(session: Session) -> tuple[object, ...]:
-    """The database and its data revisions: part of the key of every cached result."""
-    return (session.get_bind().engine.url.render_as_string(), *revisions.read_all(session))
+DataKey = tuple[str, int, int, int, int]
+"""The database and its revisions of offers, needs, pairings and reference data."""
+
+
+def _data_key(session: Session) -> DataKey:
+    """The database and its data revisions, read in one query: part of the key of every cached
+    result, and the revisions at which the request reads the indexes."""
+    offers, needs, pairings, reference = revisions.read_all(session)
+    return session.get_bind().engine.url.render_as_string(), offers, needs, pairings, reference
+
+
+def _index(session: Session, cache: IndexCache, kind: Kind, data: DataKey) -> ItemIndex:
+    """The index of `kind` at the revision in `data` (no second read of the counter)."""
+    return cache.get(session, kind, revision=data[1] if kind == "offer" else data[2])
 
 
 def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: int,
@@ -49,21 +60,23 @@ def item_matches(session: Session, cache: IndexCache, *, kind: Kind, item_id: in
     new key.
     """
     row = items_service.get_item_or_raise(session, kind, item_id, principal)
-    key = ("item_matches", *_data_key(session), kind, row.id, row.version, limit)
-    return cache.memo(key, lambda: _rank_item(session, cache, row=row, kind=kind, limit=limit))
+    data = _data_key(session)
+    key = ("item_matches", *data, kind, row.id, row.version, limit)
+    return cache.memo(key, lambda: _rank_item(session, cache, row=row, kind=kind, limit=limit,
+                                              data=data))
 
 
 def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
-               limit: int) -> list[RankedPair]:
+               limit: int, data: DataKey) -> list[RankedPair]:
     other: Kind = "need" if kind == "offer" else "offer"
-    counterpart_index = cache.get(session, other)
-    own_index = cache.get(session, kind)
+    counterpart_index = _index(session, cache, other, data)
+    own_index = _index(session, cache, kind, data)
     subject = to_scoring_item(row, kind)
     vector = (own_index.vectors_for([subject.id])[0] if subject.id in own_index.position
               else None)
     offers, needs = ((own_index, counterpart_index) if kind == "offer"
                      else (counterpart_index, own_index))
-    weights, context = _weights_and_context(session, None)
+    weights, context = _weights_and_context(session, cache, None, data)
     scored = scoring.score_item(
         subject, counterpart_index.items, weights=weights, context=context, top_k=limit,
         item_vector=vector,
@@ -79,12 +92,21 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
     return pairs
 
 
-def _weights_and_context(session: Session, table: CooperationTable | None
-                         ) -> tuple[scoring.Weights, scoring.Context]:
-    """The weights and context of a table's scores; the defaults without a table."""
+def _weights_and_context(session: Session, cache: IndexCache, table: CooperationTable | None,
+                         data: DataKey) -> tuple[scoring.Weights, scoring.Context]:
+    """The weights and context of a table's scores; the defaults without a table.
+
+    The context depends on pairings and reference data only (and on the table's settings), so
+    it is kept per those revisions: a write of offers or needs, after which every ranking is
+    computed again, does not read it again (four queries and their dictionaries).
+    """
+    url, _offers, _needs, pairings, reference = data
     if table is None:
-        return scoring.Weights(), build_context(session)
-    context = build_context(session, table=table, factor_affinity=factor_affinity(table))
+        return scoring.Weights(), cache.memo(("context", url, pairings, reference),
+                                             lambda: build_context(session))
+    context = cache.memo(
+        ("context", url, pairings, reference, table.id, table.version),
+        lambda: build_context(session, table=table, factor_affinity=factor_affinity(table)))
     return effective_weights(table), context
 
 
@@ -100,11 +122,12 @@ def score_pairing(session: Session, cache: IndexCache, *, need: Need, offer: Off
     """Score one published (need, offer) pair as the rankings would, with the table's weights
     and factor affinities when the pairing belongs to a table; None if either is not indexed
     (not published) or both are of one country."""
-    needs, offers = cache.get(session, "need"), cache.get(session, "offer")
+    data = _data_key(session)
+    needs, offers = _index(session, cache, "need", data), _index(session, cache, "offer", data)
     need_item, offer_item = to_scoring_item(need, "need"), to_scoring_item(offer, "offer")
     if need_item.id not in needs.position or offer_item.id not in offers.position:
         return None
-    weights, context = _weights_and_context(session, table)
+    weights, context = _weights_and_context(session, cache, table, data)
     scored = scoring.score_item(
         need_item, [offer_item], weights=weights, context=context, top_k=1,
         item_vector=needs.vectors_for([need_item.id])[0],
@@ -122,20 +145,22 @@ def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,
     and any write to offers, needs, pairings, countries and groupings or the table makes a new
     key.
     """
-    key = ("table_pairs", *_data_key(session), table.id, table.version, per_need)
-    return cache.memo(key, lambda: _rank_table(session, cache, table=table, per_need=per_need))
+    data = _data_key(session)
+    key = ("table_pairs", *data, table.id, table.version, per_need)
+    return cache.memo(key, lambda: _rank_table(session, cache, table=table, per_need=per_need,
+                                               data=data))
 
 
 def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
-                per_need: int) -> list[RankedPair]:
+                per_need: int, data: DataKey) -> list[RankedPair]:
     participants = {p.country_iso3 for p in table.participants}
-    offers_index = cache.get(session, "offer")
-    needs_index = cache.get(session, "need")
+    offers_index = _index(session, cache, "offer", data)
+    needs_index = _index(session, cache, "need", data)
     offers = [i for i in offers_index.items if i.country in participants]
     needs = [i for i in needs_index.items if i.country in participants]
     if not offers or not needs:
         return []
-    weights, context = _weights_and_context(session, table)
+    weights, context = _weights_and_context(session, cache, table, data)
     ranked = scoring.rank(
         needs, offers, weights=weights, context=context, top_k=per_need,
         need_vectors=needs_index.vectors_for([n.id for n in needs]),

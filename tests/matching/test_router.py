@@ -245,17 +245,23 @@ def test_two_app_instances_see_each_others_writes_in_matches() -> None:
         assert worker_b.get(url, headers=bearer(admin)).json()["matches"] == []
 
 
+def _component_of_brazil_offer(client: TestClient, key: str, ids: dict[str, int],
+                               component: str) -> float:
+    """A score component of Brazil's offer among the matches of Peru's need."""
+    matches = client.get(f"/api/v1/needs/{ids['need4']}/matches",
+                         headers=bearer(key)).json()["matches"]
+    match = next(m for m in matches if m["offer_id"] == ids["offer2"])
+    return float(match["components"][component]["value"])
+
+
 @pytest.mark.slow
 def test_cached_matches_follow_a_later_country_language_change(
         app_client: TestClient, make_key: KeyMaker) -> None:
     admin = make_key("admin")
     ids = _create_all(app_client, admin)
-    url = f"/api/v1/needs/{ids['need4']}/matches"
 
     def language_of_brazil_offer() -> float:
-        matches = app_client.get(url, headers=bearer(admin)).json()["matches"]
-        match = next(m for m in matches if m["offer_id"] == ids["offer2"])
-        return float(match["components"]["language"]["value"])
+        return _component_of_brazil_offer(app_client, admin, ids, "language")
 
     before = language_of_brazil_offer()
     assert language_of_brazil_offer() == before  # served from the cache
@@ -264,3 +270,30 @@ def test_cached_matches_follow_a_later_country_language_change(
     assert resp.status_code == 200, resp.text
 
     assert language_of_brazil_offer() > before
+
+
+@pytest.mark.slow
+def test_cached_matches_follow_a_later_commitment_of_the_offer(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """The scoring context (offer loads, pairing history) is cached per pairings revision:
+    a pairing that moves past `suggested` must reach the next ranking."""
+    admin, peru = make_key("admin"), make_key("country", "PER")
+    ids = _create_all(app_client, admin)
+
+    def capacity_of_brazil_offer() -> float:
+        return _component_of_brazil_offer(app_client, admin, ids, "capacity")
+
+    assert capacity_of_brazil_offer() == 1.0
+    assert capacity_of_brazil_offer() == 1.0  # served from the cache
+    made = app_client.post("/api/v1/pairings", headers=bearer(peru),
+                           json={"need_id": ids["need4"], "offer_id": ids["offer2"]})
+    assert made.status_code == 201, made.text
+    pairing = made.json()
+    if pairing["stage"] == "suggested":
+        moved = app_client.post(f"/api/v1/pairings/{pairing['id']}/transitions",
+                                headers=bearer(peru), json={"to": "expression_of_interest"})
+        assert moved.status_code == 200, moved.text
+        pairing = moved.json()
+    assert pairing["stage"] == "expression_of_interest"
+
+    assert capacity_of_brazil_offer() == 0.0  # capacity 1, now taken
