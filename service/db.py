@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -71,11 +72,33 @@ def _sqlite_file(url: str) -> bool:
         "sqlite://", "sqlite:///")
 
 
-@lru_cache(maxsize=8)
+_writers: dict[Engine, Engine] = {}
+_writers_lock = threading.Lock()
+
+
 def _writer_engine(engine: Engine) -> Engine:
-    """The writer engine that goes with `engine` (a new `get_engine()`, after its cache is
-    cleared, gets a new one: none outlives the engine it serves)."""
-    return make_engine(engine.url.render_as_string(hide_password=False), writer=True)
+    """The writer engine that goes with `engine`, made when first needed; `reset_engines`
+    disposes of it with the engine it serves."""
+    with _writers_lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = make_engine(engine.url.render_as_string(hide_password=False), writer=True)
+            _writers[engine] = writer
+        return writer
+
+
+def reset_engines() -> None:
+    """Close the connections of the process-wide engine and of its writer engine, and forget
+    both and the settings they were made from: the next `get_engine()` follows the current
+    environment (tests pointing the service at another database)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    engines = [get_engine()] if get_engine.cache_info().currsize else []
+    for engine in [*writers, *engines]:
+        engine.dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from models import Base
 from service.auth.service import create_key
-from service.config import get_settings, normalise_database_url
+from service.config import normalise_database_url
 from service.countries.seed import seed_reference
-from service.db import get_engine, get_session, make_engine
+from service.db import get_session, make_engine, reset_engines
 from service.main import create_app
 from service.matching.index import IndexCache
 from service.migrate import upgrade
@@ -144,14 +144,11 @@ def bearer(secret: str) -> dict[str, str]:
 def service_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point DATABASE_URL (and so the service's own engines) at the test database."""
     monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    reset_engines()
     try:
         yield database_url
     finally:
-        get_engine().dispose()
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+        reset_engines()
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import get_settings
-from service.db import get_engine
+from service.db import reset_engines
 from service.main import create_app
 from service.migrate import head_revision
 from tests.conftest import KeyMaker, bearer
@@ -42,12 +41,9 @@ def test_ready_on_migrated_database_returns_migration_id() -> None:
 @pytest.fixture
 def database_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Lets a test point DATABASE_URL elsewhere; caches are reset before and after."""
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    reset_engines()
     yield monkeypatch
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    reset_engines()
 
 
 def test_ready_on_unmigrated_database_returns_503(

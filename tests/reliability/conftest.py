@@ -20,8 +20,8 @@ from sqlalchemy import Engine, Table, delete, insert, select
 
 from models import Base
 from service.auth.service import create_key, revoke_key
-from service.config import Settings, get_settings
-from service.db import get_engine, session_scope
+from service.config import Settings
+from service.db import reset_engines, session_scope
 from service.main import create_app
 from tests.conftest import REFERENCE_TABLES, _delete_test_data, bearer
 from tests.factories import API, item_payload
@@ -167,8 +167,7 @@ def world_on(database_url: str, engine: Engine) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", database_url)
         mp.setenv("ENCODE_ON_WRITE", "false")
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+        reset_engines()
         try:
             keys, key_ids = make_keys()
             app = create_app()
@@ -177,9 +176,7 @@ def world_on(database_url: str, engine: Engine) -> Iterator[World]:
                 seed(w)
                 yield w
         finally:
-            get_engine().dispose()
-            get_settings.cache_clear()
-            get_engine.cache_clear()
+            reset_engines()
             restore_reference(engine, reference)
 
 

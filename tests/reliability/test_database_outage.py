@@ -17,9 +17,9 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from service.auth.service import create_key
-from service.config import get_settings, normalise_database_url
+from service.config import normalise_database_url
 from service.countries.seed import seed_reference
-from service.db import get_engine
+from service.db import get_engine, reset_engines
 from service.main import create_app
 from service.migrate import upgrade
 from tests.conftest import bearer
@@ -40,8 +40,7 @@ def outage_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
         upgrade(url)
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("ENCODE_ON_WRITE", "false")
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+        reset_engines()
         admin = create_engine(make_url(normalise_database_url(pg_url)).set(database="postgres"),
                               isolation_level="AUTOCOMMIT")
         name = make_url(url).database
@@ -49,9 +48,7 @@ def outage_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
             yield str(name), admin
         finally:
             _switch(admin, str(name), on=True)
-            get_engine().dispose()
-            get_engine.cache_clear()
-            get_settings.cache_clear()
+            reset_engines()
             admin.dispose()
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, QueuePool, event, select, text, update
 
 from models import Factor
 from service.config import MAX_IN_FLIGHT_CEILING, get_settings
-from service.db import make_engine, session_scope
+from service.db import make_engine, reset_engines, session_scope
 from service.schemas import MAX_ID
 from tests.factories import API, assert_problem
 from tests.reliability.conftest import SCHEMA_APP, World
@@ -164,6 +164,23 @@ def test_write_units_of_one_process_on_sqlite_queue_for_one_connection(
     assert begins == ["BEGIN IMMEDIATE"] * 40
 
 
+def test_resetting_the_engines_closes_the_sqlite_writer_engine_too(service_db: str) -> None:
+    if not service_db.startswith("sqlite"):
+        pytest.skip("SQLite writer engine")
+    with session_scope() as session:
+        session.execute(select(Factor.code).limit(1))
+        writer = session.get_bind()
+    assert isinstance(writer, Engine)
+    assert isinstance(writer.pool, QueuePool)
+    assert writer.pool.checkedin() == 1  # its one connection, idle
+
+    reset_engines()
+
+    assert writer.pool.checkedin() == 0
+    with session_scope() as session:
+        assert session.get_bind() is not writer
+
+
 def test_read_units_on_sqlite_do_not_take_the_write_lock(database_url: str) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite locking")
@@ -224,13 +241,15 @@ def test_server_connections_have_nagle_switched_off() -> None:
 
 
 def test_serve_uses_the_nodelay_protocol(monkeypatch: pytest.MonkeyPatch,
-                                         committed_db: str) -> None:
+                                         service_db: str) -> None:
+    # `serve` without --demo only migrates and adds missing reference data: nothing to delete
+    # afterwards (deleting test data would also remove the module's shared world).
     import uvicorn
 
     from service.cli import main
     from service.cli.nodelay import NoDelayHTTPProtocol
 
-    del committed_db
+    del service_db
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: seen.update(kw))
 
