@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
 from models import Need, Offer
@@ -15,13 +15,19 @@ from service.config import get_settings
 Kind = Literal["offer", "need"]
 
 
-def to_scoring_item(row: Offer | Need, kind: Kind) -> scoring.Item:
-    """Convert an ORM row into the scorer's plain record."""
+ITEM_COLUMNS = ("id", "country_iso3", "factor_code", "language", "modality", "title",
+                "description", "target_population")
+"""The columns `to_scoring_item` reads (and `capacity`, of offers)."""
+
+
+def to_scoring_item(row: Offer | Need | Row[Any], kind: Kind) -> scoring.Item:
+    """Convert an ORM row, or a result row with `ITEM_COLUMNS` (and an offer's `capacity`),
+    into the scorer's plain record."""
     return scoring.Item(
         id=str(row.id), kind=kind, country=row.country_iso3, factor=row.factor_code,
         language=row.language, modality=row.modality, title=row.title,
         description=row.description, target_population=row.target_population or "",
-        capacity=row.capacity if isinstance(row, Offer) else None,
+        capacity=None if kind == "need" or isinstance(row, Need) else row.capacity,
     )
 
 
