@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from models import Factor, Need, Offer
 from service import revisions
@@ -78,10 +78,8 @@ def get_item(session: Session, kind: Kind, item_id: int, *,
              lock: bool = False) -> ItemRow | None:
     """Return the offer or need with this id, visibility not checked; `lock` reads it under a
     row lock (see `lock_current`), current even if the session held an older copy."""
-    if lock:
-        return cast(ItemRow | None, session.get(model_for(kind), item_id,
-                                                with_for_update=True, populate_existing=True))
-    return cast(ItemRow | None, session.get(model_for(kind), item_id))
+    return cast(ItemRow | None, session.get(model_for(kind), item_id,
+                                            with_for_update=lock or None, populate_existing=lock))
 
 
 def get_item_by_ref(session: Session, kind: Kind, ref: str) -> ItemRow | None:
@@ -90,16 +88,10 @@ def get_item_by_ref(session: Session, kind: Kind, ref: str) -> ItemRow | None:
     return cast(ItemRow | None, session.scalar(select(model).where(model.ref == ref)))
 
 
-def rows_by_id(session: Session, kind: Kind, ids: Sequence[int] | None = None, *,
-               with_embedding: bool = False) -> list[ItemRow]:
-    """Return offers or needs by ascending id: all of them, or those with these ids."""
+def rows_by_id(session: Session, kind: Kind) -> list[ItemRow]:
+    """Return all offers or needs by ascending id."""
     model = model_for(kind)
-    stmt = select(model).order_by(model.id)
-    if ids is not None:
-        stmt = stmt.where(model.id.in_(ids))
-    if with_embedding:
-        stmt = stmt.options(undefer(model.embedding))
-    return cast(list[ItemRow], list(session.scalars(stmt)))
+    return cast(list[ItemRow], list(session.scalars(select(model).order_by(model.id))))
 
 
 def get_item_or_raise(session: Session, kind: Kind, item_id: int,

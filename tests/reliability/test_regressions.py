@@ -126,15 +126,22 @@ def test_concurrent_write_units_on_sqlite_wait_instead_of_failing(database_url: 
     assert b_done.is_set()
 
 
+def _service_writer_engine(database_url: str) -> Engine:
+    """The engine of the service's write units (after one has used its connection)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the SQLite writer engine")
+    with session_scope() as session:
+        session.execute(select(Factor.code).limit(1))
+        writer = session.get_bind()
+    assert isinstance(writer, Engine)
+    return writer
+
+
 def test_write_units_of_one_process_on_sqlite_queue_for_one_connection(
         service_db: str) -> None:
     # No test data is written: `committed_db` would delete the data of this module's shared
     # world afterwards.
-    if not service_db.startswith("sqlite"):
-        pytest.skip("SQLite locking")
-    with session_scope() as session:  # the service's default engine for writes
-        writer = session.get_bind()
-    assert isinstance(writer, Engine)
+    writer = _service_writer_engine(service_db)
     assert isinstance(writer.pool, QueuePool)
     begins: list[str] = []
     errors: list[BaseException] = []
@@ -165,12 +172,7 @@ def test_write_units_of_one_process_on_sqlite_queue_for_one_connection(
 
 
 def test_resetting_the_engines_closes_the_sqlite_writer_engine_too(service_db: str) -> None:
-    if not service_db.startswith("sqlite"):
-        pytest.skip("SQLite writer engine")
-    with session_scope() as session:
-        session.execute(select(Factor.code).limit(1))
-        writer = session.get_bind()
-    assert isinstance(writer, Engine)
+    writer = _service_writer_engine(service_db)
     assert isinstance(writer.pool, QueuePool)
     assert writer.pool.checkedin() == 1  # its one connection, idle
 
