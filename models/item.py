@@ -32,6 +32,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
+def _unstamped() -> None:
+    """The change sequence of a row being written: none until its counter's bump."""
+    return None
+
+
 class ItemMixin(TimestampMixin):
     """Columns shared by offers and needs."""
 
@@ -50,6 +55,11 @@ class ItemMixin(TimestampMixin):
     version: Mapped[int] = mapped_column(Integer, default=1)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     embedding_model: Mapped[str | None] = mapped_column(String(80))
+    # The revision of the counter (`index_revisions`) whose bump committed the row's last
+    # write: every insert or update sets it to NULL and the bump stamps it, in the same
+    # transaction (see `service.revisions`), so the index reads only rows changed since.
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, default=None,
+                                                   onupdate=_unstamped)
 
     @declared_attr.directive
     @classmethod
@@ -68,6 +78,7 @@ def _item_table_args(name: str) -> tuple[object, ...]:
         Index(f"ix_{name}_status_id", "status", "id"),
         Index(f"ix_{name}_language", "language"),
         Index(f"ix_{name}_modality", "modality"),
+        Index(f"ix_{name}_change_seq", "change_seq"),
     )
 
 

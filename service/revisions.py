@@ -1,23 +1,32 @@
 """Write counters shared by all workers: bumped in the writing transaction, read by caches.
 
-A bump is applied when its transaction commits, as the last statement before COMMIT: the
+A bump is applied when its transaction commits, as the last statements before COMMIT: the
 counter's row lock, which every writer of offers (or needs, or pairings) must take, is then
-held for one statement and the commit instead of for the rest of the request. Under 50
+held for two statements and the commit instead of for the rest of the request. Under 50
 concurrent writers the lock otherwise queued them behind each other's response building.
+
+A bump of offers or needs also stamps the rows its transaction wrote (their `change_seq`,
+NULL after any write) with the new revision. Writers take the counter's lock in turn, so the
+stamps follow the order of the commits: a reader that holds an index at revision R and sees
+the counter at R' finds every row committed in between among those stamped above R (or still
+NULL, written by a transaction that has not reached its bump), and reads only those.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from models import IndexRevision
+from models import IndexRevision, Need, Offer
 
 Counter = Literal["offers", "needs", "pairings", "reference"]
 """What a counter covers: offers, needs, pairings, or reference data (countries, groupings)."""
 _PENDING = "sscmatch_pending_revisions"
+_APPLIED = "sscmatch_applied_revisions"
+_STAMPED: dict[str, Table] = {"offers": cast(Table, Offer.__table__),
+                              "needs": cast(Table, Need.__table__)}
 
 
 def bump(session: Session, counter: Counter) -> None:
@@ -38,6 +47,12 @@ def read(session: Session, counter: Counter) -> int:
     return int(value or 0)
 
 
+def uncommitted(session: Session, counter: Counter) -> bool:
+    """Whether this transaction has changed what `counter` covers and not committed yet: what
+    it reads of that data may still be rolled back, so it must not be cached."""
+    return counter in session.info.get(_PENDING, ()) or counter in session.info.get(_APPLIED, ())
+
+
 def read_all(session: Session) -> tuple[int, ...]:
     """Return every counter, in the order of `Counter`, read in one query (this transaction's
     own bumps included): the key of a result that depends on all the data."""
@@ -51,13 +66,27 @@ def _apply(session: Session, only: Counter | None = None) -> None:
     pending: set[Counter] = session.info.get(_PENDING, set())
     # A fixed order, so that two transactions bumping the same counters cannot deadlock.
     for counter in sorted(c for c in pending if only is None or c == only):
-        session.execute(update(IndexRevision).where(IndexRevision.kind == counter)
-                        .values(revision=IndexRevision.revision + 1))
+        revision = session.scalar(update(IndexRevision).where(IndexRevision.kind == counter)
+                                  .values(revision=IndexRevision.revision + 1)
+                                  .returning(IndexRevision.revision))
+        table = _STAMPED.get(counter)
+        if table is not None and revision is not None:
+            # Rows another transaction is writing stay for its own bump (SKIP LOCKED: waiting
+            # for them, while holding the counter that transaction waits for, would deadlock).
+            # updated_at kept: the stamp is not a change the client should see.
+            unstamped = (select(table.c.id).where(table.c.change_seq.is_(None))
+                         .with_for_update(skip_locked=True))
+            session.execute(update(table).where(table.c.id.in_(unstamped))
+                            .values(change_seq=revision, updated_at=table.c.updated_at))
         pending.discard(counter)
+        session.info.setdefault(_APPLIED, set()).add(counter)
 
 
 @event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
+    # The commit's own flush comes after this hook: flush first, so the stamps cover it.
+    if session.info.get(_PENDING):
+        session.flush()
     _apply(session)
 
 
@@ -67,3 +96,4 @@ def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
     # (A savepoint rolled back inside a transaction keeps its bumps: one too many is harmless.)
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_APPLIED, None)
