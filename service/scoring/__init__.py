@@ -4,6 +4,7 @@ Imports neither the web layer nor the ORM; callers build `Item`s and a `Context`
 rows and get `ScoredPairing`s back. See docs/scoring.md.
 """
 
+from service.scoring.columns import derive_columns, profiles_of
 from service.scoring.context import (
     DEFAULT_COUNTRY_GROUPS,
     DEFAULT_COUNTRY_LANGUAGES,
@@ -22,6 +23,7 @@ from service.scoring.text import (
     item_text,
     vector_from_bytes,
     vector_to_bytes,
+    vectors_from_bytes,
 )
 from service.scoring.types import CountryProfile, Item, ScoredPairing, country_profiles
 from service.scoring.weights import Weights
@@ -47,10 +49,13 @@ __all__ = [
     "WordVectorModel",
     "country_profiles",
     "default_context",
+    "derive_columns",
     "get_text_model",
     "item_text",
+    "profiles_of",
     "rank",
     "score_item",
     "vector_from_bytes",
     "vector_to_bytes",
+    "vectors_from_bytes",
 ]

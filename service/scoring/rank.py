@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.scoring.blas import single_threaded_blas
+from service.scoring.columns import Codes
 from service.scoring.context import Context
 from service.scoring.tables import (
-    Codes,
     Floats,
     Folded,
     Side,

@@ -8,22 +8,19 @@ array indexing, and the tables can be folded into the text matrix product (`Fold
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from operator import attrgetter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from service.scoring import criteria
+from service.scoring.columns import Codes, Columns, columns
 from service.scoring.context import Context
 from service.scoring.types import CountryProfile, Item
 from service.scoring.weights import Weights
 
-Codes = NDArray[np.intp]
 Floats = NDArray[np.float64]
 
 
@@ -53,81 +50,6 @@ class Tables:
     region: Floats
     reciprocity: Floats
     novelty: Floats
-
-
-_ATTRS = ("country", "factor", "modality", "combo", "capacity")
-
-
-@dataclass(frozen=True)
-class Columns:
-    """The categorical columns of a sequence of items, each as distinct values + codes.
-
-    Independent of any Context, so it can be reused (see `columns`).
-    """
-
-    ids: list[str]
-    values: dict[str, list[Any]]
-    codes: dict[str, Codes]
-    positions: dict[str, int] = field(default_factory=dict)
-
-    def position(self, item_id: str) -> int | None:
-        """Index of an item id (the lookup table is built on first use)."""
-        if not self.positions and self.ids:
-            self.positions.update((v, i) for i, v in enumerate(self.ids))
-        return self.positions.get(item_id)
-
-
-def _factorise(values: list[Any]) -> tuple[list[Any], Codes]:
-    index: dict[Any, int] = {}
-    codes = [index.setdefault(v, len(index)) for v in values]
-    return list(index), np.asarray(codes, dtype=np.intp).reshape(len(codes))
-
-
-def _columns(items: Sequence[Item]) -> Columns:
-    get = attrgetter("id", "country", "factor", "modality", "language", "capacity", "kind")
-    rows = list(map(get, items))
-    cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 7
-    ids, countries, factors, modalities, languages, capacities, kinds = cols
-    raw: dict[str, list[Any]] = {
-        "country": countries,
-        "factor": factors,
-        "modality": modalities,
-        "combo": list(zip(countries, languages, strict=True)),
-        "capacity": [c if k == "offer" else None for c, k in zip(capacities, kinds, strict=True)],
-    }
-    values: dict[str, list[Any]] = {}
-    codes: dict[str, Codes] = {}
-    for name in _ATTRS:
-        values[name], codes[name] = _factorise(raw[name])
-    return Columns(list(ids), values, codes)
-
-
-_CACHE: OrderedDict[int, tuple[tuple[Item, ...], Columns]] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 8
-_CACHE_MIN_ITEMS = 1000
-
-
-def columns(items: Sequence[Item]) -> Columns:
-    """Columns of the items; memoised for large tuples (immutable, and Items are frozen).
-
-    Passing the same tuple of stored items to score_item() again skips the per-item work,
-    which is what keeps one item against 100,000 counterparts fast.
-    """
-    if not isinstance(items, tuple) or len(items) < _CACHE_MIN_ITEMS:
-        return _columns(items)
-    key = id(items)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and hit[0] is items:
-            _CACHE.move_to_end(key)
-            return hit[1]
-    cols = _columns(items)
-    with _CACHE_LOCK:
-        _CACHE[key] = (items, cols)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return cols
 
 
 def _recode(cols: Columns, name: str, index: Mapping[Any, int]) -> Codes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.scoring import Context, Weights, score_item
-from service.scoring.tables import columns
+from service.scoring.columns import columns
 from service.scoring.terms import Explainer, content_words, fold, stem
 from service.scoring.text import split_words
 
