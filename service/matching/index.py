@@ -2,8 +2,16 @@
 
 Several stateless workers share one database, so each keeps its own index and checks, on every
 use, the revision counter that every write bumps in the same transaction (`index_revisions`).
-When the counter moved, the index re-reads only the ids and versions of published rows and
-loads the rows that are new or changed; withdrawn, unpublished or deleted rows drop out.
+When the counter moved, the index reads only the rows written since the revision it holds
+(their `change_seq`, see `service.revisions`): changed rows replace their old entries,
+withdrawn or unpublished ones drop out, new ones come in. The first use, a counter that went
+backwards (a restored database) or another text model reads everything.
+
+Items stay ordered by id, as a full read would give them. The vectors live in a matrix with
+spare rows at the end: new items with the highest ids (a new published offer) are written
+into the spare rows, which older indexes never look at, and items whose text and vector did
+not change (a new capacity, a status flip of another row) are swapped in the tuple only; a
+withdrawal, a new vector or an id in the middle copies the matrix once.
 """
 
 from __future__ import annotations
@@ -12,12 +20,13 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Literal, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from models import Need, Offer
@@ -26,28 +35,32 @@ from service.items.vectors import ITEM_COLUMNS, to_scoring_item
 
 Kind = Literal["offer", "need"]
 T = TypeVar("T")
+Vectors = NDArray[np.float32]
 # Entries kept per kind of cached result (the first element of a memo key), least recently
 # used first out. A table's suggestions can be large; one item's matches are a few rows.
 MEMO_SIZES = {"item_matches": 1024}
 MEMO_SIZE = 32
+CHUNK = 2000
 log = logging.getLogger("service.index")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItemIndex:
-    """The published items of one kind, their versions and a matrix of their vectors."""
+    """The published items of one kind, ordered by id, and a matrix of their vectors."""
 
     kind: Kind
     url: str = ""
     revision: int = -1
+    model: str = ""
     # A tuple: the scorer memoises the columns of a tuple it sees again (not of a list).
     items: tuple[scoring.Item, ...] = ()
-    versions: dict[int, int] = field(default_factory=dict)
-    vectors: NDArray[np.float32] = field(
-        default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    vectors: Vectors = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     position: dict[str, int] = field(default_factory=dict)
+    # `vectors` is the first len(items) rows of `store`; the rest are free for appends.
+    store: Vectors = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
-    def vectors_for(self, ids: list[str]) -> NDArray[np.float32]:
+    def vectors_for(self, ids: list[str]) -> Vectors:
         """Return the rows of the vector matrix for these item ids."""
         return self.vectors[[self.position[i] for i in ids]]
 
@@ -70,8 +83,11 @@ class IndexCache:
             index = self._indexes.get(key)
             if index is not None and index.revision == revision:
                 return index
-            fresh = _refresh(session, kind, index, revision, key[0])
-            self._indexes[key] = fresh
+            # Rows this transaction wrote may yet be rolled back: use them, do not keep them.
+            mine = revisions.uncommitted(session, "offers" if kind == "offer" else "needs")
+            fresh = _refresh(session, kind, index, revision, key[0], private=mine)
+            if not mine:
+                self._indexes[key] = fresh
             return fresh
 
     def memo(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
@@ -98,57 +114,161 @@ class IndexCache:
             self._memo.clear()
 
 
-def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
-             url: str) -> ItemIndex:
+@dataclass
+class _Changes:
+    """Rows read for a refresh, in id order: published ones with their item and vector
+    (row j of `vectors`), and the ids of rows that are no longer published."""
+
+    ids: list[int]
+    items: list[scoring.Item]
+    vectors: Vectors
+    gone: list[int]
+
+
+def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int, url: str,
+             *, private: bool = False) -> ItemIndex:
     model = Offer if kind == "offer" else Need
-    rows = session.execute(
-        select(model.id, model.version).where(model.status == "published").order_by(model.id)
-    ).all()
-    versions = {row.id: row.version for row in rows}
     model_name = scoring.get_text_model().name
-    keep: dict[int, tuple[scoring.Item, NDArray[np.float32]]] = {}
-    if old is not None and old.vectors.size:
-        for item in old.items:
-            item_id = int(item.id)
-            if versions.get(item_id) == old.versions.get(item_id):
-                keep[item_id] = (item, old.vectors[old.position[item.id]])
-    missing = [i for i in versions if i not in keep]
-    loaded = _load(session, kind, missing, model_name)
-    merged = {**keep, **loaded}
-    ordered = sorted(merged)
-    items = [merged[i][0] for i in ordered]
-    dim = scoring.get_text_model().dim
-    matrix = (np.vstack([merged[i][1] for i in ordered]).astype(np.float32, copy=False)
-              if ordered else np.zeros((0, dim), dtype=np.float32))
-    log.info("%s index at revision %d: %d items (%d loaded)", kind, revision, len(items),
-             len(loaded))
-    return ItemIndex(kind=kind, url=url, revision=revision, items=tuple(items),
-                     versions={i: versions[i] for i in ordered}, vectors=matrix,
-                     position={item.id: n for n, item in enumerate(items)})
+    if old is None or revision < old.revision or old.model != model_name:
+        changes = _read(session, kind, model.status == "published")
+        blank = np.zeros((0, scoring.get_text_model().dim), dtype=np.float32)
+        empty = ItemIndex(kind=kind, url=url, model=model_name, vectors=blank, store=blank)
+        fresh = _assemble(empty, changes, revision, private=True)
+        log.info("%s index at revision %d: %d items read", kind, revision, len(fresh.items))
+        return fresh
+    changes = _read(session, kind, or_(model.change_seq > old.revision,
+                                       model.change_seq.is_(None)))
+    fresh = _assemble(old, changes, revision, private=private)
+    log.info("%s index at revision %d: %d items, %d changed, %d dropped", kind, revision,
+             len(fresh.items), len(changes.ids), len(changes.gone))
+    return fresh
 
 
-def _load(session: Session, kind: Kind, ids: list[int],
-          model_name: str) -> dict[int, tuple[scoring.Item, NDArray[np.float32]]]:
-    out: dict[int, tuple[scoring.Item, NDArray[np.float32]]] = {}
-    text_model = scoring.get_text_model()
-    to_encode: list[tuple[int, scoring.Item]] = []
+def _read(session: Session, kind: Kind, where: ColumnElement[bool]) -> _Changes:
+    """The rows matching `where`: items and vectors of the published ones (encoded in memory
+    when not stored by the current model), ids of the others."""
     model = Offer if kind == "offer" else Need
+    text_model = scoring.get_text_model()
     # Plain result rows of the columns needed, not ORM entities (a third of a refresh's CPU).
     columns = [getattr(model, name) for name in
                (*ITEM_COLUMNS, *(("capacity",) if kind == "offer" else ()),
-                "embedding", "embedding_model")]
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start:start + 2000]
-        for row in session.execute(select(*columns).where(model.id.in_(chunk))):
-            item = to_scoring_item(row, kind)
-            if row.embedding is not None and row.embedding_model == model_name:
-                out[row.id] = (item, scoring.vector_from_bytes(row.embedding, text_model.dim))
-            else:
-                to_encode.append((row.id, item))
+                "status", "embedding", "embedding_model")]
+    ids: list[int] = []
+    items: list[scoring.Item] = []
+    stored: list[bytes] = []
+    gone: list[int] = []
+    to_encode: list[int] = []
+    blank = bytes(4 * text_model.dim)
+    stmt = select(*columns).where(where).order_by(model.id).execution_options(yield_per=CHUNK)
+    for row in session.execute(stmt):
+        if row.status != "published":
+            gone.append(row.id)
+            continue
+        if row.embedding is not None and row.embedding_model == text_model.name:
+            stored.append(row.embedding)
+        else:
+            to_encode.append(len(ids))
+            stored.append(blank)
+        ids.append(row.id)
+        items.append(to_scoring_item(row, kind))
+    vectors = scoring.vectors_from_bytes(stored, text_model.dim)
     if to_encode:
         # Rows written with encoding switched off or by another model version: encode them
         # in memory so that matching still sees them (`sscmatch reencode` stores them).
-        matrix = text_model.encode([scoring.item_text(item) for _, item in to_encode])
-        for (row_id, item), vector in zip(to_encode, matrix, strict=True):
-            out[row_id] = (item, vector)
-    return out
+        vectors[to_encode] = text_model.encode([scoring.item_text(items[k]) for k in to_encode])
+    return _Changes(ids, items, vectors, gone)
+
+
+def _assemble(old: ItemIndex, changes: _Changes, revision: int, *,
+              private: bool) -> ItemIndex:
+    """`old` with the changed rows applied, at `revision`; `private`: the result must not
+    write into the spare rows of `old`'s matrix (it may be dropped, and `old` refreshed
+    again)."""
+    if not changes.ids and not any(i in old.position for i in map(str, changes.gone)):
+        return replace(old, revision=revision)
+    dim = old.store.shape[1]
+    n_old = len(old.items)
+    changed_at = {int(old.ids[p]): p for p in
+                  (old.position.get(str(i)) for i in (*changes.ids, *changes.gone))
+                  if p is not None}
+    same_vectors = all(
+        np.array_equal(old.vectors[changed_at[i]], changes.vectors[j])
+        for j, i in enumerate(changes.ids) if i in changed_at)
+    appended = [k for k, i in enumerate(changes.ids) if i not in changed_at]
+    top = int(old.ids[-1]) if n_old else -1
+    if (not private and same_vectors and not any(i in changed_at for i in changes.gone)
+            and all(changes.ids[k] > top for k in appended)):
+        return _append(old, changes, revision, changed_at, appended, dim)
+    return _rebuild(old, changes, revision, changed_at, dim)
+
+
+def _append(old: ItemIndex, changes: _Changes, revision: int, changed_at: dict[int, int],
+            appended: list[int], dim: int) -> ItemIndex:
+    """Swap items whose vector did not change and write new ones (highest ids) into the
+    spare rows: no copy of the matrix while it has room."""
+    n_old, n = len(old.items), len(old.items) + len(appended)
+    store = old.store
+    if store.shape[0] < n or store.shape[1] != dim:
+        store = _allocate(n, dim)
+        store[:n_old] = old.vectors
+    items = list(old.items)
+    source = np.arange(n, dtype=np.intp)
+    source[n_old:] = -1
+    for i, item in zip(changes.ids, changes.items, strict=True):
+        if i in changed_at:
+            items[changed_at[i]] = item
+            source[changed_at[i]] = -1
+    position = dict(old.position)
+    for offset, k in enumerate(appended):
+        store[n_old + offset] = changes.vectors[k]
+        items.append(changes.items[k])
+        position[changes.items[k].id] = n_old + offset
+    ids = np.concatenate([old.ids, np.asarray([changes.ids[k] for k in appended],
+                                              dtype=np.int64)])
+    return _index(old, revision, tuple(items), ids, store, position, source)
+
+
+def _rebuild(old: ItemIndex, changes: _Changes, revision: int, changed_at: dict[int, int],
+             dim: int) -> ItemIndex:
+    """Merge the kept rows of `old` and the changed ones into a new matrix, in id order."""
+    keep = np.ones(len(old.items), dtype=bool)
+    keep[list(changed_at.values())] = False
+    kept = np.flatnonzero(keep)
+    new_ids = np.asarray(changes.ids, dtype=np.int64)
+    merged = np.concatenate([old.ids[kept], new_ids])
+    order = np.argsort(merged, kind="stable")
+    n = len(merged)
+    # source[k]: the row of `old` that output row k copies, or -1 - j for changed row j.
+    source = np.concatenate([kept, -1 - np.arange(len(new_ids))]).astype(np.intp)[order]
+    store = _allocate(n, dim)
+    # Rows come in runs of consecutive rows of `old` (source rising by 1) or of the changed
+    # rows (source falling by 1): one slice copy per run.
+    before = np.concatenate([source[:1], source[:-1]])
+    ongoing = (((source >= 0) & (before >= 0) & (source - before == 1))
+               | ((source < 0) & (before < 0) & (source - before == -1)))
+    ongoing[:1] = False
+    starts = np.flatnonzero(~ongoing)
+    for a, b in pairwise([*starts.tolist(), n]):
+        first = int(source[a])
+        if first >= 0:
+            store[a:b] = old.vectors[first:first + b - a]
+        else:
+            store[a:b] = changes.vectors[-1 - first:-1 - first + b - a]
+    items = tuple(old.items[s] if s >= 0 else changes.items[-1 - s] for s in source.tolist())
+    position = {item.id: k for k, item in enumerate(items)}
+    source[source < 0] = -1
+    return _index(old, revision, items, merged[order], store, position, source)
+
+
+def _index(old: ItemIndex, revision: int, items: tuple[scoring.Item, ...],
+           ids: NDArray[np.int64], store: Vectors, position: dict[str, int],
+           source: NDArray[np.intp]) -> ItemIndex:
+    # The scorer's columns of the new tuple, derived from those of the old one.
+    scoring.derive_columns(old.items, items, source)
+    return replace(old, revision=revision, items=items, ids=ids, store=store,
+                   vectors=store[:len(items)], position=position)
+
+
+def _allocate(n: int, dim: int) -> Vectors:
+    """A matrix for n rows of vectors and about 1/8 more (at least 256) for appends."""
+    return np.zeros((n + max(256, n // 8), dim), dtype=np.float32)

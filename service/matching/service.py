@@ -82,13 +82,14 @@ def _rank_item(session: Session, cache: IndexCache, *, row: ItemRow, kind: Kind,
         item_vector=vector,
         counterpart_vectors=counterpart_index.vectors, profiles=_profiles(cache, offers, needs),
     )
-    lookup = {i.id: i for i in counterpart_index.items}
+    found = counterpart_index.items
+    position = counterpart_index.position
     pairs = []
     for s in scored:
         if kind == "need":
-            pairs.append(RankedPair(s, subject, lookup[s.offer_id]))
+            pairs.append(RankedPair(s, subject, found[position[s.offer_id]]))
         else:
-            pairs.append(RankedPair(s, lookup[s.need_id], subject))
+            pairs.append(RankedPair(s, found[position[s.need_id]], subject))
     return pairs
 
 
@@ -114,7 +115,7 @@ def _profiles(cache: IndexCache, offers: ItemIndex,
               needs: ItemIndex) -> dict[str, scoring.CountryProfile]:
     """What every country offers and needs (input of reciprocity), once per data revision."""
     return cache.memo(("profiles", offers.url, offers.revision, needs.revision),
-                      lambda: scoring.country_profiles([*offers.items, *needs.items]))
+                      lambda: scoring.profiles_of(offers.items, needs.items))
 
 
 def score_pairing(session: Session, cache: IndexCache, *, need: Need, offer: Offer,
