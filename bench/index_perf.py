@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -153,14 +154,14 @@ def main() -> None:
 
         cold = _timed(lambda: matches(0))
         health = [_timed(lambda: client.get("/health")) for _ in range(args.runs)]
-        warm = [_timed(lambda k=k: matches(k)) for k in range(1, args.runs + 1)]
+        warm = [_timed(partial(matches, k)) for k in range(1, args.runs + 1)]
         after_write, after_text, refresh, writes = [], [], [], []
         for k in range(args.runs):
-            writes.append(_timed(lambda k=k: write(k)))
-            after_write.append(_timed(lambda k=k: matches(k)))
+            writes.append(_timed(partial(write, k)))
+            after_write.append(_timed(partial(matches, k)))
             write(k, {"title": f"Registro de trabajo infantil, ronda {k}"})
-            after_text.append(_timed(lambda k=k: matches(k)))
-            writes.append(_timed(lambda k=k: write(k + args.runs)))
+            after_text.append(_timed(partial(matches, k)))
+            writes.append(_timed(partial(write, k + args.runs)))
             with session_scope() as session:
                 refresh.append(_timed(lambda: cache.get(session, "offer")))
     h50, h95 = _ms(health)
