@@ -12,7 +12,6 @@ scorer called directly on the same data is the baseline of the work itself.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -28,18 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
+from _setup import use_database
 from synth import generate
 
 from models import CooperationTable, Need, Offer, TableParticipant
 from service import scoring
 from service.auth.service import create_key
-from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import get_engine, session_scope
+from service.db import session_scope
 from service.items.service import bump_revision
 from service.main import create_app
 from service.matching.context import build_context
-from service.migrate import upgrade
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -115,11 +113,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade(url)
+    url = use_database(args.database_url, tmp, "bench.db")
     table_id, key, admin_key = _load(args.n, args.seed)
     headers = {"Authorization": f"Bearer {key}"}
     app = create_app()

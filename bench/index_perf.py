@@ -16,9 +16,7 @@ refresh reads vectors, it does not encode them); needs are encoded from syntheti
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -34,20 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
+from _setup import FACTORS, WORDS, p50_p95_ms, use_database
 
 from models import MODALITIES, Need, Offer
 from service import revisions, scoring
 from service.auth.service import create_key
-from service.config import get_settings
 from service.countries.seed import MEMBERS, seed_reference
-from service.db import get_engine, session_scope
+from service.db import session_scope
 from service.main import create_app
-from service.migrate import upgrade
-
-FACTORS = ("indigenous", "education", "agriculture", "value_chains", "migration",
-           "youth_employment", "decentralisation", "ict")
-WORDS = ("inspección", "trabajo", "infantil", "escuela", "cosecha", "registro", "migrantes",
-         "jóvenes", "aprendizaje", "municipio", "cadena", "café", "minería", "alerta")
 
 
 def _fill(n_offers: int, n_needs: int, seed: int) -> str:
@@ -94,12 +86,6 @@ def _fill(n_offers: int, n_needs: int, seed: int) -> str:
         return admin
 
 
-def _ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered) * 1000, p95 * 1000
-
-
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -115,11 +101,7 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{tmp.name}/index.db"
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade(url)
+    url = use_database(args.database_url, tmp, "index.db")
     start = time.perf_counter()
     admin = _fill(args.offers, args.needs, 11)
     print(f"stored {args.offers} offers and {args.needs} needs in "
@@ -164,12 +146,12 @@ def main() -> None:
             writes.append(_timed(partial(write, k + args.runs)))
             with session_scope() as session:
                 refresh.append(_timed(lambda: cache.get(session, "offer")))
-    h50, h95 = _ms(health)
-    w50, w95 = _ms(warm)
-    a50, a95 = _ms(after_write)
-    t50, t95 = _ms(after_text)
-    r50, r95 = _ms(refresh)
-    p50, p95 = _ms(writes)
+    h50, h95 = p50_p95_ms(health)
+    w50, w95 = p50_p95_ms(warm)
+    a50, a95 = p50_p95_ms(after_write)
+    t50, t95 = p50_p95_ms(after_text)
+    r50, r95 = p50_p95_ms(refresh)
+    p50, p95 = p50_p95_ms(writes)
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     command = "python bench/index_perf.py" + (
         f" --database-url {args.database_url}" if args.database_url else "")

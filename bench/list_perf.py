@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,19 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
+from _setup import FACTORS, WORDS, p50_p95_ms, use_database
 
 from models import MODALITIES, Offer
 from service.auth.service import create_key
-from service.config import get_settings
 from service.countries.seed import MEMBERS, seed_reference
 from service.db import get_engine, session_scope
 from service.main import create_app
-from service.migrate import upgrade
-
-FACTORS = ("indigenous", "education", "agriculture", "value_chains", "migration",
-           "youth_employment", "decentralisation", "ict")
-WORDS = ("inspección", "trabajo", "infantil", "escuela", "cosecha", "registro", "migrantes",
-         "jóvenes", "aprendizaje", "municipio", "cadena", "café", "minería", "alerta")
 
 
 def _fill(n: int, seed: int) -> tuple[str, str]:
@@ -70,12 +63,6 @@ def _fill(n: int, seed: int) -> tuple[str, str]:
     return staff, country
 
 
-def _p(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return (statistics.median(ordered) * 1000,
-            ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -83,12 +70,8 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{tmp.name}/lists.db"
-    os.environ["DATABASE_URL"] = url
     os.environ["ENCODE_ON_WRITE"] = "false"
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    upgrade(url)
+    url = use_database(args.database_url, tmp, "lists.db")
     start = time.perf_counter()
     staff, country = _fill(args.rows, 3)
     print(f"inserted {args.rows} offers in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -108,7 +91,7 @@ def main() -> None:
             t = time.perf_counter()
             client.get("/health")
             health.append(time.perf_counter() - t)
-        h50, _h95 = _p(health)
+        h50, _h95 = p50_p95_ms(health)
         for label, key, query in cases:
             headers = {"Authorization": f"Bearer {key}"}
             if query == "cursor":
@@ -123,7 +106,7 @@ def main() -> None:
                 resp = client.get(f"/api/v1/offers?{query}", headers=headers)
                 samples.append(time.perf_counter() - t)
                 assert resp.status_code == 200, resp.text
-            p50, p95 = _p(samples)
+            p50, p95 = p50_p95_ms(samples)
             rows.append(f"| `{label}` | {resp.json()['total']:,} | {p50:.1f} | {p95:.1f} | "
                         f"{p50 / h50:.0f}× |")
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"

@@ -77,14 +77,15 @@ class IndexCache:
         """Return the index of `kind`, refreshed if any writer changed the data since;
         `revision`: the counter of `kind` as the caller read it in this transaction."""
         key = (session.get_bind().engine.url.render_as_string(hide_password=True), kind)
+        counter: revisions.Counter = "offers" if kind == "offer" else "needs"
         if revision is None:
-            revision = revisions.read(session, "offers" if kind == "offer" else "needs")
+            revision = revisions.read(session, counter)
         with self._lock:
             index = self._indexes.get(key)
             if index is not None and index.revision == revision:
                 return index
             # Rows this transaction wrote may yet be rolled back: use them, do not keep them.
-            mine = revisions.uncommitted(session, "offers" if kind == "offer" else "needs")
+            mine = revisions.uncommitted(session, counter)
             fresh = _refresh(session, kind, index, revision, key[0], private=mine)
             if not mine:
                 self._indexes[key] = fresh
@@ -128,10 +129,11 @@ class _Changes:
 def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int, url: str,
              *, private: bool = False) -> ItemIndex:
     model = Offer if kind == "offer" else Need
-    model_name = scoring.get_text_model().name
+    text_model = scoring.get_text_model()
+    model_name = text_model.name
     if old is None or revision < old.revision or old.model != model_name:
         changes = _read(session, kind, model.status == "published")
-        blank = np.zeros((0, scoring.get_text_model().dim), dtype=np.float32)
+        blank = np.zeros((0, text_model.dim), dtype=np.float32)
         empty = ItemIndex(kind=kind, url=url, model=model_name, vectors=blank, store=blank)
         fresh = _assemble(empty, changes, revision, private=True)
         log.info("%s index at revision %d: %d items read", kind, revision, len(fresh.items))
@@ -208,7 +210,7 @@ def _append(old: ItemIndex, changes: _Changes, revision: int, changed_at: dict[i
     spare rows: no copy of the matrix while it has room."""
     n_old, n = len(old.items), len(old.items) + len(appended)
     store = old.store
-    if store.shape[0] < n or store.shape[1] != dim:
+    if store.shape[0] < n:
         store = _allocate(n, dim)
         store[:n_old] = old.vectors
     items = list(old.items)

@@ -1,0 +1,34 @@
+"""What the benchmarks that fill a database share: its set-up, sample words, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+
+from service.config import get_settings
+from service.db import get_engine
+from service.migrate import upgrade
+
+FACTORS = ("indigenous", "education", "agriculture", "value_chains", "migration",
+           "youth_employment", "decentralisation", "ict")
+WORDS = ("inspección", "trabajo", "infantil", "escuela", "cosecha", "registro", "migrantes",
+         "jóvenes", "aprendizaje", "municipio", "cadena", "café", "minería", "alerta")
+
+
+def use_database(url: str | None, tmp: tempfile.TemporaryDirectory[str], name: str) -> str:
+    """Point the service at `url` (default: SQLite file `name` in `tmp`), migrated to head;
+    return the URL."""
+    url = url or f"sqlite:///{tmp.name}/{name}"
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    upgrade(url)
+    return url
+
+
+def p50_p95_ms(samples: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile of durations in seconds, in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
