@@ -6,10 +6,13 @@ held for two statements and the commit instead of for the rest of the request. U
 concurrent writers the lock otherwise queued them behind each other's response building.
 
 A bump of offers or needs also stamps the rows its transaction wrote (their `change_seq`,
-NULL after any write) with the new revision. Writers take the counter's lock in turn, so the
-stamps follow the order of the commits: a reader that holds an index at revision R and sees
-the counter at R' finds every row committed in between among those stamped above R (or still
-NULL, written by a transaction that has not reached its bump), and reads only those.
+NULL after any write) with the new revision: the rows the session flushed, by primary key, or,
+after a bulk statement on their table, every row still NULL. Any write of offers or needs
+through the session bumps their counter, whether or not the caller asked. Writers take the
+counter's lock in turn, so the stamps follow the order of the commits: a reader that holds an
+index at revision R and sees the counter at R' finds every row committed in between among
+those stamped above R (or still NULL: written behind the session's back, by a statement on
+the connection), and reads only those.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from typing import Literal, cast, get_args
 
 from sqlalchemy import Table, event, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from models import IndexRevision, Need, Offer
 
@@ -25,8 +28,14 @@ Counter = Literal["offers", "needs", "pairings", "reference"]
 """What a counter covers: offers, needs, pairings, or reference data (countries, groupings)."""
 _PENDING = "sscmatch_pending_revisions"
 _APPLIED = "sscmatch_applied_revisions"
-_STAMPED: dict[str, Table] = {"offers": cast(Table, Offer.__table__),
-                              "needs": cast(Table, Need.__table__)}
+_WRITTEN = "sscmatch_written_rows"  # counter -> ids of the rows the session flushed
+_SWEEP = "sscmatch_sweep_unstamped"  # counters whose table took a bulk statement
+_STAMPED: dict[Counter, Table] = {"offers": cast(Table, Offer.__table__),
+                                  "needs": cast(Table, Need.__table__)}
+_COUNTER_OF: dict[str, Counter] = {table.name: counter for counter, table in _STAMPED.items()}
+_STAMP_OPTION = "sscmatch_stamp"
+_MOST_STAMPED_BY_ID = 1000
+"""Above this many written rows one statement stamps every NULL row instead of a list of ids."""
 
 
 def bump(session: Session, counter: Counter) -> None:
@@ -37,7 +46,7 @@ def bump(session: Session, counter: Counter) -> None:
     return (timestamps set on update included) are the rows that will be committed.
     """
     session.flush()
-    session.info.setdefault(_PENDING, set()).add(counter)
+    _pend(session, counter)
 
 
 def read(session: Session, counter: Counter) -> int:
@@ -71,22 +80,70 @@ def _apply(session: Session, only: Counter | None = None) -> None:
                                   .returning(IndexRevision.revision))
         table = _STAMPED.get(counter)
         if table is not None and revision is not None:
-            # Rows another transaction is writing stay for its own bump (SKIP LOCKED: waiting
-            # for them, while holding the counter that transaction waits for, would deadlock).
-            # updated_at kept: the stamp is not a change the client should see.
-            unstamped = (select(table.c.id).where(table.c.change_seq.is_(None))
-                         .with_for_update(skip_locked=True))
-            session.execute(update(table).where(table.c.id.in_(unstamped))
-                            .values(change_seq=revision, updated_at=table.c.updated_at))
+            _stamp(session, counter, table, revision)
         pending.discard(counter)
         session.info.setdefault(_APPLIED, set()).add(counter)
 
 
+def _stamp(session: Session, counter: Counter, table: Table, revision: int) -> None:
+    """Stamp the rows this transaction wrote to `table` with `revision`."""
+    written: set[int] = session.info.get(_WRITTEN, {}).pop(counter, set())
+    swept: set[Counter] = session.info.get(_SWEEP, set())
+    unstamped = select(table.c.id).where(table.c.change_seq.is_(None))
+    if counter in swept or len(written) > _MOST_STAMPED_BY_ID:
+        swept.discard(counter)
+    elif written:
+        unstamped = unstamped.where(table.c.id.in_(sorted(written)))
+    else:
+        return
+    # Rows another transaction is writing stay for its own bump (SKIP LOCKED: waiting for
+    # them, while holding the counter that transaction waits for, would deadlock); this
+    # transaction's own rows are locked by it, so never skipped. updated_at kept: the stamp
+    # is not a change the client should see.
+    session.execute(update(table)
+                    .where(table.c.id.in_(unstamped.with_for_update(skip_locked=True)))
+                    .values(change_seq=revision, updated_at=table.c.updated_at)
+                    .execution_options(**{_STAMP_OPTION: True}))
+
+
+def _pend(session: Session, counter: Counter) -> None:
+    session.info.setdefault(_PENDING, set()).add(counter)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_written_rows(session: Session, _flush: UOWTransaction) -> None:
+    # Rows this flush inserted or changed are stamped, by id, at the bump; a deleted row
+    # needs no stamp, but its counter must move all the same.
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, Offer | Need) and (row not in session.dirty
+                                              or session.is_modified(row)):
+            counter = _COUNTER_OF[row.__tablename__]
+            _pend(session, counter)
+            if row not in session.deleted:
+                session.info.setdefault(_WRITTEN, {}).setdefault(counter, set()).add(row.id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_statements(state: ORMExecuteState) -> None:
+    # A statement on offers or needs outside the unit of work (an INSERT of many rows, an
+    # UPDATE by criteria) names no rows the session could track: its bump stamps every row
+    # that is still NULL.
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get(_STAMP_OPTION):
+        return
+    table = getattr(state.statement, "table", None)
+    counter = _COUNTER_OF.get(getattr(table, "name", ""))
+    if counter is not None:
+        _pend(state.session, counter)
+        state.session.info.setdefault(_SWEEP, set()).add(counter)
+
+
 @event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
-    # The commit's own flush comes after this hook: flush first, so the stamps cover it.
-    if session.info.get(_PENDING):
-        session.flush()
+    # The commit's own flush comes after this hook: flush first (nothing to do if nothing
+    # changed), so that the bumps its writes call for and their stamps are applied.
+    session.flush()
     _apply(session)
 
 
@@ -95,5 +152,5 @@ def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
     # After a commit nothing is pending; after a rollback what was pending never happened.
     # (A savepoint rolled back inside a transaction keeps its bumps: one too many is harmless.)
     if transaction.parent is None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_APPLIED, None)
+        for key in (_PENDING, _APPLIED, _WRITTEN, _SWEEP):
+            session.info.pop(key, None)

@@ -137,28 +137,79 @@ def test_every_write_is_stamped_with_its_counters_revision(world: World) -> None
     assert stamped[ids[0]].updated_at == updated_at  # type: ignore[union-attr]
 
 
-def test_rows_left_unstamped_are_read_and_stamped_by_the_next_bump(world: World) -> None:
-    """A row whose stamp is still NULL when its transaction commits (written after the
-    counter was applied, or behind the service's back) is read by every refresh until the
-    next bump of its counter stamps it."""
+def _stamps(world: World, ids: list[int]) -> list[int | None]:
+    world.session.expire_all()
+    rows = world.session.execute(select(Offer.id, Offer.change_seq).where(Offer.id.in_(ids)))
+    stamps = {offer_id: stamp for offer_id, stamp in rows}
+    return [stamps[i] for i in ids]
+
+
+def test_a_write_stamps_its_own_rows_by_id_and_leaves_other_rows_alone(world: World) -> None:
+    """A row left NULL behind the session's back (a statement on the connection, after the
+    counter was applied) is not stamped by another transaction's write: every refresh reads
+    it."""
     ids = _offers(world, 3)
     world.refreshed()
-
     revisions.bump(world.session, "offers")
-    revisions.read(world.session, "offers")  # applies the bump now, before the next write
-    world.session.execute(update(Offer).where(Offer.id == ids[2])
-                          .values(capacity=5, change_seq=None))
+    revisions.read(world.session, "offers")
+    world.session.connection().execute(update(Offer).where(Offer.id == ids[2])
+                                       .values(capacity=5, change_seq=None))
     world.session.commit()
     assert [world.refreshed().items[2].capacity] == [5]
 
-    world.session.execute(update(Offer).where(Offer.id == ids[0]).values(capacity=6))
-    revisions.bump(world.session, "offers")
-    world.session.commit()
+    world.patch(ids[0], capacity=6)
     after = world.refreshed()
 
     assert [after.items[k].capacity for k in (0, 2)] == [6, 5]
-    stamps = world.session.scalars(select(Offer.change_seq).where(Offer.id.in_(ids))).all()
-    assert None not in stamps
+    stamps = _stamps(world, ids)
+    assert stamps[0] == revisions.read(world.session, "offers")
+    assert stamps[2] is None
+
+
+def test_an_orm_write_bumps_its_counter_and_is_stamped_without_being_asked(world: World) -> None:
+    ids = _offers(world, 2)
+    before = world.refreshed()
+
+    row = world.session.get(Offer, ids[1])
+    assert row is not None
+    row.capacity = 7
+    world.session.commit()
+
+    assert world.refreshed().revision == before.revision + 1
+    assert _stamps(world, ids)[1] == before.revision + 1
+
+
+def test_a_write_after_the_counter_was_read_is_stamped_by_a_second_bump(world: World) -> None:
+    ids = _offers(world, 2)
+    before = world.refreshed()
+
+    world.patch(ids[0], capacity=2)
+    row = world.session.get(Offer, ids[0])
+    assert row is not None
+    row.capacity = 3
+    world.session.flush()
+    applied = revisions.read(world.session, "offers")  # applies the bump mid-transaction
+    row.capacity = 4
+    world.session.commit()
+
+    assert revisions.read(world.session, "offers") == applied + 1 > before.revision
+    assert _stamps(world, ids)[0] == applied + 1
+    assert world.refreshed().items[0].capacity == 4
+
+
+def test_a_bulk_statement_makes_the_bump_stamp_every_null_row(world: World) -> None:
+    ids = _offers(world, 3)
+    untouched = world.refreshed().items[2].capacity
+    world.session.connection().execute(update(Offer).where(Offer.id == ids[2])
+                                       .values(change_seq=None))
+    world.session.commit()
+
+    world.session.execute(update(Offer).where(Offer.id.in_(ids[:2])).values(capacity=9))
+    world.session.commit()
+
+    revision = revisions.read(world.session, "offers")
+    assert _stamps(world, ids) == [revision] * 3
+    assert [item.capacity for item in world.refreshed().items] == [9, 9, untouched]
 
 
 def test_an_index_read_by_a_writing_transaction_is_not_kept(world: World) -> None:
