@@ -10,7 +10,9 @@ matches after one offer was changed, next to `/health` (the floor of the stack) 
 refresh alone (`IndexCache.get` after a write), all in the same run.
 
 Offers are inserted in bulk with seeded random unit vectors as their stored text vectors (the
-refresh reads vectors, it does not encode them); needs are encoded from synthetic text.
+refresh reads vectors, it does not encode them); needs are encoded from synthetic text. The
+database is then vacuumed and analysed, as autovacuum would have done in a service whose
+tables grew over time.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import FACTORS, WORDS, p50_p95_ms, use_database
+from _setup import FACTORS, WORDS, p50_p95_ms, settle, use_database
 
 from models import MODALITIES, Need, Offer
 from service import revisions, scoring
@@ -104,6 +106,7 @@ def main() -> None:
     url = use_database(args.database_url, tmp, "index.db")
     start = time.perf_counter()
     admin = _fill(args.offers, args.needs, 11)
+    settle()
     print(f"stored {args.offers} offers and {args.needs} needs in "
           f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
     auth = {"Authorization": f"Bearer {admin}"}

@@ -18,18 +18,18 @@ import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import FACTORS, WORDS, p50_p95_ms, use_database
+from _setup import FACTORS, WORDS, p50_p95_ms, settle, use_database
 
 from models import MODALITIES, Offer
 from service.auth.service import create_key
 from service.countries.seed import MEMBERS, seed_reference
-from service.db import get_engine, session_scope
+from service.db import session_scope
 from service.main import create_app
 
 
@@ -55,11 +55,8 @@ def _fill(n: int, seed: int) -> tuple[str, str]:
             session.execute(insert(Offer), rows)
         _k, staff = create_key(session, role="organizer", name="bench")
         _k, country = create_key(session, role="country", country="BRA", name="bench")
-    # Measure the steady state: statistics gathered and no autovacuum pass running alongside
-    # (right after a bulk insert, one took tens of ms off every PostgreSQL request).
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE offers" if conn.dialect.name == "postgresql"
-                          else "ANALYZE offers"))
+    # Right after a bulk insert, an autovacuum pass took tens of ms off every PostgreSQL request.
+    settle()
     return staff, country
 
 
