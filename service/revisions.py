@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal, cast, get_args
 
-from sqlalchemy import Table, event, select, update
+from sqlalchemy import Table, Update, bindparam, event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from models import IndexRevision, Need, Offer
@@ -33,9 +33,35 @@ _SWEEP = "sscmatch_sweep_unstamped"  # counters whose table took a bulk statemen
 _STAMPED: dict[Counter, Table] = {"offers": cast(Table, Offer.__table__),
                                   "needs": cast(Table, Need.__table__)}
 _COUNTER_OF: dict[str, Counter] = {table.name: counter for counter, table in _STAMPED.items()}
-_STAMP_OPTION = "sscmatch_stamp"
 _MOST_STAMPED_BY_ID = 1000
 """Above this many written rows one statement stamps every NULL row instead of a list of ids."""
+
+
+def _stamp_statement(table: Table, *, by_id: bool) -> Update:
+    """Stamp the rows of `table` still NULL (those with the given ids, if `by_id`).
+
+    Rows another transaction is writing stay for its own bump (SKIP LOCKED: waiting for them,
+    while holding the counter that transaction waits for, would deadlock); a transaction's
+    own rows are locked by it, so never skipped. updated_at kept: the stamp is not a change
+    the client should see.
+    """
+    unstamped = select(table.c.id).where(table.c.change_seq.is_(None))
+    if by_id:
+        unstamped = unstamped.where(table.c.id.in_(bindparam("ids", expanding=True)))
+    return (update(table).where(table.c.id.in_(unstamped.with_for_update(skip_locked=True)))
+            .values(change_seq=bindparam("revision"), updated_at=table.c.updated_at))
+
+
+# Built once and run on the session's connection: the counters are read by every cached
+# request and bumped by every write, and building and running an ORM statement each time cost
+# more than the statement itself.
+_COUNTERS = cast(Table, IndexRevision.__table__)
+_READ_ONE = select(_COUNTERS.c.revision).where(_COUNTERS.c.kind == bindparam("counter"))
+_READ_ALL = select(_COUNTERS.c.kind, _COUNTERS.c.revision)
+_BUMP = (update(_COUNTERS).where(_COUNTERS.c.kind == bindparam("counter"))
+         .values(revision=_COUNTERS.c.revision + 1).returning(_COUNTERS.c.revision))
+_STAMP_BY_ID = {c: _stamp_statement(t, by_id=True) for c, t in _STAMPED.items()}
+_STAMP_NULL = {c: _stamp_statement(t, by_id=False) for c, t in _STAMPED.items()}
 
 
 def bump(session: Session, counter: Counter) -> None:
@@ -52,8 +78,7 @@ def bump(session: Session, counter: Counter) -> None:
 def read(session: Session, counter: Counter) -> int:
     """Return the current value of a counter (this transaction's own bump included)."""
     _apply(session, only=counter)
-    value = session.scalar(select(IndexRevision.revision).where(IndexRevision.kind == counter))
-    return int(value or 0)
+    return int(session.connection().scalar(_READ_ONE, {"counter": counter}) or 0)
 
 
 def uncommitted(session: Session, counter: Counter) -> bool:
@@ -66,44 +91,32 @@ def read_all(session: Session) -> tuple[int, ...]:
     """Return every counter, in the order of `Counter`, read in one query (this transaction's
     own bumps included): the key of a result that depends on all the data."""
     _apply(session)
-    rows = session.execute(select(IndexRevision.kind, IndexRevision.revision)).all()
-    values = {kind: revision for kind, revision in rows}
-    return tuple(int(values.get(counter) or 0) for counter in get_args(Counter))
+    rows = session.connection().execute(_READ_ALL)
+    values: dict[str, int] = {row.kind: row.revision for row in rows}
+    return tuple(values.get(counter, 0) for counter in get_args(Counter))
 
 
 def _apply(session: Session, only: Counter | None = None) -> None:
     pending: set[Counter] = session.info.get(_PENDING, set())
     # A fixed order, so that two transactions bumping the same counters cannot deadlock.
     for counter in sorted(c for c in pending if only is None or c == only):
-        revision = session.scalar(update(IndexRevision).where(IndexRevision.kind == counter)
-                                  .values(revision=IndexRevision.revision + 1)
-                                  .returning(IndexRevision.revision))
-        table = _STAMPED.get(counter)
-        if table is not None and revision is not None:
-            _stamp(session, counter, table, revision)
+        revision = session.connection().scalar(_BUMP, {"counter": counter})
+        if counter in _STAMPED and revision is not None:
+            _stamp(session, counter, revision)
         pending.discard(counter)
         session.info.setdefault(_APPLIED, set()).add(counter)
 
 
-def _stamp(session: Session, counter: Counter, table: Table, revision: int) -> None:
-    """Stamp the rows this transaction wrote to `table` with `revision`."""
+def _stamp(session: Session, counter: Counter, revision: int) -> None:
+    """Stamp the rows this transaction wrote to the counter's table with `revision`."""
     written: set[int] = session.info.get(_WRITTEN, {}).pop(counter, set())
     swept: set[Counter] = session.info.get(_SWEEP, set())
-    unstamped = select(table.c.id).where(table.c.change_seq.is_(None))
     if counter in swept or len(written) > _MOST_STAMPED_BY_ID:
         swept.discard(counter)
+        session.connection().execute(_STAMP_NULL[counter], {"revision": revision})
     elif written:
-        unstamped = unstamped.where(table.c.id.in_(sorted(written)))
-    else:
-        return
-    # Rows another transaction is writing stay for its own bump (SKIP LOCKED: waiting for
-    # them, while holding the counter that transaction waits for, would deadlock); this
-    # transaction's own rows are locked by it, so never skipped. updated_at kept: the stamp
-    # is not a change the client should see.
-    session.execute(update(table)
-                    .where(table.c.id.in_(unstamped.with_for_update(skip_locked=True)))
-                    .values(change_seq=revision, updated_at=table.c.updated_at)
-                    .execution_options(**{_STAMP_OPTION: True}))
+        session.connection().execute(_STAMP_BY_ID[counter],
+                                     {"revision": revision, "ids": sorted(written)})
 
 
 def _pend(session: Session, counter: Counter) -> None:
@@ -129,8 +142,6 @@ def _note_bulk_statements(state: ORMExecuteState) -> None:
     # UPDATE by criteria) names no rows the session could track: its bump stamps every row
     # that is still NULL.
     if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    if state.execution_options.get(_STAMP_OPTION):
         return
     table = getattr(state.statement, "table", None)
     counter = _COUNTER_OF.get(getattr(table, "name", ""))
