@@ -212,6 +212,27 @@ def test_a_bulk_statement_makes_the_bump_stamp_every_null_row(world: World) -> N
     assert [item.capacity for item in world.refreshed().items] == [9, 9, untouched]
 
 
+def test_a_transaction_writing_many_rows_stamps_every_null_row(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_MOST_STAMPED_BY_ID` written rows, one statement stamps every NULL row instead of
+    a list of ids as long as the transaction."""
+    monkeypatch.setattr(revisions, "_MOST_STAMPED_BY_ID", 2)
+    ids = _offers(world, 4)
+    world.refreshed()
+    world.session.connection().execute(update(Offer).where(Offer.id == ids[3])
+                                       .values(change_seq=None))
+    world.session.commit()
+
+    for offer_id in ids[:3]:
+        row = world.session.get(Offer, offer_id)
+        assert row is not None
+        row.capacity = 4
+    world.session.commit()
+
+    assert _stamps(world, ids) == [revisions.read(world.session, "offers")] * 4
+    assert [item.capacity for item in world.refreshed().items[:3]] == [4, 4, 4]
+
+
 def test_an_index_read_by_a_writing_transaction_is_not_kept(world: World) -> None:
     ids = _offers(world, 2)
     kept = world.refreshed()
