@@ -1,10 +1,13 @@
-"""What the benchmarks that fill a database share: its set-up, sample words, percentiles."""
+"""What the benchmarks that fill a database share: its set-up, sample words, timing and
+percentiles."""
 
 from __future__ import annotations
 
 import os
 import statistics
 import tempfile
+import time
+from collections.abc import Callable
 
 from sqlalchemy import text
 
@@ -37,6 +40,18 @@ def settle() -> None:
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql"
                           else "ANALYZE"))
+
+
+def engine_name(url: str) -> str:
+    """The database's name in a report: PostgreSQL or SQLite."""
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of `fn` took."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def p50_p95_ms(samples: list[float]) -> tuple[float, float]:

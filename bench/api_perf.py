@@ -12,11 +12,9 @@ scorer called directly on the same data is the baseline of the work itself.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import use_database
+from _setup import engine_name, p50_p95_ms, timed, use_database
 from synth import generate
 
 from models import CooperationTable, Need, Offer, TableParticipant
@@ -38,22 +36,6 @@ from service.db import session_scope
 from service.items.service import bump_revision
 from service.main import create_app
 from service.matching.context import build_context
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return p50 * 1000, p95 * 1000
-
-
-def _time(fn: Callable[[], object], runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _load(n: int, seed: int) -> tuple[int, str, str]:
@@ -123,8 +105,8 @@ def main() -> None:
         first = client.get(sugg_url, headers=headers)
         cold = time.perf_counter() - start
         assert first.status_code == 200, first.text
-        health = _time(lambda: client.get("/health"), args.runs)
-        sugg = _time(lambda: client.get(sugg_url, headers=headers), args.runs)
+        health = [timed(lambda: client.get("/health")) for _ in range(args.runs)]
+        sugg = [timed(lambda: client.get(sugg_url, headers=headers)) for _ in range(args.runs)]
         offer_ids = [row["offer_id"] for row in first.json()["items"][:10]] or [1]
         after_write = []
         for n in range(max(3, args.runs // 4)):
@@ -133,9 +115,7 @@ def main() -> None:
                                    json={"target_population": f"grupo {n}"},
                                    headers={"Authorization": f"Bearer {admin_key}"})
             assert written.status_code == 200, written.text
-            start = time.perf_counter()
-            client.get(sugg_url, headers=headers)
-            after_write.append(time.perf_counter() - start)
+            after_write.append(timed(lambda: client.get(sugg_url, headers=headers)))
         need_ids = [row["need_id"] for row in first.json()["items"][:10]] or [1]
         matches = []
         for n in range(args.runs):
@@ -162,14 +142,14 @@ def main() -> None:
                 offer_vectors=offers_idx.vectors,
             )
 
-        direct_times = _time(direct, 5)
+        direct_times = [timed(direct) for _ in range(5)]
 
-    h50, h95 = _percentiles(health)
-    s50, s95 = _percentiles(sugg)
-    m50, m95 = _percentiles(matches)
-    w50, w95 = _percentiles(after_write)
-    d50, _ = _percentiles(direct_times)
-    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    h50, h95 = p50_p95_ms(health)
+    s50, s95 = p50_p95_ms(sugg)
+    m50, m95 = p50_p95_ms(matches)
+    w50, w95 = p50_p95_ms(after_write)
+    d50, _ = p50_p95_ms(direct_times)
+    engine = engine_name(url)
     body = f"""## API latency: table suggestions and matches
 
 Command: `python bench/api_perf.py --n {args.n} --runs {args.runs}` ({engine}); {machine()}.

@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import FACTORS, WORDS, p50_p95_ms, settle, use_database
+from _setup import FACTORS, WORDS, engine_name, p50_p95_ms, settle, timed, use_database
 
 from models import MODALITIES, Need, Offer
 from service import revisions, scoring
@@ -88,12 +87,6 @@ def _fill(n_offers: int, n_needs: int, seed: int) -> str:
         return admin
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offers", type=int, default=100_000)
@@ -137,25 +130,25 @@ def main() -> None:
             assert reply.status_code == 200, reply.text
             versions[offer_id] = reply.headers["etag"]
 
-        cold = _timed(lambda: matches(0))
-        health = [_timed(lambda: client.get("/health")) for _ in range(args.runs)]
-        warm = [_timed(partial(matches, k)) for k in range(1, args.runs + 1)]
+        cold = timed(lambda: matches(0))
+        health = [timed(lambda: client.get("/health")) for _ in range(args.runs)]
+        warm = [timed(partial(matches, k)) for k in range(1, args.runs + 1)]
         after_write, after_text, refresh, writes = [], [], [], []
         for k in range(args.runs):
-            writes.append(_timed(partial(write, k)))
-            after_write.append(_timed(partial(matches, k)))
+            writes.append(timed(partial(write, k)))
+            after_write.append(timed(partial(matches, k)))
             write(k, {"title": f"Registro de trabajo infantil, ronda {k}"})
-            after_text.append(_timed(partial(matches, k)))
-            writes.append(_timed(partial(write, k + args.runs)))
+            after_text.append(timed(partial(matches, k)))
+            writes.append(timed(partial(write, k + args.runs)))
             with session_scope() as session:
-                refresh.append(_timed(lambda: cache.get(session, "offer")))
+                refresh.append(timed(lambda: cache.get(session, "offer")))
     h50, h95 = p50_p95_ms(health)
     w50, w95 = p50_p95_ms(warm)
     a50, a95 = p50_p95_ms(after_write)
     t50, t95 = p50_p95_ms(after_text)
     r50, r95 = p50_p95_ms(refresh)
     p50, p95 = p50_p95_ms(writes)
-    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    engine = engine_name(url)
     command = "python bench/index_perf.py" + (
         f" --database-url {args.database_url}" if args.database_url else "")
     body = f"""## Matches right after a write, on {args.offers:,} offers ({engine})

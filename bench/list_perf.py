@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import FACTORS, WORDS, p50_p95_ms, settle, use_database
+from _setup import FACTORS, WORDS, engine_name, p50_p95_ms, settle, use_database
 
 from models import MODALITIES, Offer
 from service.auth.service import create_key
@@ -106,7 +106,7 @@ def main() -> None:
             p50, p95 = p50_p95_ms(samples)
             rows.append(f"| `{label}` | {resp.json()['total']:,} | {p50:.1f} | {p95:.1f} | "
                         f"{p50 / h50:.0f}× |")
-    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    engine = engine_name(url)
     body = (
         f"## Lists on {args.rows:,} offers\n\n"
         f"Command: `python bench/list_perf.py --rows {args.rows} --runs {args.runs}` ({engine}); "

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _report import machine, write_section
-from _setup import settle, use_database
+from _setup import engine_name, settle, use_database
 
 from models import Offer
 from service import revisions
@@ -137,7 +137,7 @@ def main() -> None:
         return statistics.median(row[k] for row in rows)
 
     cw, cc, pw, pc = median(counted, 0), median(counted, 1), median(plain, 0), median(plain, 1)
-    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    engine = engine_name(url)
     command = "python bench/write_txn.py" + (
         f" --database-url {args.database_url}" if args.database_url else "")
     body = f"""## The write counters' share of a write transaction ({engine})

@@ -43,8 +43,10 @@ class Columns:
         return self.positions.get(item_id)
 
 
-def _factorise(values: list[Any]) -> tuple[list[Any], Codes]:
-    index: dict[Any, int] = {}
+def _factorise(values: list[Any], known: Sequence[Any] = ()) -> tuple[list[Any], Codes]:
+    """The distinct values (`known` ones first, in their order, then new ones as met) and
+    the code of each value."""
+    index: dict[Any, int] = {v: i for i, v in enumerate(known)}
     codes = [index.setdefault(v, len(index)) for v in values]
     return list(index), np.asarray(codes, dtype=np.intp).reshape(len(codes))
 
@@ -127,11 +129,7 @@ def derive_columns(base: tuple[Item, ...], items: tuple[Item, ...], source: Code
     values: dict[str, list[Any]] = {}
     codes: dict[str, Codes] = {}
     for name in _ATTRS:
-        values[name] = list(base_cols.values[name])
-        index = {v: i for i, v in enumerate(values[name])}
-        remap = np.asarray([index.setdefault(v, len(index)) for v in fresh.values[name]],
-                           dtype=np.intp)
-        values[name].extend(list(index)[len(values[name]):])
+        values[name], remap = _factorise(fresh.values[name], known=base_cols.values[name])
         out = np.empty(len(items), dtype=np.intp)
         out[kept] = base_cols.codes[name][source[kept]]
         out[changed] = remap[fresh.codes[name]] if len(changed) else 0
