@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     encode_on_write: bool = Field(
         default=True, description="Encode text vectors when an offer or need is written"
     )
+    warm_index_on_start: bool = Field(
+        default=True,
+        description="Read the published offers and needs into each server worker's matching "
+                    "index when it starts, in the background, rather than on its first matches")
     plan_time_limit_s: float = Field(
         default=20.0, gt=0, le=3600,
         description="Longest time the plan's exact selection may search; past it the best "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
 import unicodedata
 from collections.abc import Callable
 from importlib import resources
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth.router import router as keys_router
 from service.config import Settings, get_settings
 from service.countries.router import router as countries_router
-from service.db import get_engine
+from service.db import get_engine, session_scope
 from service.errors import PROBLEM_JSON, install_handlers, problem
 from service.errors_doc import responses
 from service.followups.router import router as followups_router
@@ -315,11 +316,36 @@ def create_served_app() -> FastAPI:
     list pages under load). They are moved out of the collector's reach once built.
 
     The text model is loaded here too, not by the first write or match of each worker, which
-    took ~1.5 s of CPU while the requests behind it waited.
+    took ~1.5 s of CPU while the requests behind it waited; and, unless `WARM_INDEX_ON_START`
+    is off, a background thread (`app.state.index_warm_up`) reads the matching index
+    (`warm_index`).
     """
     app = create_app()
-    if get_settings().encode_on_write:
+    settings = get_settings()
+    if settings.encode_on_write:
         get_text_model().encode(["warm up"])
     gc.collect()
     gc.freeze()
+    app.state.index_warm_up = None
+    if settings.warm_index_on_start:
+        app.state.index_warm_up = threading.Thread(
+            target=warm_index, args=(app.state.index_cache,), name="index-warm-up", daemon=True)
+        app.state.index_warm_up.start()
     return app
+
+
+def warm_index(cache: IndexCache) -> None:
+    """Read the published offers and needs into a worker's matching index.
+
+    With 100,000 offers this takes a few seconds, which the first `/matches` of each worker
+    would otherwise wait (requests arriving meanwhile wait for this read, holding the index's
+    lock, instead of starting their own). A database that is not reachable or not migrated yet
+    is logged and left to the first request.
+    """
+    try:
+        with session_scope(writes=False) as session:
+            for kind in ("offer", "need"):
+                cache.get(session, kind)
+    except SQLAlchemyError as exc:
+        log.warning("matching index not read at start (%s); the first matches will read it",
+                    exc.__class__.__name__)

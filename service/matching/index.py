@@ -132,10 +132,15 @@ def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
     text_model = scoring.get_text_model()
     model_name = text_model.name
     if old is None or revision < old.revision or old.model != model_name:
-        changes = _read(session, kind, model.status == "published")
+        changes = _read(session, kind, model.status == "published", spare=True)
         blank = np.zeros((0, text_model.dim), dtype=np.float32)
         empty = ItemIndex(kind=kind, url=url, model=model_name, vectors=blank, store=blank)
-        fresh = _assemble(empty, changes, revision, private=True)
+        # The rows come in id order, their vectors in one matrix with spare rows: that matrix
+        # is the index's, not copied.
+        items = tuple(changes.items)
+        fresh = _index(empty, revision, items, np.asarray(changes.ids, dtype=np.int64),
+                       changes.vectors, {item.id: k for k, item in enumerate(items)},
+                       np.full(len(items), -1, dtype=np.intp))
         log.info("%s index at revision %d: %d items read", kind, revision, len(fresh.items))
         return fresh
     changes = _read(session, kind, or_(model.change_seq > old.revision,
@@ -146,9 +151,11 @@ def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
     return fresh
 
 
-def _read(session: Session, kind: Kind, where: ColumnElement[bool]) -> _Changes:
+def _read(session: Session, kind: Kind, where: ColumnElement[bool], *,
+          spare: bool = False) -> _Changes:
     """The rows matching `where`: items and vectors of the published ones (encoded in memory
-    when not stored by the current model), ids of the others."""
+    when not stored by the current model), ids of the others; `spare`: the vectors' matrix
+    has the spare rows of a new index's store after them (see `_allocate`)."""
     model = Offer if kind == "offer" else Need
     text_model = scoring.get_text_model()
     # Plain result rows of the columns needed, not ORM entities (a third of a refresh's CPU).
@@ -173,7 +180,8 @@ def _read(session: Session, kind: Kind, where: ColumnElement[bool]) -> _Changes:
             stored.append(blank)
         ids.append(row.id)
         items.append(to_scoring_item(row, kind))
-    vectors = scoring.vectors_from_bytes(stored, text_model.dim)
+    vectors = scoring.vectors_from_bytes(stored, text_model.dim,
+                                         spare=_spare_rows(len(stored)) if spare else 0)
     if to_encode:
         # Rows written with encoding switched off or by another model version: encode them
         # in memory so that matching still sees them (`sscmatch reencode` stores them).
@@ -271,6 +279,11 @@ def _index(old: ItemIndex, revision: int, items: tuple[scoring.Item, ...],
                    vectors=store[:len(items)], position=position)
 
 
+def _spare_rows(n: int) -> int:
+    """Rows kept free for appends after n rows of vectors: about 1/8 more, at least 256."""
+    return max(256, n // 8)
+
+
 def _allocate(n: int, dim: int) -> Vectors:
-    """A matrix for n rows of vectors and about 1/8 more (at least 256) for appends."""
-    return np.zeros((n + max(256, n // 8), dim), dtype=np.float32)
+    """A matrix for n rows of vectors and spare rows for appends."""
+    return np.zeros((n + _spare_rows(n), dim), dtype=np.float32)

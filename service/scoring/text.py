@@ -95,16 +95,18 @@ def vector_from_bytes(data: bytes, dim: int) -> NDArray[np.float32]:
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 
-def vectors_from_bytes(data: Sequence[bytes], dim: int) -> NDArray[np.float32]:
-    """Read many vectors written by vector_to_bytes into one writable (n, dim) matrix with a
-    single copy; ValueError if any of them is not of size `dim`."""
+def vectors_from_bytes(data: Sequence[bytes], dim: int, *,
+                       spare: int = 0) -> NDArray[np.float32]:
+    """Read many vectors written by vector_to_bytes into one writable (n + spare, dim) matrix
+    with a single copy, the `spare` rows zero; ValueError if any of them is not of size
+    `dim`."""
     for k, chunk in enumerate(data):
         if len(chunk) != 4 * dim:
             raise ValueError(f"vector {k} has {len(chunk)} bytes, expected {4 * dim} "
                              f"for dim {dim}")
-    joined = bytearray().join(data)
+    joined = bytearray().join([*data, bytes(4 * dim * spare)] if spare else data)
     return np.frombuffer(joined, dtype="<f4").astype(np.float32, copy=False).reshape(
-        len(data), dim)
+        len(data) + spare, dim)
 
 
 def normalise_rows(matrix: NDArray[np.floating]) -> NDArray[np.float32]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 from typing import Any
 
 import pytest
@@ -10,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Pairing
-from service.main import create_app
+from service.main import create_app, create_served_app, warm_index
+from service.matching.index import Kind
 from tests.conftest import KeyMaker, bearer
 
 ITEMS: list[dict[str, Any]] = [
@@ -297,3 +300,66 @@ def test_cached_matches_follow_a_later_commitment_of_the_offer(
     assert pairing["stage"] == "expression_of_interest"
 
     assert capacity_of_brazil_offer() == 0.0  # capacity 1, now taken
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_a_served_worker_reads_its_index_at_start(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The index is read in the background when a server worker starts, so that its first
+    matches find it current instead of reading every published item."""
+    from service import revisions
+    from service.auth.service import create_key
+    from service.db import session_scope
+
+    with session_scope() as s:
+        _key, admin = create_key(s, role="admin", name="warm-up")
+    with TestClient(create_app()) as writer:
+        for item in ITEMS[:2]:
+            body = {k: v for k, v in item.items() if k != "kind"}
+            reply = writer.post(f"/api/v1/{item['kind']}s", json=body, headers=bearer(admin))
+            assert reply.status_code == 201, reply.text
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # keep the test process as it is
+    caplog.set_level(logging.INFO, logger="service.index")
+
+    app = create_served_app()
+    app.state.index_warm_up.join(timeout=60)
+    assert not app.state.index_warm_up.is_alive()
+    read_at_start = [r.getMessage() for r in caplog.records if "items read" in r.getMessage()]
+    assert [m.split()[0] for m in read_at_start] == ["offer", "need"]
+
+    cache = app.state.index_cache
+    kinds: tuple[tuple[Kind, revisions.Counter], ...] = (("offer", "offers"), ("need", "needs"))
+    with session_scope(writes=False) as s:
+        for kind, counter in kinds:
+            index = cache.get(s, kind)
+            assert index.revision == revisions.read(s, counter)
+            assert len(index.items) == 1
+    # The reads after it found the index current: nothing was read again.
+    assert sum("items read" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_the_warm_up_is_switched_off_by_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.config import get_settings
+
+    monkeypatch.setenv("WARM_INDEX_ON_START", "false")
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    get_settings.cache_clear()
+    try:
+        app = create_served_app()
+    finally:
+        get_settings.cache_clear()
+    assert app.state.index_warm_up is None
+
+
+def test_a_warm_up_on_a_database_not_migrated_logs_and_leaves_it_to_requests(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from service.db import reset_engines
+    from service.matching.index import IndexCache
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    reset_engines()
+    try:
+        warm_index(IndexCache())
+    finally:
+        reset_engines()
+    assert "matching index not read at start" in caplog.text
