@@ -18,7 +18,10 @@ needs options scipy does not pass on: HiGHS's root heuristics (RINS, RENS, shift
 spent more than half the time on the benchmark instance while the LP bound is within 0.5 %
 of the optimum, so branching finds the optimum sooner without them (bench/plan_perf.py).
 Under a time limit the other way round pays: on scored instances, where many pairings score
-alike, those heuristics find most of the better selections found before the limit.
+alike, those heuristics find most of the better selections found before the limit, and they
+also shorten the proof there (scored seeds 8 and 11, 2026-12-06: proven in 21.8 and 9.3 s with
+them, 32.3 and 16.5 s without), while on random-score seeds 7, 10 and 12 they add 1.5-2.3 s,
+mostly RENS and the root reduced-cost heuristic (each measured alone).
 OR-Tools CP-SAT 9.15 was measured on the same instances (2 cores, 2026-12-04; scores scaled
 to integers; 1, 2 and 8 workers, and LP-heavy settings). It proved no scored instance within
 120 s: its bound stayed 0.2-0.3 % above the optimum, which HiGHS proved in 47-131 s. On the
