@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -352,7 +353,7 @@ def test_the_warm_up_is_switched_off_by_setting(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_warm_up_on_a_database_not_migrated_logs_and_leaves_it_to_requests(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     from service.db import reset_engines
     from service.matching.index import IndexCache
 
