@@ -93,6 +93,17 @@ def test_many_vectors_are_read_in_one_writable_matrix() -> None:
     assert scoring.vectors_from_bytes([], 4).shape == (0, 4)
 
 
+def test_spare_rows_come_zero_after_the_vectors() -> None:
+    rows = np.arange(8, dtype=np.float32).reshape(2, 4) + 1
+    matrix = scoring.vectors_from_bytes([scoring.vector_to_bytes(r) for r in rows], 4, spare=3)
+
+    assert matrix.shape == (5, 4)
+    assert np.array_equal(matrix[:2], rows)
+    assert not matrix[2:].any()
+    matrix[4] = 1.0  # writable: the index appends new items into the spare rows
+    assert scoring.vectors_from_bytes([], 4, spare=2).shape == (2, 4)
+
+
 def test_a_vector_of_the_wrong_size_is_refused_by_position() -> None:
     good = scoring.vector_to_bytes(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="vector 1 has 12 bytes, expected 16"):
