@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from service import tabular
 from service.deps import PrincipalDep, SessionDep
 from service.errors_doc import responses
 from service.reports import export, network
@@ -22,22 +23,17 @@ From = Annotated[Day | None, Query(alias="from", description="Pairings created o
                                                               "this day (UTC)")]
 To = Annotated[Day | None, Query(alias="to", description="Pairings created on or before "
                                                           "this day (UTC)")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FILES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}},
+    200: {"content": {"application/json": {}, "text/csv": {}, tabular.XLSX_MEDIA_TYPE: {}},
           "description": "The report as JSON, CSV or XLSX"}}
 _IMAGES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The picture"}}
 
 
 def _respond(report: Report, fmt: str, stem: str) -> Report | Response:
-    if fmt == "csv":
-        return Response(export.to_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
-    if fmt == "xlsx":
-        return Response(export.to_xlsx(report), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
-    return report
+    if fmt == "json":
+        return report
+    return tabular.download(export.sheets(report), fmt, stem)
 
 
 def _image(data: bytes, fmt: network.ImageFormat) -> Response:
