@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy.orm import Session
 
-from models import Plan
-from service import scoring
+from models import CooperationTable, Plan
+from service import scoring, tabular
+from service.auth.service import Principal
 from service.deps import IndexCacheDep, PrincipalDep, SessionDep, StaffDep
 from service.errors import NotFound
 from service.errors_doc import responses
 from service.items.service import Kind
 from service.matching import service
+from service.matching.export import plan_sheets
 from service.matching.schemas import (
     Component,
     Counterpart,
@@ -20,10 +23,11 @@ from service.matching.schemas import (
     MatchRead,
     MeetingRead,
     PlanRead,
+    PlanSummaryRead,
     SuggestionList,
 )
 from service.matching.service import RankedPair
-from service.schemas import MAX_ID, json_response
+from service.schemas import MAX_ID, Page, json_response
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
@@ -88,6 +92,22 @@ def list_table_suggestions(
                           total=total, items=[_match(p, None) for p in pairs])
 
 
+PlanNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="The plan's number in its table")]
+PlanFormat = Annotated[Literal["json", "csv", "xlsx"], Query(
+    alias="format", description="json (default); csv (one file, a `# view` section per view) "
+                                "or xlsx (a sheet per view): the plan's summary, its schedule "
+                                "(a row per pairing, by round and meeting table) and the "
+                                "meetings left out")]
+TimeLimit = Annotated[float | None, Query(
+    gt=0, le=3600, description="Longest search of the selection, in seconds; default: the "
+                               "`PLAN_TIME_LIMIT_S` setting (20). A short limit gives a draft "
+                               "quickly; past the limit the best plan found is kept, flagged "
+                               "`optimal: false` with a proven bound")]
+_PLAN_FILES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {}, tabular.XLSX_MEDIA_TYPE: {}},
+          "description": "The plan as JSON, or its views as CSV or XLSX"}}
+
+
 def _plan_read(plan: Plan) -> PlanRead:
     return PlanRead(
         id=plan.id, table_id=plan.table_id, number=plan.number,
@@ -99,20 +119,67 @@ def _plan_read(plan: Plan) -> PlanRead:
 
 
 @router.post("/tables/{table_id}/plan", response_model=PlanRead,
-             status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 404, 409))
+             status_code=status.HTTP_201_CREATED,
+             responses=responses(401, 403, 404, 409, 422))
 def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
-                      staff: StaffDep) -> PlanRead:
-    """Compute and store a new plan: exact selection of pairings, then the round schedule."""
+                      staff: StaffDep, response: Response,
+                      time_limit_s: TimeLimit = None) -> PlanRead:
+    """Compute and store a new plan: exact selection of pairings, then the round schedule.
+
+    The plan gets the next number of the table; `Location` names it under `/plans`.
+    """
     table = get_table_or_raise(session, table_id)
-    return _plan_read(service.compute_plan(session, cache, table=table, actor=staff))
+    plan = service.compute_plan(session, cache, table=table, actor=staff,
+                                time_limit_s=time_limit_s)
+    response.headers["Location"] = f"/api/v1/tables/{table.id}/plans/{plan.number}"
+    return _plan_read(plan)
+
+
+def _plan_response(session: Session, table: CooperationTable, plan: Plan,
+                   reader: Principal, fmt: str) -> PlanRead | Response:
+    if fmt == "json":
+        return _plan_read(plan)
+    return tabular.download(plan_sheets(session, table, plan, reader), fmt,
+                            f"table-{table.id}-plan-{plan.number}")
 
 
 @router.get("/tables/{table_id}/plan", response_model=PlanRead,
-            responses=responses(401, 404))
-def get_table_plan(table_id: Id, session: SessionDep, _principal: PrincipalDep) -> PlanRead:
-    """Get the latest plan of a table."""
+            responses=_PLAN_FILES | responses(401, 404, 422))
+def get_table_plan(table_id: Id, session: SessionDep, principal: PrincipalDep,
+                   fmt: PlanFormat = "json") -> PlanRead | Response:
+    """Get the latest plan of a table, as JSON or as a spreadsheet to print."""
     table = get_table_or_raise(session, table_id)
     plan = service.latest_plan(session, table)
     if plan is None:
         raise NotFound(f"Table {table_id} has no plan yet; POST /tables/{table_id}/plan.")
-    return _plan_read(plan)
+    return _plan_response(session, table, plan, principal, fmt)
+
+
+@router.get("/tables/{table_id}/plans", response_model=Page[PlanSummaryRead],
+            responses=responses(401, 404, 422))
+def list_table_plans(
+    table_id: Id, session: SessionDep, _principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page[PlanSummaryRead]:
+    """List the stored plans of a table, newest first, with their summaries (no meetings)."""
+    table = get_table_or_raise(session, table_id)
+    rows, total = service.list_plans(session, table, limit=limit, offset=offset)
+    nxt = str(offset + limit) if offset + limit < total else None
+    return Page[PlanSummaryRead](
+        items=[PlanSummaryRead.model_validate(row._mapping) for row in rows], total=total,
+        limit=limit, next_cursor=nxt)
+
+
+@router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,
+            responses=_PLAN_FILES | responses(401, 404, 422))
+def get_table_plan_by_number(table_id: Id, number: PlanNumber, session: SessionDep,
+                             principal: PrincipalDep,
+                             fmt: PlanFormat = "json") -> PlanRead | Response:
+    """Get one stored plan of a table by its number, as JSON or as a spreadsheet."""
+    table = get_table_or_raise(session, table_id)
+    plan = service.plan_by_number(session, table, number)
+    if plan is None:
+        raise NotFound(f"Table {table_id} has no plan number {number}; "
+                       f"GET /tables/{table_id}/plans lists its plans.")
+    return _plan_response(session, table, plan, principal, fmt)

@@ -60,13 +60,17 @@ class MeetingRead(Schema):
     reason: str | None = None
 
 
-class PlanRead(Schema):
+class PlanSummaryRead(Schema):
     id: int
     table_id: int
     number: int = Field(description="Plans of a table are numbered 1, 2, ...")
     scoring_version: str
     created_at: datetime
     created_by: str
-    summary: dict[str, Any] = Field(description="Totals, bounds and rounds used")
+    summary: dict[str, Any] = Field(description="Totals, bounds and rounds used; the time "
+                                                "limit and the seconds the plan took")
+
+
+class PlanRead(PlanSummaryRead):
     meetings: list[MeetingRead]
     left_out: list[MeetingRead]

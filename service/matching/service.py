@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -189,8 +191,12 @@ def table_suggestions(session: Session, cache: IndexCache, *, table: Cooperation
 
 
 def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,
-                 actor: Principal) -> Plan:
-    """Select pairings, schedule the meetings, store the plan and its suggested pairings."""
+                 actor: Principal, time_limit_s: float | None = None) -> Plan:
+    """Select pairings, schedule the meetings, store the plan and its suggested pairings.
+
+    `time_limit_s` caps the selection's search (None: the `PLAN_TIME_LIMIT_S` setting); the
+    summary records the limit and the seconds the plan took.
+    """
     if table.status == "closed":
         raise Conflict("The table is closed; its plan cannot be recomputed.")
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
@@ -210,8 +216,10 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
-    result = planning.plan(candidates, capacity=capacity, limits=limits,
-                           time_limit_s=get_settings().plan_time_limit_s)
+    limit = get_settings().plan_time_limit_s if time_limit_s is None else time_limit_s
+    started = time.perf_counter()
+    result = planning.plan(candidates, capacity=capacity, limits=limits, time_limit_s=limit)
+    seconds = time.perf_counter() - started
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)], actor=actor)
@@ -220,7 +228,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     plan = Plan(
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
         created_by=f"{actor.role}:{actor.name}"[:120],
-        summary=_summary(result, len(candidates), len(locked)),
+        summary=_summary(result, len(candidates), len(locked), limit, seconds),
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
@@ -268,7 +276,8 @@ def _store_suggested(session: Session, table: CooperationTable,
     revisions.bump(session, "pairings")
 
 
-def _summary(result: planning.Plan, candidates: int, locked: int) -> dict[str, object]:
+def _summary(result: planning.Plan, candidates: int, locked: int, time_limit_s: float,
+             seconds: float) -> dict[str, object]:
     sched = result.schedule
     return {
         "candidates": candidates,
@@ -286,6 +295,8 @@ def _summary(result: planning.Plan, candidates: int, locked: int) -> dict[str, o
         "bipartite": sched.bipartite,
         "uncovered_participants": list(result.selection.uncovered),
         "pairings_past_suggested_kept": locked,
+        "time_limit_s": time_limit_s,
+        "seconds": round(seconds, 3),
     }
 
 
@@ -303,3 +314,23 @@ def latest_plan(session: Session, table: CooperationTable) -> Plan | None:
     """Return the table's most recent plan."""
     return session.scalar(select(Plan).where(Plan.table_id == table.id)
                           .order_by(Plan.number.desc()).limit(1))
+
+
+def plan_by_number(session: Session, table: CooperationTable, number: int) -> Plan | None:
+    """Return one plan of the table by its number."""
+    return session.scalar(select(Plan).where(Plan.table_id == table.id, Plan.number == number))
+
+
+PLAN_SUMMARY_COLUMNS = (Plan.id, Plan.table_id, Plan.number, Plan.scoring_version,
+                        Plan.created_at, Plan.created_by, Plan.summary)
+
+
+def list_plans(session: Session, table: CooperationTable, *, limit: int,
+               offset: int) -> tuple[list[Any], int]:
+    """Return a page of the table's plans, newest first, without their meetings, and the
+    number of plans."""
+    total = session.scalar(select(func.count()).select_from(Plan)
+                           .where(Plan.table_id == table.id)) or 0
+    rows = session.execute(select(*PLAN_SUMMARY_COLUMNS).where(Plan.table_id == table.id)
+                           .order_by(Plan.number.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,7 @@ from models import Pairing
 from service.main import create_app, create_served_app, warm_index
 from service.matching.index import Kind
 from tests.conftest import KeyMaker, bearer
+from tests.factories import assert_problem
 
 ITEMS: list[dict[str, Any]] = [
     {"kind": "need", "country": "HTI", "factor": "education", "language": "fr",
@@ -213,6 +217,119 @@ def test_plan_is_stored_versioned_and_keeps_pairings_past_suggested(
     assert again.stage == "expression_of_interest"
     latest = app_client.get(url, headers=bearer(make_key("country", "BRA"))).json()
     assert latest["number"] == 2
+
+
+@pytest.mark.slow
+def test_plans_are_listed_newest_first_and_read_by_number(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    table = _table(app_client, admin)
+    url = f"/api/v1/tables/{table['id']}"
+    first = app_client.post(f"{url}/plan?time_limit_s=5", headers=bearer(admin))
+    assert first.status_code == 201, first.text
+    assert first.headers["location"] == f"{url}/plans/1"
+    assert first.json()["summary"]["time_limit_s"] == 5
+    assert 0 <= first.json()["summary"]["seconds"] < 5 + 5
+    second = app_client.post(f"{url}/plan", headers=bearer(admin)).json()
+    assert second["summary"]["time_limit_s"] == 20  # the setting's default
+    country = make_key("country", "PER")
+
+    page = app_client.get(f"{url}/plans?limit=1", headers=bearer(country)).json()
+    assert (page["total"], page["limit"], page["next_cursor"]) == (2, 1, "1")
+    assert [p["number"] for p in page["items"]] == [2]
+    assert "meetings" not in page["items"][0]
+    assert page["items"][0]["summary"] == second["summary"]
+    rest = app_client.get(f"{url}/plans?limit=1&offset=1", headers=bearer(country)).json()
+    assert [p["number"] for p in rest["items"]] == [1]
+    assert rest["next_cursor"] is None
+    assert app_client.get(f"{url}/plans/1", headers=bearer(country)).json() == first.json()
+    assert app_client.get(f"{url}/plan", headers=bearer(country)).json() == second
+
+    missing = assert_problem(app_client.get(f"{url}/plans/3", headers=bearer(country)), 404)
+    assert "plans" in missing["detail"]
+    assert_problem(app_client.get(f"{url}/plans/0", headers=bearer(country)), 422)
+    assert_problem(app_client.get(f"{url}/plans?limit=0", headers=bearer(country)), 422)
+    assert_problem(app_client.get("/api/v1/tables/999999/plans", headers=bearer(country)), 404)
+    empty = _table(app_client, admin)
+    listed = app_client.get(f"/api/v1/tables/{empty['id']}/plans", headers=bearer(country))
+    assert listed.json() | {"items": None} == {"items": None, "total": 0, "limit": 50,
+                                               "next_cursor": None}
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "3601", "nan"])
+def test_plan_with_a_bad_time_limit_is_422_and_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker, limit: str) -> None:
+    organizer = make_key("organizer")
+    table = _table(app_client, organizer)
+    url = f"/api/v1/tables/{table['id']}"
+    resp = app_client.post(f"{url}/plan", params={"time_limit_s": limit},
+                           headers=bearer(organizer))
+    assert_problem(resp, 422, "time_limit_s")
+    assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0
+
+
+def _csv_sections(text: str) -> dict[str, list[dict[str, str]]]:
+    sections: dict[str, list[dict[str, str]]] = {}
+    for block in text.strip("\r\n").split("\r\n\r\n"):
+        name, body = block.split("\r\n", 1)
+        sections[name.removeprefix("# ")] = list(csv.DictReader(io.StringIO(body)))
+    return sections
+
+
+@pytest.mark.slow
+def test_plan_exports_its_schedule_as_csv_and_xlsx(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    table = _table(app_client, admin)
+    url = f"/api/v1/tables/{table['id']}"
+    plan = app_client.post(f"{url}/plan", headers=bearer(admin)).json()
+    pairings = [(p["need_id"], p["offer_id"], m["round"], m["table"])
+                for m in plan["meetings"] for p in m["pairings"]]
+    assert (ids["need0"], ids["offer1"]) in [(n, o) for n, o, _, _ in pairings]
+
+    resp = app_client.get(f"{url}/plans/1?format=csv", headers=bearer(admin))
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/csv")
+    assert (f'filename="table-{table["id"]}-plan-1.csv"'
+            in resp.headers["content-disposition"])
+    sections = _csv_sections(resp.text)
+    assert list(sections) == ["summary", "schedule", "left_out"]
+    summary = {row["item"]: row["value"] for row in sections["summary"]}
+    assert summary["plan_number"] == "1"
+    assert summary["meetings"] == str(plan["summary"]["meetings"])
+    schedule = sections["schedule"]
+    assert sorted((int(r["need_id"]), int(r["offer_id"]), int(r["round"]),
+                   int(r["meeting_table"])) for r in schedule) == sorted(pairings)
+    assert [int(r["round"]) for r in schedule] == sorted(int(r["round"]) for r in schedule)
+    row = next(r for r in schedule if int(r["offer_id"]) == ids["offer1"])
+    assert row["offer_title"] == ITEMS[1]["title"]
+    assert row["need_title"] == ITEMS[0]["title"]
+    assert {row["delegation_a"], row["delegation_b"]} == {"CHL", "HTI"}
+    assert {row["delegation_a_name"], row["delegation_b_name"]} == {"Chile", "Haiti"}
+
+    # The offer is withdrawn after the plan: other countries no longer see its title.
+    chile = make_key("country", "CHL")
+    assert app_client.delete(f"/api/v1/offers/{ids['offer1']}",
+                             headers=bearer(chile)).status_code == 200
+    for key, title in ((make_key("country", "PER"), ""), (chile, ITEMS[1]["title"]),
+                       (make_key("organizer"), ITEMS[1]["title"])):
+        text = app_client.get(f"{url}/plan?format=csv", headers=bearer(key)).text
+        row = next(r for r in _csv_sections(text)["schedule"]
+                   if int(r["offer_id"]) == ids["offer1"])
+        assert (row["offer_title"], row["offer_status"]) == (title, "withdrawn")
+
+    book = app_client.get(f"{url}/plan?format=xlsx", headers=bearer(admin))
+    assert book.status_code == 200
+    workbook = load_workbook(io.BytesIO(book.content))
+    assert workbook.sheetnames == ["summary", "schedule", "left_out"]
+    rows = list(workbook["schedule"].iter_rows(values_only=True))
+    assert list(rows[0]) == list(schedule[0])
+    assert len(rows) - 1 == len(schedule)
+
+    bad = app_client.get(f"{url}/plan?format=pdf", headers=bearer(admin))
+    assert_problem(bad, 422, "format")
 
 
 def test_plan_of_table_without_plan_is_404(app_client: TestClient, make_key: KeyMaker) -> None:

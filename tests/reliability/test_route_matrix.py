@@ -55,8 +55,8 @@ def _fresh_key(world: World) -> Params:
 def _with_plan(world: World) -> Params:
     table_id = world.ids["table"]
     if "plan" not in world.ids:
-        world.ids["plan"] = world.post(f"/tables/{table_id}/plan", {}, "organizer")["id"]
-    return {"table_id": table_id}
+        world.ids["plan"] = world.post(f"/tables/{table_id}/plan", {}, "organizer")["number"]
+    return {"table_id": table_id, "number": world.ids["plan"]}
 
 
 def _fresh_pairing(world: World, *, partner: bool = False) -> Params:
@@ -154,6 +154,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/tables/{table_id}/suggestions"): Rule(STAFF_ONLY),
     ("POST", "/tables/{table_id}/plan"): Rule(_created(STAFF_ONLY)),
     ("GET", "/tables/{table_id}/plan"): Rule(ALL, target=_with_plan),
+    ("GET", "/tables/{table_id}/plans"): Rule(ALL, target=_with_plan),
+    ("GET", "/tables/{table_id}/plans/{number}"): Rule(ALL, target=_with_plan),
     # access keys: admins only
     ("GET", "/keys"): Rule(ADMIN_ONLY),
     ("POST", "/keys"): Rule(_created(ADMIN_ONLY), body={"role": "organizer", "name": "k"}),
