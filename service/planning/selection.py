@@ -134,12 +134,14 @@ def _whole(solved: Solved, n: int) -> bool:
 
 def _rounded_start(
     model: SelectionModel, score: FloatArray, extra: Rows, limits: Limits, budget: _Budget
-) -> Solved | None:
-    """A good first selection: round the linear relaxation's meetings, then fill them.
+) -> tuple[Solved | None, float]:
+    """A good first selection, rounded from the linear relaxation, and the relaxation's value.
 
     Meetings are taken in order of their value in the relaxation while both delegations (and
     the rounds, if limited) have room; the pairings within the chosen meetings are then
-    solved exactly. None if that misses a participant the coverage row asks for.
+    solved exactly. The selection is None if that misses a participant the coverage row asks
+    for. The relaxation's optimum bounds every selection (infinity if it was not solved): a
+    main solve cut short before its own root bound still reports a bound this good.
     """
     n, z_start = len(model.cands), model.z_start
     left = budget.left()
@@ -153,7 +155,7 @@ def _rounded_start(
         may_be_infeasible=True,
     )
     if relaxation.values is None or not relaxation.optimal:
-        return None
+        return None, math.inf
     meeting_cap, total_cap = meeting_caps(limits)
     y = relaxation.values[n:z_start]
     pair_value = np.zeros(len(model.pairs))
@@ -170,7 +172,7 @@ def _rounded_start(
             degree[b] += 1
             taken += 1
     filled = _fill_meetings(model, score, extra, meetings, budget)
-    return filled if filled.values is not None else None
+    return (filled if filled.values is not None else None), relaxation.objective
 
 
 def _fill_meetings(
@@ -202,7 +204,9 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
     # Under a time limit, start from a rounded relaxation and let the solver's heuristics
     # run, so that a cut-short solve still answers well; both make unlimited solves slower.
     limited = budget.deadline is not None
-    start = _rounded_start(model, score, extra, limits, budget) if limited else None
+    start, lp_bound = (
+        _rounded_start(model, score, extra, limits, budget) if limited else (None, math.inf)
+    )
     left = budget.left()
     relaxed = solve(
         model,
@@ -214,7 +218,7 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
         heuristics=limited,
     )
     found = [s for s in (start, relaxed) if s is not None and _whole(s, n)]
-    bound, optimal = relaxed.bound, relaxed.optimal
+    bound, optimal = min(relaxed.bound, lp_bound), relaxed.optimal
     if relaxed.values is not None and not _is_integral(relaxed.values[:n]):
         # Coverage rows made x fractional: fix the meetings, choose integral pairings in them.
         meetings = np.round(relaxed.values[n:z_start])
@@ -223,7 +227,7 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
             return repaired
         full = solve(model, score, integral_x=True, extra=extra, time_limit=budget.left())
         found += [s for s in (full, repaired) if s.values is not None]
-        bound, optimal = min(relaxed.bound, full.bound), full.optimal
+        bound, optimal = min(relaxed.bound, full.bound, lp_bound), full.optimal
     if not found:
         return Solved(None, -math.inf, bound, optimal=False)
     best = max(found, key=lambda s: s.objective)

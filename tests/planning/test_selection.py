@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 import pytest
 
 from service.planning import Candidate, Limits, PlanningInputError, select
+from service.planning import selection as selection_module
+from service.planning.milp import Solved
 from service.planning.selection import canonical_candidates, greedy_selection
 from tests.planning.helpers import (
     brute_force,
@@ -199,3 +203,32 @@ def test_select_negative_capacity_raises() -> None:
 def test_limits_out_of_range_raise(kwargs: dict[str, int]) -> None:
     with pytest.raises(PlanningInputError):
         Limits(**kwargs)
+
+
+def test_select_cut_short_before_its_root_bound_reports_the_relaxation_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A main solve stopped before it bounds anything still leaves a useful proven bound: the
+    optimum of the linear relaxation solved for the first selection, never below the optimum."""
+    candidates, capacity, limits = _dense_instance(1)
+    exact = select(candidates, capacity=capacity, limits=limits)
+    real_solve = selection_module.solve
+    relaxations: list[float] = []
+
+    def cut_short(*args: Any, **kwargs: Any) -> Solved:
+        solved = real_solve(*args, **kwargs)
+        if kwargs.get("relax"):
+            relaxations.append(solved.objective)
+        if kwargs.get("heuristics"):  # the main solve: no solution, no bound yet
+            return Solved(None, -math.inf, math.inf, optimal=False)
+        return solved
+
+    monkeypatch.setattr(selection_module, "solve", cut_short)
+    limited = select(candidates, capacity=capacity, limits=limits, time_limit_s=60)
+
+    assert not limited.optimal
+    assert len(relaxations) == 1
+    assert limited.score_bound == pytest.approx(relaxations[0])
+    assert math.isfinite(relaxations[0])
+    assert limited.score_bound >= exact.total_score - 1e-9
+    assert limited.total_score <= exact.total_score + 1e-9
+    assert violations(limited.chosen, capacity, limits) == []
