@@ -33,6 +33,12 @@ then on seeds 7-12 and rejected (no gain beyond run-to-run spread, or slower): t
 start as first incumbent, binary x (about 3x slower), rows y[p] <= sum(x over p), and the options
 mip_detect_symmetry, presolve, mip_allow_restart, mip_lp_age_limit, mip_pool_soft_limit and
 mip_pscost_minreliable 0-4. The solve time varies with random_seed as much as with any of them.
+Also rejected (random-score seeds 7-16 and scored seed 11, 2026-12-06): rows per country pair
+and offer (or need) bounding its pairings by the offer's capacity (or the need's limit) times
+y[p]. They cut the root bound's excess over the optimum from 0.51 % to 0.28 %, but the median
+solve went from 2.8 to 4.4 s (the total from 55 to 50 s; scored seed 11: 31.5 against 29.1 s).
+SCIP 10 (pyscipopt) proves these instances at the root with its cuts but took 6-12 s, most of
+it in its LP solver.
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
