@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.planning import Candidate, Limits, PlanningInputError, select
+from service.planning import Candidate, Limits, PlanningInputError, milp, select
 from service.planning import selection as selection_module
 from service.planning.milp import Solved
 from service.planning.selection import canonical_candidates, greedy_selection
@@ -211,7 +211,7 @@ def test_select_cut_short_before_its_root_bound_reports_the_relaxation_bound(
     optimum of the linear relaxation solved for the first selection, never below the optimum."""
     candidates, capacity, limits = _dense_instance(1)
     exact = select(candidates, capacity=capacity, limits=limits)
-    real_solve = selection_module.solve
+    real_solve = milp.solve
     relaxations: list[float] = []
 
     def cut_short(*args: Any, **kwargs: Any) -> Solved:
@@ -227,6 +227,7 @@ def test_select_cut_short_before_its_root_bound_reports_the_relaxation_bound(
 
     assert not limited.optimal
     assert len(relaxations) == 1
+    assert limited.score_bound is not None
     assert limited.score_bound == pytest.approx(relaxations[0])
     assert math.isfinite(relaxations[0])
     assert limited.score_bound >= exact.total_score - 1e-9
