@@ -8,7 +8,8 @@ need has 6 or 7 candidate offers of other delegations (2,000 in all), seeded ran
 offer capacities 1-4, at most 8 meetings per delegation, 3 offers per need, 10 tables.
 The greedy baseline, measured in the same run, sorts candidates by score and takes each one
 that still fits. The instance is also planned as the API plans it: under PLAN_TIME_LIMIT_S,
-which runs the solver's root heuristics and starts from a rounded relaxation. A stress row
+which runs the solver's root heuristics and starts from a rounded relaxation, and as a draft
+under a short limit (`POST /tables/{id}/plan?time_limit_s=2`). A stress row
 (5 needs and offers per delegation, so about 10 candidates per need and much more contention)
 shows how the exact solver behaves on a harder instance, under a time limit. Further
 instances drawn with other seeds show the time is not a property of one draw.
@@ -163,6 +164,10 @@ def main() -> None:
     parser.add_argument(
         "--scored-limit", type=float, default=2.0, help="time limit of the scored rows, seconds"
     )
+    parser.add_argument(
+        "--draft-limit", type=float, default=2.0,
+        help="time limit of a draft plan (POST /plan?time_limit_s=), seconds (0: skip)",
+    )
     args = parser.parse_args()
     limits = Limits(max_meetings_per_delegation=8, max_offers_per_need=3, tables_per_round=10)
     candidates, capacity = make_instance(seed=args.seed, per_delegation=8, n_candidates=2000)
@@ -184,6 +189,12 @@ def main() -> None:
         start = time.perf_counter()
         api_plan = plan(candidates, capacity=capacity, limits=limits, time_limit_s=api_limit)
         api_times.append(time.perf_counter() - start)
+    draft_times: list[float] = []
+    draft: Plan | None = None
+    for _ in range(args.runs if args.draft_limit > 0 else 0):
+        start = time.perf_counter()
+        draft = plan(candidates, capacity=capacity, limits=limits, time_limit_s=args.draft_limit)
+        draft_times.append(time.perf_counter() - start)
     start = time.perf_counter()
     sched = schedule(result.meetings, tables_per_round=10, rounds=None)
     schedule_time = time.perf_counter() - start
@@ -203,7 +214,7 @@ def main() -> None:
         f"Command: `python bench/plan_perf.py --runs {args.runs} --seed {args.seed}"
         f" --stress-limit {args.stress_limit:g} --other-seeds {args.other_seeds}"
         f" --scored-seeds {args.scored_seeds} --scored-exact {args.scored_exact}"
-        f" --scored-limit {args.scored_limit:g}`  ",
+        f" --scored-limit {args.scored_limit:g} --draft-limit {args.draft_limit:g}`  ",
         f"Machine: {machine()}",
         "",
         f"Instance: {len(DELEGATIONS)} delegations x 8 needs and 8 offers, "
@@ -223,6 +234,7 @@ def main() -> None:
         f" | {api_plan.selection.total_score:.4f} | {len(api_plan.selection.chosen)}"
         f" | {len(api_plan.meetings)} | {_covered(api_plan.selection.chosen)}"
         f"/{len(DELEGATIONS)} |",
+        *_draft_row(draft, draft_times, args, sel.total_score),
         f"| greedy selection (baseline), {args.runs} runs | {greedy_median * 1000:.1f} ms"
         f" | {max(greedy_times) * 1000:.1f} ms | - | {greedy_score:.4f} | {len(baseline)}"
         f" | {len(greedy_meetings)} | {_covered(baseline)}/{len(DELEGATIONS)} |",
@@ -272,6 +284,22 @@ def main() -> None:
     body = "\n".join(lines)
     write_section("plan-perf", body)
     print(body)
+
+
+def _draft_row(
+    draft: Plan | None, times: Sequence[float], args: argparse.Namespace, optimum: float
+) -> list[str]:
+    """The row of the same instance planned as a draft, under `--draft-limit` seconds."""
+    if draft is None:
+        return []
+    sel = draft.selection
+    short = (optimum - sel.total_score) / optimum * 100
+    return [
+        f"| same, as a draft (`time_limit_s={args.draft_limit:g}`), {args.runs} runs"
+        f" | {statistics.median(times):.2f} s | {max(times):.2f} s | -"
+        f" | {sel.total_score:.4f} ({short:.3f} % under the optimum) | {len(sel.chosen)}"
+        f" | {len(draft.meetings)} | {_covered(sel.chosen)}/{len(DELEGATIONS)} |"
+    ]
 
 
 def _scored_rows(args: argparse.Namespace, limits: Limits) -> list[str]:
