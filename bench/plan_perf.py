@@ -172,29 +172,23 @@ def main() -> None:
     limits = Limits(max_meetings_per_delegation=8, max_offers_per_need=3, tables_per_round=10)
     candidates, capacity = make_instance(seed=args.seed, per_delegation=8, n_candidates=2000)
 
-    times: list[float] = []
-    cpu_times: list[float] = []
-    result: Plan | None = None
-    for _ in range(args.runs):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        result = plan(candidates, capacity=capacity, limits=limits)
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
-    assert result is not None
+    def timed(limit: float | None) -> tuple[Plan, list[float], list[float]]:
+        """Plan the instance `args.runs` times: the last plan, wall and CPU seconds of each."""
+        walls: list[float] = []
+        cpus: list[float] = []
+        for _ in range(args.runs):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            done = plan(candidates, capacity=capacity, limits=limits, time_limit_s=limit)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu_start)
+        return done, walls, cpus
+
+    result, times, cpu_times = timed(None)
     # The API runs the same plan under PLAN_TIME_LIMIT_S, which turns the solver's root
     # heuristics on and starts from a rounded relaxation (see service.planning.selection).
     api_limit = get_settings().plan_time_limit_s
-    api_times: list[float] = []
-    for _ in range(args.runs):
-        start = time.perf_counter()
-        api_plan = plan(candidates, capacity=capacity, limits=limits, time_limit_s=api_limit)
-        api_times.append(time.perf_counter() - start)
-    draft_times: list[float] = []
-    draft: Plan | None = None
-    for _ in range(args.runs if args.draft_limit > 0 else 0):
-        start = time.perf_counter()
-        draft = plan(candidates, capacity=capacity, limits=limits, time_limit_s=args.draft_limit)
-        draft_times.append(time.perf_counter() - start)
+    api_plan, api_times, _ = timed(api_limit)
+    draft, draft_times, _ = timed(args.draft_limit) if args.draft_limit > 0 else (None, [], [])
     start = time.perf_counter()
     sched = schedule(result.meetings, tables_per_round=10, rounds=None)
     schedule_time = time.perf_counter() - start
