@@ -9,15 +9,16 @@ opened on the loop and ended in a worker thread (`service.db.get_session`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
 from service.config import Settings, get_settings
 from service.db import get_session
-from service.errors import Forbidden
+from service.errors import Forbidden, ServiceError, invalid_cursor
 from service.matching.index import IndexCache
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -63,3 +64,40 @@ async def get_index_cache(request: Request) -> IndexCache:
 
 
 IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
+
+
+MAX_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    """The slice of a list one request asks for: `limit` rows after the first `offset`."""
+
+    limit: int
+    offset: int
+
+    def next_cursor(self, total: int) -> str | None:
+        """Return the cursor of the page after this one, None on the last page."""
+        end = self.offset + self.limit
+        return str(end) if end < total else None
+
+
+async def get_window(
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET,
+                                        description="Rows to skip (or pass `cursor`)")] = None,
+    cursor: Annotated[str | None, Query(max_length=20, description=(
+        "The `next_cursor` of the previous page"))] = None,
+) -> Window:
+    """Read the page a list request asks for, by `cursor` (as every list) or by `offset`."""
+    if not cursor:  # an empty cursor asks for the first page, as on the item lists
+        return Window(limit, offset or 0)
+    if offset is not None:
+        raise ServiceError("Give `cursor` or `offset`, not both.",
+                           errors=[{"field": "offset", "message": "not with cursor"}])
+    if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_OFFSET):
+        raise invalid_cursor()
+    return Window(limit, int(cursor))
+
+
+WindowDep = Annotated[Window, Depends(get_window)]

@@ -32,6 +32,12 @@ class ServiceError(Exception):
         self.extra = extra
 
 
+def invalid_cursor() -> ServiceError:
+    """The error for a `cursor` query parameter no list handed out (400)."""
+    return ServiceError("The cursor is not valid; use the `next_cursor` of a previous page.",
+                        errors=[{"field": "cursor", "message": "invalid cursor"}])
+
+
 class Unauthorized(ServiceError):
     status_code = 401
     code = "unauthorized"

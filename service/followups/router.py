@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.deps import PrincipalDep, SessionDep
+from service.deps import PrincipalDep, SessionDep, WindowDep
 from service.errors_doc import responses
 from service.followups import service
 from service.followups.schemas import (
@@ -97,10 +97,12 @@ def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep) -> 
     return [NoteRead.model_validate(n) for n in service.list_notes(session, pairing)]
 
 
-@router.get("/followups", response_model=Page[ActivityRead], responses=responses(401, 422))
+@router.get("/followups", response_model=Page[ActivityRead],
+            responses=responses(400, 401, 422))
 def list_followups(
     session: SessionDep,
     principal: PrincipalDep,
+    window: WindowDep,
     overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
                                                       "activities")] = None,
     country: Country = None,
@@ -109,8 +111,6 @@ def list_followups(
     status: ActivityStatus | None = None,
     as_of: Annotated[date | None, Query(description="Judge lateness on this day "
                                                     "(default: today, UTC)")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[ActivityRead]:
     """Follow-up activities by due date: `overdue=true` lists what is late; `country` keeps
     the pairings of a country (either side), `responsible` the activities it must carry out.
@@ -118,8 +118,7 @@ def list_followups(
     filters = FollowupFilters(overdue=overdue, country=country, responsible=responsible,
                               table_id=table_id, status=status, as_of=as_of)
     rows, total = service.list_followups(session, principal=principal, filters=filters,
-                                         limit=limit, offset=offset)
+                                         limit=window.limit, offset=window.offset)
     when = as_of or service.today()
-    nxt = str(offset + limit) if offset + limit < total else None
     return Page[ActivityRead](items=[service.to_read(a, p, when) for a, p in rows], total=total,
-                              limit=limit, next_cursor=nxt)
+                              limit=window.limit, next_cursor=window.next_cursor(total))

@@ -22,8 +22,8 @@ from service.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
-    ServiceError,
     Unprocessable,
+    invalid_cursor,
 )
 from service.items import vectors
 from service.items.schemas import ItemCreateBase, ItemUpdateBase
@@ -253,8 +253,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(raw)
         return last_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ServiceError("The cursor is not valid; use the `next_cursor` of a previous page.",
-                           errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
+        raise invalid_cursor() from None
 
 
 def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,

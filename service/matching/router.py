@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
-from service.deps import IndexCacheDep, PrincipalDep, SessionDep, StaffDep
+from service.deps import IndexCacheDep, PrincipalDep, SessionDep, StaffDep, WindowDep
 from service.errors import NotFound
 from service.errors_doc import responses
 from service.items.service import Kind
@@ -156,19 +156,17 @@ def get_table_plan(table_id: Id, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/tables/{table_id}/plans", response_model=Page[PlanSummaryRead],
-            responses=responses(401, 404, 422))
+            responses=responses(400, 401, 404, 422))
 def list_table_plans(
     table_id: Id, session: SessionDep, _principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    window: WindowDep,
 ) -> Page[PlanSummaryRead]:
     """List the stored plans of a table, newest first, with their summaries (no meetings)."""
     table = get_table_or_raise(session, table_id)
-    rows, total = service.list_plans(session, table, limit=limit, offset=offset)
-    nxt = str(offset + limit) if offset + limit < total else None
+    rows, total = service.list_plans(session, table, limit=window.limit, offset=window.offset)
     return Page[PlanSummaryRead](
         items=[PlanSummaryRead.model_validate(row._mapping) for row in rows], total=total,
-        limit=limit, next_cursor=nxt)
+        limit=window.limit, next_cursor=window.next_cursor(total))
 
 
 @router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from models import CooperationTable, Need, Offer
-from service.deps import IndexCacheDep, PrincipalDep, SessionDep
+from service.deps import IndexCacheDep, PrincipalDep, SessionDep, WindowDep
 from service.errors_doc import responses
 from service.matching import service as matching
 from service.pairings import audit, idempotency, lifecycle, service
@@ -69,27 +69,25 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
                                action=action)
 
 
-@router.get("", response_model=Page[PairingRead], responses=responses(401, 422))
+@router.get("", response_model=Page[PairingRead], responses=responses(400, 401, 422))
 def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
+    window: WindowDep,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     stage: Stage | None = None,
     country: Annotated[str | None, Query(min_length=3, max_length=3,
                                          description="Recipient or provider (ISO3)")] = None,
     need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[PairingRead]:
     """List the pairings visible to the caller (country keys: their own), newest first."""
     filters = PairingFilters(table_id=table_id, stage=stage, country=country, need_id=need_id,
                              offer_id=offer_id)
     rows, total = service.list_pairings(session, principal=principal, filters=filters,
-                                        limit=limit, offset=offset)
-    nxt = str(offset + limit) if offset + limit < total else None
-    return Page[PairingRead](items=[service.to_read(p) for p in rows], total=total, limit=limit,
-                             next_cursor=nxt)
+                                        limit=window.limit, offset=window.offset)
+    return Page[PairingRead](items=[service.to_read(p) for p in rows], total=total,
+                             limit=window.limit, next_cursor=window.next_cursor(total))
 
 
 @router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.deps import PrincipalDep, SessionDep, StaffDep
+from service.deps import PrincipalDep, SessionDep, StaffDep, WindowDep
 from service.errors_doc import responses
 from service.schemas import MAX_ID, Page
 from service.tables import service
@@ -16,19 +16,18 @@ router = APIRouter(prefix="/tables", tags=["cooperation tables"])
 TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.get("", response_model=Page[TableRead], responses=responses(401, 422))
+@router.get("", response_model=Page[TableRead], responses=responses(400, 401, 422))
 def list_tables(
     session: SessionDep,
     _principal: PrincipalDep,
+    window: WindowDep,
     status_: Annotated[TableStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[TableRead]:
     """List cooperation tables, newest first."""
-    rows, total = service.list_tables(session, status=status_, limit=limit, offset=offset)
-    nxt = str(offset + limit) if offset + limit < total else None
-    return Page[TableRead](items=[service.to_read(t) for t in rows], total=total, limit=limit,
-                           next_cursor=nxt)
+    rows, total = service.list_tables(session, status=status_, limit=window.limit,
+                                      offset=window.offset)
+    return Page[TableRead](items=[service.to_read(t) for t in rows], total=total,
+                           limit=window.limit, next_cursor=window.next_cursor(total))
 
 
 @router.post("", response_model=TableRead, status_code=status.HTTP_201_CREATED,
