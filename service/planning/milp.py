@@ -39,6 +39,12 @@ y[p]. They cut the root bound's excess over the optimum from 0.51 % to 0.28 %, b
 solve went from 2.8 to 4.4 s (the total from 55 to 50 s; scored seed 11: 31.5 against 29.1 s).
 SCIP 10 (pyscipopt) proves these instances at the root with its cuts but took 6-12 s, most of
 it in its LP solver.
+Also rejected (random-score seeds 7, 8, 10, 11, 12, 2026-12-06): one variable for a country
+pair with a single candidate (its x and y merged, that x made integer; the same LP bound from
+fewer rows and columns): 4.4, 1.8, 4.9, 8.2, 0.8 s against 2.1, 6.0, 1.7, 9.0, 1.0 s, the
+same total. HiGHS 1.16 already runs two MIP workers on two cores by default (`threads=1`
+took seed 11 from 9.0 to 12.2 s); the simplex edge-weight options and scaling off changed
+nothing, scaling strategy 4 was slower.
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
