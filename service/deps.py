@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from service.config import Settings, get_settings
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, invalid_cursor
 from service.matching.index import IndexCache
+from service.schemas import Page
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -67,6 +68,7 @@ IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
 
 
 MAX_OFFSET = 1_000_000
+PageT = TypeVar("PageT", bound=Page[Any])
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ class Window:
         """Return the cursor of the page after this one, None on the last page."""
         end = self.offset + self.limit
         return str(end) if end < total else None
+
+    def page(self, model: type[PageT], items: list[Any], total: int) -> PageT:
+        """Return this window's rows as a page of `model` (a `Page[...]`)."""
+        return model(items=items, total=total, limit=self.limit,
+                     next_cursor=self.next_cursor(total))
 
 
 async def get_window(

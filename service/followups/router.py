@@ -120,5 +120,4 @@ def list_followups(
     rows, total = service.list_followups(session, principal=principal, filters=filters,
                                          limit=window.limit, offset=window.offset)
     when = as_of or service.today()
-    return Page[ActivityRead](items=[service.to_read(a, p, when) for a, p in rows], total=total,
-                              limit=window.limit, next_cursor=window.next_cursor(total))
+    return window.page(Page[ActivityRead], [service.to_read(a, p, when) for a, p in rows], total)

@@ -164,9 +164,8 @@ def list_table_plans(
     """List the stored plans of a table, newest first, with their summaries (no meetings)."""
     table = get_table_or_raise(session, table_id)
     rows, total = service.list_plans(session, table, limit=window.limit, offset=window.offset)
-    return Page[PlanSummaryRead](
-        items=[PlanSummaryRead.model_validate(row._mapping) for row in rows], total=total,
-        limit=window.limit, next_cursor=window.next_cursor(total))
+    return window.page(Page[PlanSummaryRead],
+                       [PlanSummaryRead.model_validate(row._mapping) for row in rows], total)
 
 
 @router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,

@@ -86,8 +86,7 @@ def list_pairings(
                              offer_id=offer_id)
     rows, total = service.list_pairings(session, principal=principal, filters=filters,
                                         limit=window.limit, offset=window.offset)
-    return Page[PairingRead](items=[service.to_read(p) for p in rows], total=total,
-                             limit=window.limit, next_cursor=window.next_cursor(total))
+    return window.page(Page[PairingRead], [service.to_read(p) for p in rows], total)
 
 
 @router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))

@@ -26,8 +26,7 @@ def list_tables(
     """List cooperation tables, newest first."""
     rows, total = service.list_tables(session, status=status_, limit=window.limit,
                                       offset=window.offset)
-    return Page[TableRead](items=[service.to_read(t) for t in rows], total=total,
-                           limit=window.limit, next_cursor=window.next_cursor(total))
+    return window.page(Page[TableRead], [service.to_read(t) for t in rows], total)
 
 
 @router.post("", response_model=TableRead, status_code=status.HTTP_201_CREATED,
