@@ -89,22 +89,42 @@ class Window:
                      next_cursor=self.next_cursor(total))
 
 
+PageLimit = Annotated[int | None, Query(ge=1, description=(
+    "Page size (`DEFAULT_PAGE_SIZE`, 50, if absent; at most `MAX_PAGE_SIZE`, 200)"))]
+
+
+def page_size(limit: int | None, settings: Settings) -> int:
+    """Return the rows a list page holds: `limit`, else `DEFAULT_PAGE_SIZE`.
+
+    Raises:
+        ServiceError: `limit` is above `MAX_PAGE_SIZE` (400, naming the field).
+    """
+    size = limit or settings.default_page_size
+    if size > settings.max_page_size:
+        raise ServiceError(
+            f"limit={size} is too large; the largest page is {settings.max_page_size}.",
+            errors=[{"field": "limit", "message": f"at most {settings.max_page_size}"}])
+    return size
+
+
 async def get_window(
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+    settings: SettingsDep,
+    limit: PageLimit = None,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET,
                                         description="Rows to skip (or pass `cursor`)")] = None,
     cursor: Annotated[str | None, Query(max_length=20, description=(
         "The `next_cursor` of the previous page"))] = None,
 ) -> Window:
     """Read the page a list request asks for, by `cursor` (as every list) or by `offset`."""
+    size = page_size(limit, settings)
     if not cursor:  # an empty cursor asks for the first page, as on the item lists
-        return Window(limit, offset or 0)
+        return Window(size, offset or 0)
     if offset is not None:
         raise ServiceError("Give `cursor` or `offset`, not both.",
                            errors=[{"field": "offset", "message": "not with cursor"}])
     if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_OFFSET):
         raise invalid_cursor()
-    return Window(limit, int(cursor))
+    return Window(size, int(cursor))
 
 
 WindowDep = Annotated[Window, Depends(get_window)]

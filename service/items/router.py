@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
-from service.deps import PrincipalDep, SessionDep, SettingsDep
-from service.errors import ServiceError
+from service.deps import PageLimit, PrincipalDep, SessionDep, SettingsDep, page_size
 from service.errors_doc import responses
 from service.items import service
 from service.items.schemas import (
@@ -58,21 +57,16 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         q: Annotated[str | None, Query(min_length=1, max_length=200,
                                        description="Text in title, description or population")]
         = None,
-        limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200")] = None,
+        limit: PageLimit = None,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
         """List the offers or needs visible to the caller, filtered, by ascending id."""
-        page_size = limit or settings.default_page_size
-        if page_size > settings.max_page_size:
-            raise ServiceError(
-                f"limit={page_size} is too large; the largest page is {settings.max_page_size}.",
-                errors=[{"field": "limit", "message": f"at most {settings.max_page_size}"}])
+        size = page_size(limit, settings)
         filters = ItemFilters(country=country, factor=factor, language=language,
                               modality=modality, status=status_, q=q)
         rows, total, next_cursor = service.list_items(
-            session, kind=kind, principal=principal, filters=filters, limit=page_size,
-            cursor=cursor)
-        return list_rows.page(rows, total=total, limit=page_size, next_cursor=next_cursor)
+            session, kind=kind, principal=principal, filters=filters, limit=size, cursor=cursor)
+        return list_rows.page(rows, total=total, limit=size, next_cursor=next_cursor)
 
     @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
                  name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))

@@ -82,3 +82,35 @@ def test_a_cursor_no_page_gave_is_a_clear_error(world: World, path: str,
     problem = assert_problem(resp, 422 if len(params["cursor"]) > 20 else 400)
     assert "cursor" in problem["detail"] or "cursor" in str(problem.get("errors"))
     assert get(world, url, limit=200) == before
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_limit_above_the_largest_page_is_a_clear_error(world: World, path: str) -> None:
+    url = path.format(table=world.table_id)
+    before = get(world, url, limit=200)
+    resp = world.client.get(f"{API}{url}", params={"limit": 201}, headers=bearer(world.admin))
+    problem = assert_problem(resp, 400)  # as on the item lists
+    assert problem["errors"] == [{"field": "limit", "message": "at most 200"}]
+    assert get(world, url, limit=200) == before
+
+
+@pytest.mark.parametrize("path", [*LISTS, "/offers", "/needs"])
+def test_every_list_takes_its_page_sizes_from_the_settings(
+        world: World, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.config import get_settings
+
+    url = f"{API}{path.format(table=world.table_id)}"
+    monkeypatch.setenv("MAX_PAGE_SIZE", "2")
+    monkeypatch.setenv("DEFAULT_PAGE_SIZE", "1")
+    get_settings.cache_clear()
+    try:
+        default = world.client.get(url, headers=bearer(world.admin))
+        largest = world.client.get(url, params={"limit": 2}, headers=bearer(world.admin))
+        above = world.client.get(url, params={"limit": 3}, headers=bearer(world.admin))
+    finally:
+        get_settings.cache_clear()
+    assert default.status_code == 200, default.text
+    assert (default.json()["limit"], len(default.json()["items"])) == (1, 1)
+    assert default.json()["next_cursor"] is not None
+    assert (largest.json()["limit"], len(largest.json()["items"])) == (2, 2)
+    assert assert_problem(above, 400)["errors"] == [{"field": "limit", "message": "at most 2"}]
