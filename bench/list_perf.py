@@ -108,7 +108,7 @@ def main() -> None:
                         f"{p50 / h50:.0f}× |")
     engine = engine_name(url)
     body = (
-        f"## Lists on {args.rows:,} offers\n\n"
+        f"## Lists on {args.rows:,} offers ({engine})\n\n"
         f"Command: `python bench/list_perf.py --rows {args.rows} --runs {args.runs}` ({engine}); "
         f"{machine()}. Default page (50) unless stated; each list also counts the total.\n\n"
         "| request `GET /api/v1/offers?...` | total | p50 ms | p95 ms | p50 / `/health` |\n"
