@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import CooperationTable, Need, Offer, Pairing, Plan
+from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
 from service.config import get_settings
@@ -202,7 +203,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     offer_ids = sorted({int(p.offer.id) for p in pairs})
     load = offer_loads(session, offer_ids)
-    locked = _locked_pairs(session, table)
+    locked, open_elsewhere = _held_pairs(session, table)
     capacity = {}
     for p in pairs:
         cap = (p.offer.capacity or 1) - load.get(int(p.offer.id), 0)
@@ -211,8 +212,10 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         planning.Candidate(need_id=p.need.id, offer_id=p.offer.id, recipient=p.need.country,
                            provider=p.offer.country, score=p.scored.total)
         for p in pairs
-        if (int(p.need.id), int(p.offer.id)) not in locked and capacity[p.offer.id] > 0
+        if (key := (int(p.need.id), int(p.offer.id))) not in locked
+        and key not in open_elsewhere and capacity[p.offer.id] > 0
     ]
+    elsewhere = sum((int(p.need.id), int(p.offer.id)) in open_elsewhere for p in pairs)
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
@@ -228,7 +231,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     plan = Plan(
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
         created_by=f"{actor.role}:{actor.name}"[:120],
-        summary=_summary(result, len(candidates), len(locked), limit, seconds),
+        summary=_summary(result, len(candidates), len(locked), elsewhere, limit, seconds),
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
@@ -238,11 +241,24 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     return plan
 
 
-def _locked_pairs(session: Session, table: CooperationTable) -> set[tuple[int, int]]:
-    """Pairs of the table already past `suggested`: a new plan never touches them."""
-    rows = session.execute(select(Pairing.need_id, Pairing.offer_id).where(
-        Pairing.table_id == table.id, Pairing.stage != "suggested"))
-    return {(n, o) for n, o in rows}
+def _held_pairs(session: Session,
+                table: CooperationTable) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """(need, offer) pairs a new plan of the table must not choose.
+
+    First the table's pairings already past `suggested`, which a new plan never touches; then
+    the pairs with an open pairing in another table or in none: a need and an offer have at
+    most one open pairing, so those pairs are being followed there.
+    """
+    here: set[tuple[int, int]] = set()
+    elsewhere: set[tuple[int, int]] = set()
+    rows = session.execute(select(Pairing.need_id, Pairing.offer_id, Pairing.table_id,
+                                  Pairing.stage).where(Pairing.stage.in_(OPEN_STAGES)))
+    for need_id, offer_id, table_id, stage in rows:
+        if table_id != table.id:
+            elsewhere.add((need_id, offer_id))
+        elif stage != "suggested":
+            here.add((need_id, offer_id))
+    return here, elsewhere
 
 
 def _store_suggested(session: Session, table: CooperationTable,
@@ -265,10 +281,15 @@ def _store_suggested(session: Session, table: CooperationTable,
             row = Pairing(need_id=key[0], offer_id=key[1], table_id=table.id,
                           recipient_iso3=pair.need.country, provider_iso3=pair.offer.country,
                           stage="suggested", origin="plan")
-            session.add(row)
             created.append(row)
         pairings_service.stamp_score(row, pair.scored)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add_all(created)
+            session.flush()  # the partial unique index settles a pairing opened meanwhile
+    except IntegrityError:
+        raise Conflict("Another request opened one of the chosen pairings while the plan was "
+                       "computed; nothing was stored. Compute the plan again.") from None
     who = audit.Actor.of(actor)
     for row in created:
         audit.record(session, pairing=row, action="created", actor=who, from_stage=None,
@@ -276,8 +297,8 @@ def _store_suggested(session: Session, table: CooperationTable,
     revisions.bump(session, "pairings")
 
 
-def _summary(result: planning.Plan, candidates: int, locked: int, time_limit_s: float,
-             seconds: float) -> dict[str, object]:
+def _summary(result: planning.Plan, candidates: int, locked: int, open_elsewhere: int,
+             time_limit_s: float, seconds: float) -> dict[str, object]:
     sched = result.schedule
     return {
         "candidates": candidates,
@@ -295,6 +316,7 @@ def _summary(result: planning.Plan, candidates: int, locked: int, time_limit_s: 
         "bipartite": sched.bipartite,
         "uncovered_participants": list(result.selection.uncovered),
         "pairings_past_suggested_kept": locked,
+        "pairs_open_elsewhere": open_elsewhere,
         "time_limit_s": time_limit_s,
         "seconds": round(seconds, 3),
     }

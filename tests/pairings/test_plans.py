@@ -3,10 +3,15 @@ suggestions made by an organiser and pairings countries acted on stay."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KeyMaker
-from tests.pairings.helpers import created, get, history, make_world, moved
+from service.matching import service as matching_service
+from tests.conftest import KeyMaker, bearer
+from tests.factories import API, assert_problem
+from tests.pairings.helpers import World, created, get, history, make_world, moved
 
 
 def test_replanning_keeps_organizer_suggestions_and_audits_plan_ones(
@@ -40,3 +45,55 @@ def test_replanning_keeps_organizer_suggestions_and_audits_plan_ones(
     assert (kept["origin"], kept["need_id"], kept["offer_id"], kept["stage"]) == (
         "organizer", manual["need_id"], manual["offer_id"], "suggested")
     assert after[planned[0]["id"]]["stage"] == "expression_of_interest"
+
+
+def test_a_plan_leaves_pairs_open_in_another_table_or_in_none_to_them(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    other = app_client.post(f"{API}/tables", headers=bearer(world.organizer), json={
+        "name": "Otra mesa", "starts_on": "2026-12-07", "ends_on": "2026-12-09",
+        "participants": ["CHL", "HTI"]})
+    assert other.status_code == 201, other.text
+    loose = created(world, need_id=world.need("HTI", title="Formación de inspectores"),
+                    offer_id=world.offer("CHL", title="Formación de inspectores"), table_id=None)
+    first = plan(world, world.table_id)
+    ours = _open_pairs(world, world.table_id)
+    assert ours
+    assert first["summary"]["pairs_open_elsewhere"] == 1
+    assert (loose["need_id"], loose["offer_id"]) not in ours
+
+    second = plan(world, other.json()["id"])  # the same countries, items and candidates
+
+    assert second["summary"]["pairs_open_elsewhere"] == len(ours) + 1
+    assert second["summary"]["candidates"] == 0
+    assert second["meetings"] == []
+    assert _open_pairs(world, world.table_id) == ours
+    assert get(world, f"/pairings/{loose['id']}")["stage"] == "suggested"
+
+
+def test_a_pairing_opened_while_the_plan_computed_is_a_conflict_that_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    loose = created(world, table_id=None)
+    # As if the pairing had been opened by another request after the plan read the open ones.
+    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: (set(), set()))
+
+    resp = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(world.admin))
+
+    assert "Compute the plan again" in assert_problem(resp, 409)["detail"]
+    assert get(world, f"/tables/{world.table_id}/plans")["total"] == 0
+    assert [p["id"] for p in get(world, "/pairings")["items"]] == [loose["id"]]
+
+
+def plan(world: World, table_id: int) -> dict[str, Any]:
+    """Compute a table's plan and return it (asserting 201)."""
+    resp = world.client.post(f"{API}/tables/{table_id}/plan", headers=bearer(world.admin))
+    assert resp.status_code == 201, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def _open_pairs(world: World, table_id: int) -> set[tuple[int, int]]:
+    return {(p["need_id"], p["offer_id"])
+            for p in get(world, "/pairings", table_id=table_id, limit=200)["items"]
+            if p["stage"] not in ("declined", "withdrawn")}
