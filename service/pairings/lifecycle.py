@@ -53,6 +53,20 @@ def _refuse_transition(pairing: Pairing, target: str) -> Conflict:
                     f"{listed}.", allowed=allowed, stage=pairing.stage)
 
 
+def _require_published(pairing: Pairing) -> None:
+    """A pairing moves on only while its need and offer are both published.
+
+    A withdrawn item or one set back to draft may still close the pairing (declined or
+    withdrawn); publishing it again lets the pairing go on.
+    """
+    for kind, item in (("need", pairing.need), ("offer", pairing.offer)):
+        if item.status != "published":
+            raise Conflict(
+                f"The {kind} {item.id} of pairing {pairing.id} is {item.status}: the pairing "
+                f"moves on only once it is published again; it may be declined or withdrawn.",
+                allowed=[s for s in rules.allowed_next(pairing.stage) if s in rules.CLOSING])
+
+
 def _check_capacity(session: Session, pairing: Pairing) -> None:
     """An offer serves at most `capacity` commitments and agreements at once."""
     session.execute(select(Offer.id).where(Offer.id == pairing.offer_id).with_for_update())
@@ -116,6 +130,8 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     target, before = data.to, pairing.stage
     if not rules.is_allowed(before, target):
         raise _refuse_transition(pairing, target)
+    if target not in rules.CLOSING:
+        _require_published(pairing)
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
@@ -202,6 +218,7 @@ def confirm_partner(session: Session, *, pairing: Pairing, principal: Principal,
         raise Conflict(f"Pairing {pairing.id} has no triangular partner to confirm.")
     if pairing.stage not in rules.PARTNER_EDITABLE:
         raise _refuse_transition(pairing, "agreement")
+    _require_published(pairing)
     actor = Actor.of(principal)
     before = pairing.stage
     _before_consent(session, pairing, step="agreement", side="partner")

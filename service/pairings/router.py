@@ -39,7 +39,7 @@ IdempotencyKey = Annotated[str | None, Header(
 def _read(session: SessionDep, principal: PrincipalDep,
           pairing_id: int) -> tuple[PairingRead, dict[str, str]]:
     pairing = service.get_pairing_or_raise(session, pairing_id, principal)
-    return service.to_read(pairing), {"ETag": service.etag(pairing)}
+    return service.to_read(pairing, principal), {"ETag": service.etag(pairing)}
 
 
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
@@ -61,7 +61,7 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
     def action() -> tuple[PairingRead, dict[str, str]]:
         pairing = service.create_pairing(session, data=data, principal=principal,
                                          scorer=score)
-        return service.to_read(pairing), {"ETag": service.etag(pairing),
+        return service.to_read(pairing, principal), {"ETag": service.etag(pairing),
                                           "Location": f"/api/v1/pairings/{pairing.id}"}
 
     return idempotency.respond(session, request, principal=principal, key=idempotency_key,
@@ -86,7 +86,7 @@ def list_pairings(
                              offer_id=offer_id)
     rows, total = service.list_pairings(session, principal=principal, filters=filters,
                                         limit=window.limit, offset=window.offset)
-    return window.page(Page[PairingRead], [service.to_read(p) for p in rows], total)
+    return window.page(Page[PairingRead], [service.to_read(p, principal) for p in rows], total)
 
 
 @router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))

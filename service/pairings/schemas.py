@@ -86,8 +86,12 @@ class PairingRead(Schema):
     recipient: str = Field(examples=["HTI"])
     provider: str = Field(examples=["CHL"])
     factor: str
-    need_title: str
-    offer_title: str
+    need_title: str | None = Field(description=(
+        "Shown to a country while the need is published, or if it is the country's own"))
+    offer_title: str | None = Field(description=(
+        "Shown to a country while the offer is published, or if it is the country's own"))
+    need_status: str = Field(description="draft, published or withdrawn")
+    offer_status: str = Field(description="draft, published or withdrawn")
     stage: Stage
     origin: str = Field(description="plan, organizer or recipient")
     score: float

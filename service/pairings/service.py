@@ -253,8 +253,11 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     return get_pairing_or_raise(session, pairing.id, principal, lock=False)
 
 
-def to_read(pairing: Pairing) -> PairingRead:
-    """Serialise a pairing (need, offer, partner and consents loaded)."""
+def to_read(pairing: Pairing, principal: Principal) -> PairingRead:
+    """Serialise a pairing (need, offer, partner and consents loaded) for `principal`.
+
+    The title of another country's need or offer is left out while it is not published.
+    """
     step = rules.next_consent_step(pairing.stage)
     given = {c.side for c in pairing.consents if c.step == step}
     partner = pairing.partner
@@ -269,7 +272,10 @@ def to_read(pairing: Pairing) -> PairingRead:
         id=pairing.id, need_id=pairing.need_id, offer_id=pairing.offer_id,
         table_id=pairing.table_id, recipient=pairing.recipient_iso3,
         provider=pairing.provider_iso3, factor=pairing.need.factor_code,
-        need_title=pairing.need.title, offer_title=pairing.offer.title,
+        need_title=pairing.need.title if items_service.can_see(pairing.need, principal) else None,
+        offer_title=(pairing.offer.title if items_service.can_see(pairing.offer, principal)
+                     else None),
+        need_status=pairing.need.status, offer_status=pairing.offer.status,
         stage=pairing.stage,
         origin=pairing.origin, score=pairing.score, components=dict(pairing.components),
         scoring_version=pairing.scoring_version, partner=partner_read,

@@ -300,3 +300,64 @@ def test_created_pairing_without_table_is_scored_with_default_weights(world: Wor
     [match] = [m for m in matches.json()["matches"] if m["offer_id"] == world.offer_id]
     body = created(world, "HTI", table_id=None)
     assert body["score"] == pytest.approx(match["score"], abs=1e-6)
+
+
+def _set_status(world: World, kind: str, item_id: int, status: str) -> None:
+    if status == "withdrawn":
+        resp = world.client.delete(f"{API}/{kind}s/{item_id}", headers=bearer(world.admin))
+    else:
+        resp = world.client.patch(f"{API}/{kind}s/{item_id}", json={"status": status},
+                                  headers=bearer(world.admin))
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize(("kind", "status"), [
+    ("offer", "withdrawn"), ("offer", "draft"), ("need", "withdrawn"), ("need", "draft")])
+@pytest.mark.parametrize(("stage", "who", "target"), [
+    ("suggested", "HTI", "expression_of_interest"),
+    ("expression_of_interest", "CHL", "commitment"),
+    ("commitment", "HTI", "agreement"),
+])
+def test_a_pairing_moves_on_only_while_its_need_and_offer_are_published(
+        world: World, session: Session, kind: str, status: str, stage: str, who: str,
+        target: str) -> None:
+    pairing = at_stage(world, stage)
+    _set_status(world, kind, pairing[f"{kind}_id"], status)
+    before = _stored(session)
+
+    body = assert_problem(move(world, pairing["id"], who, target), 409)
+
+    assert f"{kind} {pairing[f'{kind}_id']} of pairing {pairing['id']} is {status}" in (
+        body["detail"])
+    assert body["allowed"] == ["declined", "withdrawn"]
+    assert _stored(session) == before
+    _set_status(world, kind, pairing[f"{kind}_id"], "published")
+    assert moved(world, pairing["id"], who, target)["version"] == pairing["version"] + 1
+
+
+def test_a_pairing_whose_offer_was_withdrawn_can_still_be_closed(world: World) -> None:
+    pid = at_stage(world, "commitment", partner={"name": "AECID", "support": "financial"})["id"]
+    _set_status(world, "offer", world.offer_id, "withdrawn")
+    confirm = world.client.post(f"{API}/pairings/{pid}/partner/confirmation",
+                                headers=bearer(world.organizer))
+    assert assert_problem(confirm, 409)["allowed"] == ["declined", "withdrawn"]
+
+    closed = moved(world, pid, "CHL", "withdrawn", reason="La oferta fue retirada.")
+
+    assert (closed["stage"], closed["offer_status"]) == ("withdrawn", "withdrawn")
+
+
+def test_a_country_sees_the_title_of_the_other_side_only_while_it_is_published(
+        world: World) -> None:
+    pid = at_stage(world, "expression_of_interest")["id"]
+    _set_status(world, "offer", world.offer_id, "draft")
+
+    by_recipient = get(world, f"/pairings/{pid}", who="HTI")
+    by_provider = get(world, f"/pairings/{pid}", who="CHL")
+    listed = get(world, "/pairings", who="HTI")["items"]
+
+    assert (by_recipient["offer_title"], by_recipient["offer_status"]) == (None, "draft")
+    assert by_recipient["need_title"] is not None  # its own need
+    assert by_provider["offer_title"] is not None  # its own offer
+    assert [p["offer_title"] for p in listed if p["id"] == pid] == [None]
+    assert get(world, f"/pairings/{pid}", who="organizer")["offer_title"] is not None
