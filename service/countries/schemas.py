@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+import pycountry
+from pydantic import AfterValidator, Field
 
 from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
 
-LangMap = dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], CleanLine]
+
+def _iso639_1(code: str) -> str:
+    if pycountry.languages.get(alpha_2=code) is None:
+        raise ValueError(f"'{code}' is not an ISO 639-1 language code")
+    return code
+
+
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", examples=["es"]),
+                     AfterValidator(_iso639_1)]
+"""A two-letter ISO 639-1 language code."""
+LangMap = dict[Language, Annotated[CleanLine, Field(min_length=1, max_length=200)]]
+DescriptionMap = dict[Language, Annotated[CleanText, Field(max_length=2000)]]
 
 
 class GroupingRef(Schema):
@@ -31,9 +43,9 @@ class CountryUpdate(InputSchema):
 
     is_member: bool | None = None
     enabled: bool | None = None
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] | None = Field(
-        default=None, max_length=10
-    )
+    languages: list[Language] | None = Field(
+        default=None, min_length=1, max_length=10,
+        description="Official languages (ISO 639-1), at least one")
     groupings: list[Annotated[str, Field(min_length=1, max_length=32,
                                          pattern=r"^[A-Za-z0-9_]+$")]] | None = Field(
         default=None, max_length=50
@@ -65,13 +77,11 @@ class FactorRead(Schema):
 class FactorCreate(InputSchema):
     code: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
     labels: LangMap = Field(min_length=1, max_length=10)
-    descriptions: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")],
-                       Annotated[CleanText, Field(max_length=2000)]] = Field(default_factory=dict)
+    descriptions: DescriptionMap = Field(default_factory=dict)
     position: int | None = Field(default=None, ge=0, le=10_000)
 
 
 class FactorUpdate(InputSchema):
     labels: LangMap | None = None
-    descriptions: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")],
-                       Annotated[CleanText, Field(max_length=2000)]] | None = None
+    descriptions: DescriptionMap | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import TABLE_STATUSES, CooperationTable, Country, TableParticipant
+from models import TABLE_STATUSES, CooperationTable, Country, Factor, TableParticipant
 from service import scoring
 from service.errors import Conflict, NotFound, Unprocessable
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
@@ -48,6 +48,18 @@ def _check_weights(weights: dict[str, float]) -> None:
     except ValueError as exc:
         raise Unprocessable(f"Invalid weights: {exc}",
                             errors=[{"field": "weights", "message": str(exc)}]) from None
+
+
+def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
+    codes = {code for key in affinity for code in key.split(":")}
+    if not codes:
+        return
+    known = set(session.scalars(select(Factor.code).where(Factor.code.in_(codes))))
+    unknown = sorted(codes - known)
+    if unknown:
+        raise Unprocessable(
+            f"Unknown factors in factor_affinity: {', '.join(unknown)}.",
+            errors=[{"field": "factor_affinity", "message": f"unknown: {', '.join(unknown)}"}])
 
 
 def _check_countries(session: Session, codes: list[str], field: str) -> None:
@@ -96,6 +108,7 @@ def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
     if data.host_country:
         _check_countries(session, [data.host_country], "host_country")
     _check_weights(data.weights)
+    _check_affinity(session, data.factor_affinity)
     table = CooperationTable(
         name=data.name, starts_on=data.starts_on, ends_on=data.ends_on, venue=data.venue,
         host_country_iso3=data.host_country, status="planning", rounds=data.rounds,
@@ -131,6 +144,8 @@ def update_table(session: Session, *, table: CooperationTable,
         table.host_country_iso3 = host
     if "weights" in changes:
         _check_weights(changes["weights"])
+    if "factor_affinity" in changes:
+        _check_affinity(session, changes["factor_affinity"])
     starts = changes.get("starts_on", table.starts_on)
     ends = changes.get("ends_on", table.ends_on)
     if ends < starts:

@@ -181,6 +181,11 @@ def test_update_factor_label_keeps_other_labels(
     ("PATCH", "/factors/tourism", {"labels": {"en": "Tourism"}}, 404),
     ("PATCH", "/factors/education", {"code": "schooling"}, 422),
     ("PATCH", "/factors/education", {"labels": {"en": "Bad\u0007label"}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "labels": {"es": ""}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "labels": {"es": "x" * 201}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "labels": {"xx": "Cuidado infantil"}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "descriptions": {"zz": "Cuidado"}}, 422),
+    ("PATCH", "/factors/education", {"labels": {"es": ""}}, 422),
 ], ids=str)
 def test_change_factors_with_bad_input_returns_problem_and_changes_nothing(
     app_client: TestClient, reader: str, admin: str, method: str, path: str,
@@ -249,6 +254,8 @@ def test_update_country_enables_it_and_sets_groupings(
     ("/countries/CHL", {"enabled": "maybe"}, 422),
     ("/countries/CHL", {"iso3": "CHI"}, 422),
     ("/countries/CHL", {"languages": ["spanish"]}, 422),
+    ("/countries/CHL", {"languages": ["xx", "zz"]}, 422),
+    ("/countries/CHL", {"languages": []}, 422),
     ("/countries/XXX", {"enabled": True}, 404),
 ], ids=str)
 def test_update_country_with_bad_input_returns_problem_and_changes_nothing(

@@ -52,6 +52,8 @@ def test_create_table_by_role_gets_expected_status(
     ({"weights": {k: 0 for k in ("text", "factor", "modality", "language", "region",
                                  "reciprocity", "novelty", "capacity")}}, "weights"),
     ({"rounds": 0}, "rounds"),
+    ({"factor_affinity": {"foo:bar": 0.5}}, "factor_affinity"),
+    ({"factor_affinity": {"ict:agriculture": 0.5, "ict:farming": 0.5}}, "farming"),
 ])
 def test_update_table_with_bad_settings_is_rejected_and_unchanged(
         app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any], field: str) -> None:
@@ -83,3 +85,18 @@ def test_create_table_with_end_before_start_is_422(
     resp = app_client.post("/api/v1/tables", json=bad, headers=bearer(make_key("admin")))
     assert resp.status_code == 422
     assert app_client.get("/api/v1/tables", headers=bearer(make_key("admin"))).json()["total"] == 0
+
+
+def test_create_table_with_unknown_factors_in_the_affinity_table_is_422(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    before = app_client.get("/api/v1/tables", headers=bearer(key)).json()["total"]
+    body = {**TABLE, "factor_affinity": {"ict:agriculture": 0.6, "foo:ict": 0.5}}
+    resp = app_client.post("/api/v1/tables", json=body, headers=bearer(key))
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"] == [{"field": "factor_affinity", "message": "unknown: foo"}]
+    assert app_client.get("/api/v1/tables", headers=bearer(key)).json()["total"] == before
+    body["factor_affinity"] = {"ict:agriculture": 0.6}
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key))
+    assert created.status_code == 201, created.text
+    assert created.json()["factor_affinity"] == {"ict:agriculture": 0.6}
