@@ -74,6 +74,11 @@ class Unprocessable(ServiceError):
     title = "Invalid input"
 
 
+def field_error(field: str, message: str) -> Unprocessable:
+    """A 422 whose `errors` member names the one field at fault, with the same message."""
+    return Unprocessable(message, errors=[{"field": field, "message": message}])
+
+
 def problem(status: int, title: str, detail: str, code: str, *,
             errors: list[dict[str, Any]] | None = None, instance: str | None = None,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:

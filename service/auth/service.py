@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Country, utcnow
-from service.errors import NotFound, Unauthorized, Unprocessable
+from service.errors import NotFound, Unauthorized, field_error
 
 KEY_PREFIX = "ssc_"
 
@@ -50,15 +50,16 @@ def create_key(session: Session, *, role: str, country: str | None = None,
                name: str = "") -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown only this once."""
     if role not in ("admin", "organizer", "country"):
-        raise Unprocessable(f"Unknown role '{role}'; use admin, organizer or country.")
+        raise field_error("role", f"Unknown role '{role}'; use admin, organizer or country.")
     if role == "country":
         if not country:
-            raise Unprocessable("A country key needs --country ISO3.")
+            raise field_error("country", "A country key needs the country's ISO3 code.")
         country = country.upper()
         if session.get(Country, country) is None:
-            raise Unprocessable(f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
+            raise field_error("country",
+                              f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
     elif country:
-        raise Unprocessable("Only country keys are bound to a country.")
+        raise field_error("country", "Only country keys are bound to a country.")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(name=name[:120], role=role, country_iso3=country if role == "country" else None,
                  prefix=secret[:10], key_hash=hash_key(secret))

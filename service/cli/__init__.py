@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _options_named(exc: ServiceError, args: argparse.Namespace) -> str:
+    """The command's options behind the fields an error names, e.g. " (--country)"."""
+    options = [f"--{field.replace('_', '-')}" for e in exc.errors or []
+               if isinstance(field := e.get("field"), str) and field in vars(args)]
+    return f" ({', '.join(dict.fromkeys(options))})" if options else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     parser = build_parser()
@@ -32,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
     except ServiceError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
+        print(f"error: {exc.detail}{_options_named(exc, args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

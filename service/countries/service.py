@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Country, CountryGrouping, Factor, Grouping
 from service import revisions
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable, field_error
 
 
 def get_country(session: Session, iso3: str) -> Country | None:
@@ -73,7 +73,7 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate) -
         found = list(session.scalars(select(Grouping).where(Grouping.code.in_(codes))))
         missing = sorted(set(codes) - {g.code for g in found})
         if missing:
-            raise Unprocessable(f"Unknown grouping codes: {', '.join(missing)}.")
+            raise field_error("groupings", f"Unknown grouping codes: {', '.join(missing)}.")
         country.groupings = found
     revisions.bump(session, "reference")  # languages and groupings are part of every score
     return country
@@ -93,7 +93,7 @@ def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
     countries = list(session.scalars(select(Country).where(Country.iso3.in_(members))))
     missing = sorted(set(members) - {c.iso3 for c in countries})
     if missing:
-        raise Unprocessable(f"Unknown country codes: {', '.join(missing)}.")
+        raise field_error("members", f"Unknown country codes: {', '.join(missing)}.")
     grouping = Grouping(code=data.code, name=data.name, kind=data.kind)
     grouping.countries = countries
     session.add(grouping)

@@ -26,7 +26,13 @@ from models import (
 )
 from service import revisions
 from service.auth.service import Principal
-from service.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    field_error,
+)
 from service.items import service as items_service
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
@@ -153,19 +159,15 @@ def list_pairings(session: Session, *, principal: Principal, filters: PairingFil
     return list(rows.unique()), total
 
 
-def _field_error(field: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[{"field": field, "message": message}])
-
-
 def _items(session: Session, data: PairingCreate, principal: Principal) -> tuple[Need, Offer]:
     need = session.get(Need, data.need_id)
     if need is None or not items_service.can_see(need, principal):
-        raise _field_error("need_id", f"No need with id {data.need_id}.")
+        raise field_error("need_id", f"No need with id {data.need_id}.")
     offer = session.get(Offer, data.offer_id)
     if offer is None or not items_service.can_see(offer, principal):
-        raise _field_error("offer_id", f"No offer with id {data.offer_id}.")
+        raise field_error("offer_id", f"No offer with id {data.offer_id}.")
     if need.country_iso3 == offer.country_iso3:
-        raise _field_error("offer_id", "A pairing links two different countries; this offer "
+        raise field_error("offer_id", "A pairing links two different countries; this offer "
                                        f"is {need.country_iso3}'s own.")
     for kind, item in (("need", need), ("offer", offer)):
         if item.status != "published":
@@ -177,14 +179,14 @@ def _items(session: Session, data: PairingCreate, principal: Principal) -> tuple
 def _check_table(session: Session, table_id: int, need: Need, offer: Offer) -> None:
     table = session.get(CooperationTable, table_id)
     if table is None:
-        raise _field_error("table_id", f"No cooperation table with id {table_id}.")
+        raise field_error("table_id", f"No cooperation table with id {table_id}.")
     if table.status == "closed":
         raise Conflict(f"Table {table_id} is closed; it takes no new pairings.")
     members = set(session.scalars(select(TableParticipant.country_iso3).where(
         TableParticipant.table_id == table_id)))
     missing = sorted({need.country_iso3, offer.country_iso3} - members)
     if missing:
-        raise _field_error("table_id", f"{', '.join(missing)} do(es) not take part in table "
+        raise field_error("table_id", f"{', '.join(missing)} do(es) not take part in table "
                                        f"{table_id}.")
 
 
@@ -200,7 +202,7 @@ def _start(data: PairingCreate, principal: Principal, need: Need) -> tuple[str, 
     if data.on_behalf_of is None:
         return "suggested", "organizer", Actor.of(principal)
     if data.on_behalf_of != need.country_iso3:
-        raise _field_error("on_behalf_of", "Interest is expressed for the recipient "
+        raise field_error("on_behalf_of", "Interest is expressed for the recipient "
                                            f"delegation ({need.country_iso3}).")
     return "expression_of_interest", "organizer", Actor.of(principal, data.on_behalf_of)
 

@@ -103,10 +103,10 @@ def test_revoke_missing_key_returns_404(app_client: TestClient, make_key: KeyMak
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"role": "superuser"}, "role"),
-    ({"role": "country"}, None),
-    ({"role": "country", "country": "XXX"}, None),
+    ({"role": "country"}, "country"),
+    ({"role": "country", "country": "XXX"}, "country"),
     ({"role": "country", "country": "CL"}, "country"),
-    ({"role": "organizer", "country": "CHL"}, None),
+    ({"role": "organizer", "country": "CHL"}, "country"),
     ({"role": "admin", "name": "a" * 121}, "name"),
     ({"role": "admin", "name": "bad\u0000name"}, "name"),
     ({"role": "admin", "key_hash": "0" * 64}, "key_hash"),
@@ -120,5 +120,5 @@ def test_create_key_with_bad_input_returns_422_and_creates_nothing(
 
     response = app_client.post(f"{API}/keys", json=body, headers=bearer(admin))
 
-    assert_problem(response, 422, field)
+    assert "--" not in assert_problem(response, 422, field)["detail"]  # no CLI wording
     assert app_client.get(f"{API}/keys", headers=bearer(admin)).json() == before

@@ -268,3 +268,17 @@ def test_update_country_with_bad_input_returns_problem_and_changes_nothing(
 
     assert_problem(response, status)
     assert _get(app_client, reader, "/countries") == before
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/groupings", {**NEW_GROUPING, "members": ["BRA", "XXX"]}, "members"),
+    ("PATCH", "/countries/CHL", {"groupings": ["NOPE"]}, "groupings"),
+    ("PATCH", "/countries/CHL", {"languages": ["es", "xx"]}, "languages.1"),
+], ids=str)
+def test_unknown_codes_in_reference_data_are_named_with_their_field(
+    app_client: TestClient, admin: str, method: str, path: str, body: dict[str, Any],
+    field: str,
+) -> None:
+    response = app_client.request(method, API + path, json=body, headers=bearer(admin))
+
+    assert_problem(response, 422, field)
