@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _check_header(header: list[str], name: str) -> list[str]:
     cols = [h.strip().lower() for h in header]
+    while cols and not cols[-1]:
+        cols.pop()  # spreadsheets often pad the header with empty cells
     missing = [c for c in REQUIRED if c not in cols]
     unknown = [c for c in cols if c and c not in COLUMNS]
     if missing or unknown:
@@ -57,7 +59,29 @@ def _check_header(header: list[str], name: str) -> list[str]:
         if unknown:
             parts.append(f"unknown columns: {', '.join(unknown)}")
         raise Unprocessable(f"{name}: {'; '.join(parts)}. Expected: {', '.join(COLUMNS)}.")
+    repeated = [c for i, c in enumerate(cols) if c and c in cols[:i]]
+    if repeated:
+        raise Unprocessable(f"{name}: duplicate column: {', '.join(dict.fromkeys(repeated))}.")
     return cols
+
+
+def _row(name: str, number: int, cols: list[str], values: Sequence[str]) -> dict[str, str]:
+    """The row as {column: text}, each cell stripped of surrounding whitespace."""
+    cells = [v.strip() for v in values]
+    while len(cells) > len(cols) and not cells[-1]:
+        cells.pop()  # empty cells past the header are padding, not data
+    if len(cells) > len(cols):
+        raise Unprocessable(f"{name}: row {number}: {len(cells)} values for {len(cols)} columns.")
+    return {c: v for c, v in zip(cols, cells, strict=False) if c}
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    # csv.Error carries no code, only its message.
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit()} characters"
+    if "unexpected end of data" in str(exc):
+        return "a quoted cell is never closed"
+    return f"not valid CSV ({exc})"
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -65,15 +89,24 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unprocessable(f"{path.name}: not UTF-8 text ({exc.reason}).") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise Unprocessable(f"{path.name}: the file is empty.")
-    cols = _check_header(header, path.name)
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        yield number, {c: v for c, v in zip(cols, values, strict=False) if c}
+    except OSError as exc:
+        raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    # Strict: a stray or unclosed quote is an error, not text that swallows the next cells.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    number = 0  # rows read so far; a csv.Error is about the next one
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise Unprocessable(f"{path.name}: the file is empty.")
+        number = 1
+        cols = _check_header(header, path.name)
+        for values in reader:
+            number += 1
+            if not any(v.strip() for v in values):
+                continue
+            yield number, _row(path.name, number, cols, values)
+    except csv.Error as exc:
+        raise Unprocessable(f"{path.name}: row {number + 1}: {_csv_problem(exc)}.") from None
 
 
 def _cell(value: object) -> str:
@@ -100,7 +133,7 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             texts = [_cell(v) for v in values]
             if not any(t.strip() for t in texts):
                 continue
-            yield number, {c: t for c, t in zip(cols, texts, strict=False) if c}
+            yield number, _row(path.name, number, cols, texts)
     finally:
         book.close()
 
@@ -125,12 +158,19 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
     """Validate and apply every row; the caller rolls back when `errors` is not empty."""
     report = ImportReport()
     touched: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}
+    first_rows: dict[tuple[str, str], int] = {}
     count = 0
     for number, row in rows:
         count += 1
         if count > MAX_ROWS:
             report.errors.append((number, f"too many rows; at most {MAX_ROWS} per file"))
             break
+        if ref := row.get("ref"):
+            first = first_rows.setdefault((row.get("kind", "").lower(), ref), number)
+            if first != number:
+                reason = f"ref '{ref}' is repeated: rows {first} and {number}"
+                report.errors.append((number, reason))
+                continue
         try:
             outcome, kind, item = _apply_row(session, row, country=country)
         except ValidationError as exc:
@@ -155,7 +195,7 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
 
 def _apply_row(session: Session, row: dict[str, str],
                *, country: str | None) -> tuple[str, Kind, ItemRow]:
-    raw_kind = row.get("kind", "").strip().lower()
+    raw_kind = row.get("kind", "").lower()
     if raw_kind not in ("offer", "need"):
         raise Unprocessable(f"kind: must be 'offer' or 'need', got '{raw_kind}'")
     kind: Kind = "offer" if raw_kind == "offer" else "need"

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
 from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
@@ -41,6 +42,19 @@ def _reported(err: str) -> dict[int, str]:
     """{row number: reason} of every bad row reported on stderr."""
     found = (re.match(r"^\S+: row (\d+): (.+)$", line) for line in err.splitlines())
     return {int(m.group(1)): m.group(2) for m in found if m}
+
+
+def _write_raw(path: Path, lines: list[list[str]]) -> Path:
+    """Write rows of cells as they are (header first), as CSV or XLSX by the file's suffix."""
+    if path.suffix == ".xlsx":
+        book = Workbook()
+        for line in lines:
+            book.active.append(line)
+        book.save(path)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(lines)
+    return path
 
 
 @pytest.fixture
@@ -224,7 +238,9 @@ def test_import_with_country_option_fills_empty_country(
     ("forms.csv", ",".join([*COLUMNS, "priority"]).encode() + b"\n", "unknown columns: priority"),
     ("forms.csv", b"kind,title\n\xff\xfe\n", "UTF-8"),
     ("forms.xlsx", b"PK\x03\x04 not really a workbook", "XLSX"),
-], ids=["txt", "json", "empty", "missing-column", "unknown-column", "not-utf8", "broken-xlsx"])
+    ("forms.csv", ",".join(["kind", *COLUMNS]).encode() + b"\n", "duplicate column: kind"),
+], ids=["txt", "json", "empty", "missing-column", "unknown-column", "not-utf8", "broken-xlsx",
+        "duplicate-column"])
 def test_import_unreadable_file_fails_and_writes_nothing(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
     content: bytes, message: str,
@@ -273,3 +289,116 @@ def test_import_valid_rows_encodes_their_text(
             for table in ("offers", "needs")
         ]
     assert missing == [0, 0]
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_repeated_ref_is_rejected_naming_both_rows(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    rows = [_valid("offer", ref="DUP-1"), _valid("need", ref="DUP-1"),
+            _valid("offer", ref="DUP-1", title="Segunda fila con la misma referencia")]
+    path = write_form(tmp_path / f"dup.{fmt}", rows)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert _reported(err) == {4: "ref 'DUP-1' is repeated: rows 2 and 4"}
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_cells_with_surrounding_spaces_are_stripped(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    first = write_form(tmp_path / f"first.{fmt}", [_valid("offer", ref="S-1")])
+    assert run(capsys, "import", str(first))[0] == 0
+    spaced = _valid("offer", ref=" S-1 ", status=" withdrawn ",
+                    description="  Curso para inspectores del trabajo.\n ") | {"kind": " offer"}
+    path = write_form(tmp_path / f"spaced.{fmt}", [spaced])
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "0 created, 1 updated, 0 unchanged" in out
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT ref, status, description FROM offers")).one()
+    assert tuple(row) == ("S-1", "withdrawn", "Curso para inspectores del trabajo.")
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_row_with_more_values_than_columns_is_rejected(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    good = [_valid("offer").get(c, "") for c in COLUMNS]
+    path = _write_raw(tmp_path / f"ragged.{fmt}",
+                      [list(COLUMNS), good, good, [*good, "", "de más"], good])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert f"row 4: 13 values for {len(COLUMNS)} columns" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_empty_cells_past_the_header_are_accepted(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    good = [_valid("offer").get(c, "") for c in COLUMNS]
+    path = _write_raw(tmp_path / f"padded.{fmt}",
+                      [[*COLUMNS, "", " "], good, [*good, "", " ", ""]])
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "2 created" in out
+    assert counts(engine) == (2, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_duplicate_column_in_xlsx_is_rejected(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "dup.xlsx", [_valid("offer")], columns=[*COLUMNS, "title"])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "duplicate column: title" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_csv_cell_over_field_limit_is_rejected_naming_row(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    limit = csv.field_size_limit()
+    path = write_form(tmp_path / "huge.csv",
+                      [_valid("offer"), _valid("need", description="x" * (limit + 1))])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert f"row 3: a cell is longer than {limit} characters" in err
+    assert "Traceback" not in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_csv_with_unclosed_quote_is_rejected_naming_row(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "quote.csv", [_valid("offer"), _valid("need"), _valid("need")])
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",Curso", ',"Curso', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "row 3: a quoted cell is never closed" in err
+    assert counts(engine) == (0, 0)
