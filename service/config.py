@@ -13,10 +13,17 @@ MAX_IN_FLIGHT_CEILING = 32
 
 
 def normalise_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for plain `postgresql://` URLs."""
+    """Use the psycopg 3 driver for plain `postgresql://` URLs; refuse other databases.
+
+    Raises:
+        ValueError: the URL is neither SQLite nor PostgreSQL (through psycopg 3).
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
+    scheme = url.split("://")[0] if "://" in url else url
+    if scheme.split("+")[0] != "sqlite" and scheme != "postgresql+psycopg":
+        raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DB, not {scheme!r}")
     return url
 
 

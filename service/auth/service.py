@@ -60,8 +60,10 @@ def create_key(session: Session, *, role: str, country: str | None = None,
                               f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
     elif country:
         raise field_error("country", "Only country keys are bound to a country.")
+    if len(name) > 120:
+        raise field_error("name", f"A key's name has at most 120 characters, not {len(name)}.")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name[:120], role=role, country_iso3=country if role == "country" else None,
+    key = ApiKey(name=name, role=role, country_iso3=country if role == "country" else None,
                  prefix=secret[:10], key_hash=hash_key(secret))
     session.add(key)
     session.flush()

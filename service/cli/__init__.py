@@ -6,7 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
 from service.cli import data, ops, rank, report
+from service.config import get_settings
 from service.errors import ServiceError
 
 
@@ -37,9 +41,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        get_settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper()
+            print(f"error: setting {name}: {err['msg'].removeprefix('Value error, ')}",
+                  file=sys.stderr)
+        return 1
+    try:
         status: int = args.func(args)
     except ServiceError as exc:
         print(f"error: {exc.detail}{_options_named(exc, args)}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: the database at DATABASE_URL cannot be used: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.cli.ops import prepare_database
+from service.cli.options import output_path
 from service.db import session_scope
 from service.errors import Unprocessable
 from service.items.forms import export_rows, import_rows, read_rows, write_rows
@@ -20,7 +21,7 @@ class _Rejected(Exception):
 def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
-        raise Unprocessable(f"{path}: no such file.")
+        raise Unprocessable(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}.")
     prepare_database()
     country = args.country.upper() if args.country else None
     try:
@@ -44,6 +45,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or out.suffix.lstrip(".").lower()
     if fmt not in ("csv", "xlsx"):
         raise Unprocessable("Use --format csv or --format xlsx.")
+    out = output_path(args.out)
     prepare_database()
     with session_scope() as session:
         rows = export_rows(session)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from service.auth import service as auth_service
+from service.cli.options import int_in
 from service.cli.progress import progress_printer
 from service.config import get_settings
 from service.countries.seed import seed_reference
@@ -15,6 +16,7 @@ from service.demo.load import is_empty, load_demo
 from service.items import vectors
 from service.items.service import Kind
 from service.migrate import upgrade
+from service.schemas import MAX_ID
 
 
 def prepare_database() -> None:
@@ -57,6 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
+    prepare_database()
     with session_scope() as session:
         key, secret = auth_service.create_key(session, role=args.role, country=args.country,
                                               name=args.name)
@@ -68,6 +71,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(_args: argparse.Namespace) -> int:
+    prepare_database()
     with session_scope() as session:
         keys = auth_service.list_keys(session)
         print(f"{'id':>4}  {'role':<9} {'country':<7} {'prefix':<10}  {'state':<7} name")
@@ -79,6 +83,7 @@ def cmd_keys_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    prepare_database()
     with session_scope() as session:
         key = auth_service.revoke_key(session, key_id=args.id)
         print(f"key #{key.id} revoked")
@@ -102,8 +107,8 @@ def add_commands(sub: Any) -> None:
     """Register the operational sub-commands."""
     p = sub.add_parser("serve", help="migrate, optionally load demo data, and serve the API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--port", type=int_in(1, 65535), default=8000)
+    p.add_argument("--workers", type=int_in(1, 64), default=1, help="uvicorn worker processes")
     p.add_argument("--demo", action="store_true", help="load the demo data if the DB is empty")
     p.set_defaults(func=cmd_serve)
 
@@ -127,5 +132,5 @@ def add_commands(sub: Any) -> None:
     p = keys_sub.add_parser("list", help="list keys (never their secrets)")
     p.set_defaults(func=cmd_keys_list)
     p = keys_sub.add_parser("revoke", help="revoke a key by id")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=int_in(1, MAX_ID))
     p.set_defaults(func=cmd_keys_revoke)

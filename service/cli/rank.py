@@ -13,6 +13,7 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service import scoring
+from service.cli.options import output_path
 from service.cli.progress import progress_printer
 from service.countries.seed import languages_of, reference_groupings
 from service.errors import Unprocessable
@@ -55,11 +56,15 @@ class RankItem(BaseModel):
 def load_items(path: Path) -> list[scoring.Item]:
     """Read and validate the items file; raise a clear error naming the item and field."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is tolerated
     except FileNotFoundError:
         raise Unprocessable(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise Unprocessable(f"{path}: is a folder.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unprocessable(f"{path}: not valid UTF-8 JSON ({exc}).") from None
+    except RecursionError:
+        raise Unprocessable(f"{path}: not an items file (JSON nested too deeply).") from None
     if not isinstance(raw, list):
         raise Unprocessable(f"{path}: expected a JSON list of offers and needs.")
     items: list[scoring.Item] = []
@@ -125,10 +130,11 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
 def cmd_rank(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise Unprocessable("--top must be at least 1.")
+    out = output_path(args.out) if args.out else None  # checked before the ranking
     result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)
     text = json.dumps(result, ensure_ascii=False, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
         print(f"ranked {len(result)} needs; wrote {args.out}", file=sys.stderr)
     else:
         print(text)

@@ -10,10 +10,12 @@ from typing import Any
 
 from service.auth.service import Principal
 from service.cli.ops import prepare_database
+from service.cli.options import int_in, output_path
 from service.db import session_scope
 from service.errors import Unprocessable
 from service.reports import export
 from service.reports.service import build_report, network_image, scope_for
+from service.schemas import MAX_ID
 
 FORMATS = ("csv", "xlsx", "json", "svg", "png")
 # The command line is run by the operators of the service: it reports like an organiser.
@@ -30,9 +32,11 @@ def _day(text: str) -> date:
 def _table_id(text: str) -> int | None:
     if text.lower() == "all":
         return None
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"TABLE_ID is a positive number or 'all': {text!r}")
-    return int(text)
+    try:
+        return int_in(1, MAX_ID)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"TABLE_ID is a number from 1 to {MAX_ID} or 'all': {text!r}") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -40,6 +44,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     fmt = args.format or out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise Unprocessable(f"Use --format {', '.join(FORMATS)} (or an --out with that suffix).")
+    out = output_path(args.out)
     prepare_database()
     with session_scope() as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
@@ -56,7 +61,6 @@ def cmd_report(args: argparse.Namespace) -> int:
                 data = export.to_xlsx(report)
             else:
                 data = report.model_dump_json(indent=2).encode("utf-8")
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     print(f"wrote {fmt} report to {out}" + (f": {headline}" if headline else ""))
     return 0

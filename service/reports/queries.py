@@ -45,7 +45,7 @@ def conditions(scope: Scope) -> list[ColumnElement[bool]]:
         conds.append(Pairing.table_id == scope.table_id)
     if scope.date_from is not None:
         conds.append(Pairing.created_at >= _start_of(scope.date_from))
-    if scope.date_to is not None:
+    if scope.date_to is not None and scope.date_to < date.max:  # date.max: no end
         conds.append(Pairing.created_at < _start_of(scope.date_to + timedelta(days=1)))
     if scope.country is not None:
         conds.append(or_(Pairing.recipient_iso3 == scope.country,

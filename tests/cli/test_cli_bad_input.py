@@ -1,0 +1,142 @@
+"""Bad input to the commands gets a one-line error and an exit status, never a traceback:
+settings, databases that cannot be used, out-of-range numbers, files and folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import get_settings
+from service.db import reset_engines
+from tests.cli.helpers import run
+from tests.conftest import KeyMaker, bearer
+from tests.factories import API
+
+
+@pytest.fixture
+def other_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Point the commands at another DATABASE_URL (set by the test); restore afterwards."""
+    reset_engines()
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    reset_engines()
+    get_settings.cache_clear()
+
+
+def test_keys_on_a_database_never_migrated_prepare_it_first(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    other_database.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+
+    listed = run(capsys, "keys", "list")
+    created = run(capsys, "keys", "create", "--role", "admin", "--name", "Secretaría")
+
+    assert listed[0] == 0, listed
+    assert listed[1].split() == ["id", "role", "country", "prefix", "state", "name"]
+    assert created[0] == 0, created
+    assert "created admin key #1" in created[1]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("mysql://user@host/db", "error: setting DATABASE_URL: use sqlite:///FILE or postgresql://"),
+    ("nonsense", "not 'nonsense'"),
+    ("sqlite:////nonexistent-folder/sub/db.sqlite",
+     "error: the database at DATABASE_URL cannot be used: unable to open database file"),
+])
+def test_a_database_url_that_cannot_be_used_is_a_one_line_error(
+        other_database: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
+        message: str) -> None:
+    other_database.setenv("DATABASE_URL", url)
+
+    status, _out, err = run(capsys, "migrate")
+
+    assert status == 1
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_file_that_is_not_a_database_is_a_one_line_error(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.db").write_text("not a database\n" * 100)
+    other_database.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'notes.db'}")
+
+    status, _out, err = run(capsys, "keys", "list")
+
+    assert (status, err.strip()) == (
+        1, "error: the database at DATABASE_URL cannot be used: file is not a database")
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (("serve", "--port", "99999"), "--port"),
+    (("serve", "--port", "-1"), "--port"),
+    (("serve", "--workers", "0"), "--workers"),
+    (("keys", "revoke", "99999999999999999999999"), "id"),
+    (("keys", "revoke", "0"), "id"),
+    (("report", "١", "--out", "x.json"), "TABLE_ID"),
+    (("report", "99999999999999999999999", "--out", "x.json"), "TABLE_ID"),
+], ids=str)
+def test_a_number_out_of_range_is_a_usage_error_naming_the_argument(
+        capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], option: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, *argv)
+
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_outputs_are_checked_before_the_work_and_their_folders_created(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "taken.csv"
+    folder.mkdir()
+    items = tmp_path / "items.json"
+    items.write_text("[]", encoding="utf-8")
+
+    refused = f"error: {folder}: is a folder; give a file name.\n"
+    assert run(capsys, "export", "--out", str(folder)) == (1, "", refused)
+    assert run(capsys, "rank", "--items", str(items), "--out", str(folder)) == (1, "", refused)
+    nested = tmp_path / "new" / "sub" / "offers.csv"
+    assert run(capsys, "export", "--out", str(nested))[0] == 0
+    assert nested.read_text(encoding="utf-8-sig").startswith("kind,")
+
+
+def test_rank_reads_odd_items_files_with_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf[]")  # as Windows editors save UTF-8
+
+    assert run(capsys, "rank", "--items", str(deep))[::2] == (
+        1, f"error: {deep}: not an items file (JSON nested too deeply).\n")
+    assert run(capsys, "rank", "--items", str(tmp_path))[::2] == (
+        1, f"error: {tmp_path}: is a folder.\n")
+    assert run(capsys, "rank", "--items", str(bom), "--quiet")[:2] == (0, "{}\n")
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_a_report_over_every_representable_day_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.json"
+
+    status, _out, err = run(capsys, "report", "all", "--out", str(out), "--from", "0001-01-01",
+                            "--to", "9999-12-31")
+
+    assert (status, err) == (0, "")
+    assert out.stat().st_size > 0
+
+
+def test_the_reports_api_takes_the_last_representable_day(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    resp = app_client.get(f"{API}/reports", params={"date_from": "0001-01-01",
+                                                     "date_to": "9999-12-31"},
+                          headers=bearer(make_key("organizer")))
+
+    assert resp.status_code == 200, resp.text
