@@ -67,6 +67,11 @@ async def get_index_cache(request: Request) -> IndexCache:
 IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
 
 
+CountryFilter = Annotated[str | None, Query(
+    min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$",
+    description="ISO 3166-1 alpha-3 country code")]
+"""A list filter by country: three letters (any case), else 422 naming the parameter."""
+
 MAX_OFFSET = 1_000_000
 PageT = TypeVar("PageT", bound=Page[Any])
 

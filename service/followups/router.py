@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.deps import PrincipalDep, SessionDep, WindowDep
+from service.deps import CountryFilter, PrincipalDep, SessionDep, WindowDep
 from service.errors_doc import responses
 from service.followups import service
 from service.followups.schemas import (
@@ -27,7 +27,6 @@ from service.schemas import MAX_ID, Page
 
 router = APIRouter(tags=["follow-up"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-Country = Annotated[str | None, Query(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")]
 
 
 @router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
@@ -105,8 +104,8 @@ def list_followups(
     window: WindowDep,
     overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
                                                       "activities")] = None,
-    country: Country = None,
-    responsible: Country = None,
+    country: CountryFilter = None,
+    responsible: CountryFilter = None,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[date | None, Query(description="Judge lateness on this day "

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
-from service.deps import PageLimit, PrincipalDep, SessionDep, SettingsDep, page_size
+from service.deps import CountryFilter, PageLimit, PrincipalDep, SessionDep, SettingsDep, page_size
 from service.errors_doc import responses
 from service.items import service
 from service.items.schemas import (
@@ -48,8 +48,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         session: SessionDep,
         principal: PrincipalDep,
         settings: SettingsDep,
-        country: Annotated[str | None, Query(min_length=3, max_length=3,
-                                             description="ISO3 country code")] = None,
+        country: CountryFilter = None,
         factor: Annotated[str | None, Query(max_length=40)] = None,
         language: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
         modality: Modality | None = None,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
-from service.deps import IndexCacheDep, PrincipalDep, SessionDep, StaffDep, WindowDep
+from service.deps import CountryFilter, IndexCacheDep, PrincipalDep, SessionDep, StaffDep, WindowDep
 from service.errors import NotFound
 from service.errors_doc import responses
 from service.items.service import Kind
@@ -81,7 +81,7 @@ def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
 def list_table_suggestions(
     table_id: Id, session: SessionDep, cache: IndexCacheDep, _staff: StaffDep,
     factor: Annotated[str | None, Query(max_length=40)] = None,
-    country: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    country: CountryFilter = None,
     limit: Limit = 50,
 ) -> SuggestionList:
     """Ranked (need, offer) pairs among the table's participants (organisers)."""

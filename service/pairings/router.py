@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from models import CooperationTable, Need, Offer
-from service.deps import IndexCacheDep, PrincipalDep, SessionDep, WindowDep
+from service.deps import CountryFilter, IndexCacheDep, PrincipalDep, SessionDep, WindowDep
 from service.errors_doc import responses
 from service.matching import service as matching
 from service.pairings import audit, idempotency, lifecycle, service
@@ -76,8 +76,7 @@ def list_pairings(
     window: WindowDep,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     stage: Stage | None = None,
-    country: Annotated[str | None, Query(min_length=3, max_length=3,
-                                         description="Recipient or provider (ISO3)")] = None,
+    country: CountryFilter = None,  # the recipient or the provider
     need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[PairingRead]:

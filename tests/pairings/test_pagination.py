@@ -114,3 +114,16 @@ def test_every_list_takes_its_page_sizes_from_the_settings(
     assert default.json()["next_cursor"] is not None
     assert (largest.json()["limit"], len(largest.json()["items"])) == (2, 2)
     assert assert_problem(above, 400)["errors"] == [{"field": "limit", "message": "at most 2"}]
+
+
+@pytest.mark.parametrize(("path", "param"), [
+    ("/pairings", "country"), ("/followups", "country"), ("/followups", "responsible"),
+    ("/needs", "country"), ("/offers", "country"), ("/tables/{table}/suggestions", "country"),
+])
+def test_every_country_filter_takes_three_letters(world: World, path: str, param: str) -> None:
+    url = f"{API}{path.format(table=world.table_id)}"
+    for bad in ("zz1", "٣٣٣", "CH"):
+        resp = world.client.get(url, params={param: bad}, headers=bearer(world.admin))
+        assert_problem(resp, 422, param)
+    resp = world.client.get(url, params={param: "chl"}, headers=bearer(world.admin))
+    assert resp.status_code == 200, resp.text
