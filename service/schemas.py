@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
+import pycountry
 from fastapi import Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticUndefined, to_json
@@ -134,6 +135,16 @@ def _iso_date(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_iso_date),
                 Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), examples=["2026-12-07"])]
 """A calendar date written YYYY-MM-DD (no timestamps or numbers), 2000–2100."""
+
+def _iso639_1(code: str) -> str:
+    if pycountry.languages.get(alpha_2=code) is None:
+        raise ValueError(f"'{code}' is not an ISO 639-1 language code")
+    return code
+
+
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", examples=["es"]),
+                     AfterValidator(_iso639_1)]
+"""A two-letter ISO 639-1 language code."""
 
 ISO3 = Annotated[
     str,

@@ -17,6 +17,7 @@ from service.cli.options import output_path
 from service.cli.progress import progress_printer
 from service.countries.seed import languages_of, reference_groupings
 from service.errors import Unprocessable
+from service.schemas import Language
 from service.scoring import Modality
 
 
@@ -29,7 +30,7 @@ class RankItem(BaseModel):
     kind: Literal["offer", "need"]
     country: Annotated[str, Field(min_length=3, max_length=3)]
     factor: Annotated[str, Field(min_length=1, max_length=40)]
-    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+    language: Language
     modality: Modality = "technical_assistance"
     title: Annotated[str, Field(min_length=1, max_length=1000)]
     description: Annotated[str, Field(max_length=20_000)] = ""

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pycountry
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
+from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Language, Schema
 
-
-def _iso639_1(code: str) -> str:
-    if pycountry.languages.get(alpha_2=code) is None:
-        raise ValueError(f"'{code}' is not an ISO 639-1 language code")
-    return code
-
-
-Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", examples=["es"]),
-                     AfterValidator(_iso639_1)]
-"""A two-letter ISO 639-1 language code."""
 LangMap = dict[Language, Annotated[CleanLine, Field(min_length=1, max_length=200)]]
 DescriptionMap = dict[Language, Annotated[CleanText, Field(max_length=2000)]]
 

@@ -57,6 +57,8 @@ def test_rank_writes_top_k_offers_of_other_countries(
     ([ITEMS[0] | {"country": "XYZ"}], "unknown ISO 3166-1 alpha-3 code 'XYZ'"),
     ([ITEMS[0] | {"kind": "wish"}], "field 'kind'"),
     ([ITEMS[0] | {"modality": "holiday"}], "field 'modality'"),
+    ([ITEMS[0] | {"language": "xx"}], "field 'language': Value error, 'xx' is not an ISO 639-1"),
+    ([ITEMS[0] | {"language": "french"}], "field 'language'"),
     ([ITEMS[0], ITEMS[0]], "duplicate id"),
     ([42], "item 0: expected an object"),
 ])
