@@ -24,6 +24,7 @@ from service.pairings import idempotency
 from service.pairings import service as pairings_service
 from service.pairings.router import IdempotencyKey, IfMatch
 from service.schemas import MAX_ID, Page
+from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -41,7 +42,7 @@ def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
         activity = service.create_activity(session, pairing=pairing, data=data,
                                            principal=principal)
         return (service.to_read(activity, pairing, service.today()),
-                {"ETag": service.etag(activity)})
+                {"ETag": etag(activity)})
 
     return idempotency.respond(session, request, principal=principal, key=idempotency_key,
                                payload=data.model_dump(mode="json"), status_code=201,
@@ -68,7 +69,7 @@ def update_activity(activity_id: Id, data: ActivityUpdate, session: SessionDep,
     activity, pairing = service.get_activity_or_raise(session, activity_id, principal, lock=True)
     service.update_activity(session, activity=activity, pairing=pairing, data=data,
                             principal=principal, if_match=if_match)
-    response.headers["ETag"] = service.etag(activity)
+    response.headers["ETag"] = etag(activity)
     return service.to_read(activity, pairing, service.today())
 
 

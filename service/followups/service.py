@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
 from service.auth.service import Principal
-from service.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
 from service.followups.schemas import ActivityCreate, ActivityRead, ActivityUpdate, NoteCreate
 from service.pairings import audit
 from service.pairings import service as pairings_service
 from service.pairings.audit import Actor
+from service.versions import check_if_match
 
 FOLLOWED_STAGES = ("commitment", "agreement")
 OPEN_STATUSES = ("planned", "in_progress")
@@ -45,11 +46,6 @@ class FollowupFilters:
 def today() -> date:
     """Today's date in UTC (due dates are compared with it)."""
     return datetime.now(UTC).date()
-
-
-def etag(activity: FollowupActivity) -> str:
-    """Return the strong ETag of an activity's current version."""
-    return f'"{activity.version}"'
 
 
 def is_overdue(activity: FollowupActivity, as_of: date) -> bool:
@@ -121,12 +117,7 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
                     data: ActivityUpdate, principal: Principal,
                     if_match: str | None) -> FollowupActivity:
     """Change an activity: status only moves forward, dates stay ordered; 412 if stale."""
-    if if_match is not None:
-        tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-        if "*" not in tags and etag(activity) not in tags:
-            raise PreconditionFailed(
-                f"Activity {activity.id} is at version {activity.version}; your If-Match "
-                f"{if_match} is stale.", current_version=activity.version)
+    check_if_match(activity, if_match, what=f"Activity {activity.id}")
     changes = data.model_dump(exclude_unset=True)
     nulls = sorted(k for k, v in changes.items() if v is None and k != "starts_on")
     if nulls:

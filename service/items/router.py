@@ -24,6 +24,7 @@ from service.items.schemas import (
 from service.items.service import ItemFilters, ItemRow, Kind
 from service.schemas import MAX_ID, Page, RowSerializer, json_response
 from service.scoring import Modality
+from service.versions import etag
 
 IfMatch = Annotated[str | None, Header(
     description="ETag of the version you read; a stale one gets 412 and changes nothing")]
@@ -40,7 +41,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
     def _read(item: ItemRow, *, status_code: int = 200,
               headers: dict[str, str] | None = None) -> Response:
         return json_response(read_schema.model_validate(item), status_code=status_code,
-                             headers={"ETag": service.etag(item), **(headers or {})})
+                             headers={"ETag": etag(item), **(headers or {})})
 
     @router.get("", response_model=Page[read_schema], name=f"list_{plural}",  # type: ignore[valid-type]
                 responses=responses(400, 401, 422))

@@ -12,8 +12,8 @@ from typing import Any, Literal, cast
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Factor, Need, Offer
-from service import revisions
+from models import Factor, Need, Offer, Pairing
+from service import revisions, versions
 from service.auth.service import Principal
 from service.config import get_settings
 from service.countries.service import require_enabled_country
@@ -21,7 +21,6 @@ from service.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PreconditionFailed,
     Unprocessable,
     invalid_cursor,
 )
@@ -49,11 +48,6 @@ class ItemFilters:
 def model_for(kind: Kind) -> type[Offer] | type[Need]:
     """Return the ORM class of a kind."""
     return MODELS[kind]
-
-
-def etag(item: ItemRow) -> str:
-    """Return the strong ETag of an item's current version."""
-    return f'"{item.version}"'
 
 
 def bump_revision(session: Session, kind: Kind) -> None:
@@ -120,18 +114,7 @@ def lock_current(session: Session, item: ItemRow) -> None:
 
 def check_if_match(item: ItemRow, if_match: str | None) -> None:
     """Raise 412 when `If-Match` names another version than the current one."""
-    if if_match is None:
-        return
-    tags = [t.strip() for t in if_match.split(",")]
-    if "*" in tags:
-        return
-    current = etag(item)
-    if not any(t.removeprefix("W/") == current for t in tags):
-        raise PreconditionFailed(
-            f"The {type(item).__name__.lower()} is at version {item.version}; your If-Match "
-            f"{if_match} is stale. Fetch it again and reapply your change.",
-            current_version=item.version,
-        )
+    versions.check_if_match(item, if_match, what=f"The {type(item).__name__.lower()}")
 
 
 def _require_factor(session: Session, code: str) -> None:
@@ -212,6 +195,8 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
     changed = {k: v for k, v in changes.items() if getattr(item, k) != v}
     if not changed:
         return item
+    if "capacity" in changed:
+        _require_room_for_commitments(session, item.id, changed["capacity"])
     for key, value in changed.items():
         setattr(item, key, value)
     item.version += 1
@@ -220,6 +205,18 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
         vectors.encode_rows([item], kind)
     bump_revision(session, kind)
     return item
+
+
+def _require_room_for_commitments(session: Session, offer_id: int, capacity: int) -> None:
+    """An offer's capacity may not go below the commitments and agreements it already serves
+    (the offer's row is locked, as when a commitment is confirmed)."""
+    held = session.scalar(select(func.count(Pairing.id)).where(
+        Pairing.offer_id == offer_id, Pairing.stage.in_(("commitment", "agreement")))) or 0
+    if capacity < held:
+        raise Conflict(
+            f"Offer {offer_id} already serves {held} commitment(s) or agreement(s); its "
+            f"capacity cannot go below {held}.",
+            errors=[{"field": "capacity", "message": f"at least {held}"}])
 
 
 def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Principal | None,

@@ -225,6 +225,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     seconds = time.perf_counter() - started
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
+    _lock_open_table(session, table)
     _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)], actor=actor)
     number = (session.scalar(select(func.max(Plan.number)).where(Plan.table_id == table.id))
               or 0) + 1
@@ -236,9 +237,27 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
     )
-    session.add(plan)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(plan)
+            session.flush()  # the table's row lock makes this number unique; the index too
+    except IntegrityError:
+        raise Conflict(f"Another plan of table {table.id} was stored at the same time; "
+                       "nothing was stored. Compute the plan again.") from None
     return plan
+
+
+def _lock_open_table(session: Session, table: CooperationTable) -> None:
+    """Lock the table's row until the plan is stored, and check it is still open.
+
+    The selection is computed without the lock (it may take seconds); storing then waits for
+    any other plan of the table being stored, or for a change of the table, so that plans are
+    numbered one after the other and a table closed meanwhile gets no plan.
+    """
+    status = session.scalar(select(CooperationTable.status)
+                            .where(CooperationTable.id == table.id).with_for_update())
+    if status == "closed":
+        raise Conflict("The table was closed while the plan was computed; nothing was stored.")
 
 
 def _held_pairs(session: Session,
@@ -265,15 +284,19 @@ def _store_suggested(session: Session, table: CooperationTable,
                      chosen: Sequence[RankedPair], *, actor: Principal) -> None:
     """Replace the table's `suggested` pairings made by earlier plans by the chosen ones.
 
-    Pairings that countries acted on, and suggestions an organiser made by hand, stay as they
-    are; a stale plan suggestion is deleted together with its (one-event) history.
+    Pairings that anyone acted on (moved, or gave a partner: their version is past 1), and
+    suggestions an organiser made by hand, stay as they are; a stale plan suggestion nobody
+    touched is deleted together with its one-event history. The delete re-checks both
+    conditions on each row, so a pairing acted on while the plan was computed stays.
     """
     keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
         select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested"))}
-    stale = [r.id for k, r in existing.items() if k not in keep and r.origin == "plan"]
+    untouched = (Pairing.origin == "plan", Pairing.stage == "suggested", Pairing.version == 1)
+    stale = [r.id for k, r in existing.items()
+             if k not in keep and r.origin == "plan" and r.version == 1]
     if stale:
-        session.execute(delete(Pairing).where(Pairing.id.in_(stale)))
+        session.execute(delete(Pairing).where(Pairing.id.in_(stale), *untouched))
     created: list[Pairing] = []
     for key, pair in keep.items():
         row = existing.get(key)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Offer, Pairing, PairingConsent, PairingPartner
+from models import Need, Offer, Pairing, PairingConsent, PairingPartner
 from service.auth.service import Principal
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.pairings import audit, rules
@@ -53,16 +53,21 @@ def _refuse_transition(pairing: Pairing, target: str) -> Conflict:
                     f"{listed}.", allowed=allowed, stage=pairing.stage)
 
 
-def _require_published(pairing: Pairing) -> None:
+def _require_published(session: Session, pairing: Pairing) -> None:
     """A pairing moves on only while its need and offer are both published.
 
     A withdrawn item or one set back to draft may still close the pairing (declined or
-    withdrawn); publishing it again lets the pairing go on.
+    withdrawn); publishing it again lets the pairing go on. The two rows are read under a
+    row lock (need, then offer), so a withdrawal racing this move either waits for it or is
+    seen by it.
     """
-    for kind, item in (("need", pairing.need), ("offer", pairing.offer)):
-        if item.status != "published":
+    for kind, model in (("need", Need), ("offer", Offer)):
+        item_id = pairing.need_id if kind == "need" else pairing.offer_id
+        status = session.scalar(select(model.status).where(model.id == item_id)
+                                .with_for_update())
+        if status != "published":
             raise Conflict(
-                f"The {kind} {item.id} of pairing {pairing.id} is {item.status}: the pairing "
+                f"The {kind} {item_id} of pairing {pairing.id} is {status}: the pairing "
                 f"moves on only once it is published again; it may be declined or withdrawn.",
                 allowed=[s for s in rules.allowed_next(pairing.stage) if s in rules.CLOSING])
 
@@ -131,7 +136,7 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     if not rules.is_allowed(before, target):
         raise _refuse_transition(pairing, target)
     if target not in rules.CLOSING:
-        _require_published(pairing)
+        _require_published(session, pairing)
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
@@ -218,7 +223,7 @@ def confirm_partner(session: Session, *, pairing: Pairing, principal: Principal,
         raise Conflict(f"Pairing {pairing.id} has no triangular partner to confirm.")
     if pairing.stage not in rules.PARTNER_EDITABLE:
         raise _refuse_transition(pairing, "agreement")
-    _require_published(pairing)
+    _require_published(session, pairing)
     actor = Actor.of(principal)
     before = pairing.stage
     _before_consent(session, pairing, step="agreement", side="partner")

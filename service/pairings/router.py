@@ -24,6 +24,7 @@ from service.pairings.schemas import (
 from service.pairings.service import PairingFilters
 from service.schemas import MAX_ID, Page
 from service.scoring import ScoredPairing
+from service.versions import etag
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
 PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing")]
@@ -39,7 +40,7 @@ IdempotencyKey = Annotated[str | None, Header(
 def _read(session: SessionDep, principal: PrincipalDep,
           pairing_id: int) -> tuple[PairingRead, dict[str, str]]:
     pairing = service.get_pairing_or_raise(session, pairing_id, principal)
-    return service.to_read(pairing, principal), {"ETag": service.etag(pairing)}
+    return service.to_read(pairing, principal), {"ETag": etag(pairing)}
 
 
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
@@ -61,7 +62,7 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
     def action() -> tuple[PairingRead, dict[str, str]]:
         pairing = service.create_pairing(session, data=data, principal=principal,
                                          scorer=score)
-        return service.to_read(pairing, principal), {"ETag": service.etag(pairing),
+        return service.to_read(pairing, principal), {"ETag": etag(pairing),
                                           "Location": f"/api/v1/pairings/{pairing.id}"}
 
     return idempotency.respond(session, request, principal=principal, key=idempotency_key,

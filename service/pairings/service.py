@@ -24,13 +24,12 @@ from models import (
     TableParticipant,
     utcnow,
 )
-from service import revisions
+from service import revisions, versions
 from service.auth.service import Principal
 from service.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PreconditionFailed,
     field_error,
 )
 from service.items import service as items_service
@@ -52,11 +51,6 @@ class PairingFilters:
     country: str | None = None
     need_id: int | None = None
     offer_id: int | None = None
-
-
-def etag(pairing: Pairing) -> str:
-    """Return the strong ETag of a pairing's current version."""
-    return f'"{pairing.version}"'
 
 
 def visible_clause(principal: Principal) -> ColumnElement[bool]:
@@ -99,13 +93,7 @@ def get_pairing_or_raise(session: Session, pairing_id: int, principal: Principal
 
 def check_if_match(pairing: Pairing, if_match: str | None) -> None:
     """Raise 412 when `If-Match` names another version than the current one."""
-    if if_match is None:
-        return
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    if "*" not in tags and etag(pairing) not in tags:
-        raise PreconditionFailed(
-            f"Pairing {pairing.id} is at version {pairing.version}; your If-Match {if_match} "
-            "is stale. Fetch it again and decide again.", current_version=pairing.version)
+    versions.check_if_match(pairing, if_match, what=f"Pairing {pairing.id}")
 
 
 def save(session: Session, pairing: Pairing, *, stage: str | None = None) -> None:

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from service.deps import PrincipalDep, SessionDep, StaffDep, WindowDep
 from service.errors_doc import responses
+from service.pairings.router import IfMatch
 from service.schemas import MAX_ID, Page
 from service.tables import service
 from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
+from service.versions import etag
 
 router = APIRouter(prefix="/tables", tags=["cooperation tables"])
 TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -40,15 +42,25 @@ def create_table(data: TableCreate, session: SessionDep, _staff: StaffDep,
 
 
 @router.get("/{table_id}", response_model=TableRead, responses=responses(401, 404))
-def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep) -> TableRead:
-    """Get a cooperation table with its effective settings."""
-    return service.to_read(service.get_table_or_raise(session, table_id))
+def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep,
+              response: Response) -> TableRead:
+    """Get a cooperation table with its effective settings; its version is in `ETag`."""
+    table = service.get_table_or_raise(session, table_id)
+    response.headers["ETag"] = etag(table)
+    return service.to_read(table)
 
 
 @router.patch("/{table_id}", response_model=TableRead,
-              responses=responses(401, 403, 404, 409, 422))
+              responses=responses(401, 403, 404, 409, 412, 422))
 def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
-                 _staff: StaffDep) -> TableRead:
-    """Change a table's settings, participants or status (status only moves forward)."""
-    table = service.get_table_or_raise(session, table_id)
-    return service.to_read(service.update_table(session, table=table, data=data))
+                 _staff: StaffDep, response: Response,
+                 if_match: IfMatch = None) -> TableRead:
+    """Change a table's settings, participants or status (status only moves forward).
+
+    Send `If-Match` with the ETag you read (`GET /tables/{id}`) so that a change made
+    meanwhile by another organiser is not overwritten: a stale one gets 412.
+    """
+    table = service.get_table_or_raise(session, table_id, lock=True)
+    table = service.update_table(session, table=table, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(table)
+    return service.to_read(table)

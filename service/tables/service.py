@@ -11,6 +11,7 @@ from models import TABLE_STATUSES, CooperationTable, Country, Factor, TableParti
 from service import scoring
 from service.errors import Conflict, NotFound, Unprocessable
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
+from service.versions import check_if_match
 
 
 def effective_weights(table: CooperationTable) -> scoring.Weights:
@@ -74,15 +75,22 @@ def _check_countries(session: Session, codes: list[str], field: str) -> None:
             errors=[{"field": field, "message": f"unknown or not enabled: {', '.join(missing)}"}])
 
 
-def get_table(session: Session, table_id: int) -> CooperationTable | None:
-    """Return the table with participants loaded."""
-    return session.scalar(select(CooperationTable).where(CooperationTable.id == table_id)
-                          .options(selectinload(CooperationTable.participants)))
+def get_table(session: Session, table_id: int, *,
+              lock: bool = False) -> CooperationTable | None:
+    """Return the table with participants loaded; `lock` reads it under a row lock, current
+    even if the session held an older copy (changes of one table happen one at a time)."""
+    stmt = (select(CooperationTable).where(CooperationTable.id == table_id)
+            .options(selectinload(CooperationTable.participants)))
+    if lock:
+        stmt = stmt.with_for_update(of=CooperationTable).execution_options(
+            populate_existing=True)
+    return session.scalar(stmt)
 
 
-def get_table_or_raise(session: Session, table_id: int) -> CooperationTable:
-    """Return the table or raise NotFound."""
-    table = get_table(session, table_id)
+def get_table_or_raise(session: Session, table_id: int, *,
+                       lock: bool = False) -> CooperationTable:
+    """Return the table (see `get_table`) or raise NotFound."""
+    table = get_table(session, table_id, lock=lock)
     if table is None:
         raise NotFound(f"No cooperation table with id {table_id}.")
     return table
@@ -123,9 +131,14 @@ def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
     return table
 
 
-def update_table(session: Session, *, table: CooperationTable,
-                 data: TableUpdate) -> CooperationTable:
-    """Change settings, participants or status (status only moves forward)."""
+def update_table(session: Session, *, table: CooperationTable, data: TableUpdate,
+                 if_match: str | None = None) -> CooperationTable:
+    """Change settings, participants or status (status only moves forward).
+
+    `table` should be read under its row lock (`get_table(..., lock=True)`); a stale
+    `if_match` is a 412 that changes nothing.
+    """
+    check_if_match(table, if_match, what=f"Table {table.id}")
     changes = data.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
         raise Unprocessable("Fields cannot be set to null.")

@@ -17,9 +17,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from models import IdempotencyRecord, Pairing, PairingConsent, PairingEvent
+from models import CooperationTable, IdempotencyRecord, Pairing, PairingConsent, PairingEvent
+from service import planning
 from service.auth.service import create_key
 from service.db import session_scope
 from service.main import create_app
@@ -161,3 +162,66 @@ def test_racing_creations_of_one_pair_without_key_give_one_pairing(app: FastAPI)
     assert Counter(r.status_code for r in responses) == {201: 1, 409: 19}
     with session_scope() as session:
         assert session.scalar(select(func.count(Pairing.id)).where(Pairing.need_id == need)) == 1
+
+
+def _table(app: FastAPI, keys: dict[str, str]) -> int:
+    with TestClient(app) as client:
+        resp = client.post(f"{API}/tables", headers=bearer(keys["organizer"]), json={
+            "name": "Mesa en paralelo", "starts_on": "2026-12-07", "ends_on": "2026-12-09",
+            "participants": ["CHL", "HTI"]})
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["id"])
+
+
+def test_racing_plans_of_one_table_are_stored_one_after_the_other(app: FastAPI) -> None:
+    keys, _need, _offer = _world(app)
+    table = _table(app, keys)
+    responses = _race(app, [_post(f"{API}/tables/{table}/plan", keys["organizer"])
+                            for _ in range(8)])
+    assert Counter(r.status_code for r in responses) == {201: 8}
+    assert sorted(r.json()["number"] for r in responses) == list(range(1, 9))
+    with session_scope() as session:
+        open_pairs = session.scalars(select(Pairing.offer_id).where(
+            Pairing.table_id == table, Pairing.stage == "suggested")).all()
+    assert len(open_pairs) == 1  # the one candidate, suggested once
+
+
+def test_racing_table_changes_are_each_kept_with_its_own_version(app: FastAPI) -> None:
+    keys, _need, _offer = _world(app)
+    table = _table(app, keys)
+    url = f"{API}/tables/{table}"
+    participants = [["CHL", "HTI"], ["CHL", "HTI", "PER"], ["ARG", "CHL", "HTI"]]
+    def patch(body: dict[str, Any]) -> Callable[[TestClient], httpx.Response]:
+        return lambda client: client.patch(url, json=body, headers=bearer(keys["organizer"]))
+
+    responses = _race(app, [patch({"participants": participants[n % 3], "rounds": n + 1})
+                            for n in range(20)])
+    assert Counter(r.status_code for r in responses) == {200: 20}
+    assert sorted(r.json()["version"] for r in responses) == list(range(2, 22))
+    with TestClient(app) as client:
+        last = max((r.json() for r in responses), key=lambda body: body["version"])
+        assert client.get(url, headers=bearer(keys["organizer"])).json() == last
+
+
+def test_a_table_closed_while_its_plan_computes_gets_no_plan(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, _need, _offer = _world(app)
+    table = _table(app, keys)
+    compute = planning.plan
+
+    def close_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
+        with session_scope() as other:  # another request, committed before the plan is stored
+            other.execute(update(CooperationTable).where(CooperationTable.id == table)
+                          .values(status="closed"))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "plan", close_meanwhile)
+    with TestClient(app) as client:
+        resp = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
+        assert resp.status_code == 409, resp.text
+        assert "closed while the plan was computed" in resp.json()["detail"]
+        plans = client.get(f"{API}/tables/{table}/plans", headers=bearer(keys["organizer"]))
+        assert plans.json()["total"] == 0
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Pairing.id)).where(
+            Pairing.table_id == table)) == 0

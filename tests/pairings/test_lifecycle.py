@@ -361,3 +361,17 @@ def test_a_country_sees_the_title_of_the_other_side_only_while_it_is_published(
     assert by_provider["offer_title"] is not None  # its own offer
     assert [p["offer_title"] for p in listed if p["id"] == pid] == [None]
     assert get(world, f"/pairings/{pid}", who="organizer")["offer_title"] is not None
+
+
+def test_an_offer_capacity_cannot_go_below_its_commitments(world: World) -> None:
+    offer = world.offer("CHL", capacity=3)
+    for _ in range(2):
+        at_stage(world, "commitment", offer_id=offer, need_id=world.need("HTI"))
+    url = f"{API}/offers/{offer}"
+
+    refused = world.client.patch(url, json={"capacity": 1}, headers=bearer(world.key("CHL")))
+
+    assert assert_problem(refused, 409, "capacity")["errors"][0]["message"] == "at least 2"
+    assert get(world, f"/offers/{offer}")["capacity"] == 3
+    lowered = world.client.patch(url, json={"capacity": 2}, headers=bearer(world.key("CHL")))
+    assert lowered.status_code == 200, lowered.text

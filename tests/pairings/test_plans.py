@@ -97,3 +97,27 @@ def _open_pairs(world: World, table_id: int) -> set[tuple[int, int]]:
     return {(p["need_id"], p["offer_id"])
             for p in get(world, "/pairings", table_id=table_id, limit=200)["items"]
             if p["stage"] not in ("declined", "withdrawn")}
+
+
+def test_replanning_keeps_a_plan_suggestion_someone_acted_on_with_its_history(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    need = world.need("HTI", title="Formación de inspectores")
+    plan(world, world.table_id)
+    planned = {p["need_id"]: p for p in get(world, "/pairings", table_id=world.table_id)["items"]}
+    touched, untouched = planned[need], planned[world.need_id]
+    resp = world.client.put(f"{API}/pairings/{touched['id']}/partner",
+                            json={"name": "ABC", "support": "technical"},
+                            headers=bearer(world.key("HTI")))
+    assert resp.status_code == 200, resp.text
+    for need_id in (need, world.need_id):  # the next plan cannot choose either pairing
+        gone = world.client.delete(f"{API}/needs/{need_id}", headers=bearer(world.admin))
+        assert gone.status_code == 200, gone.text
+
+    plan(world, world.table_id)
+
+    kept = get(world, f"/pairings/{touched['id']}")
+    assert (kept["stage"], kept["partner"]["name"]) == ("suggested", "ABC")
+    assert [e["action"] for e in history(world, touched["id"])] == ["created", "partner_set"]
+    missing = world.client.get(f"{API}/pairings/{untouched['id']}", headers=bearer(world.admin))
+    assert missing.status_code == 404  # untouched and no longer chosen: replaced

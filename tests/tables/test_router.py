@@ -100,3 +100,21 @@ def test_create_table_with_unknown_factors_in_the_affinity_table_is_422(
     created = app_client.post("/api/v1/tables", json=body, headers=bearer(key))
     assert created.status_code == 201, created.text
     assert created.json()["factor_affinity"] == {"ict:agriculture": 0.6}
+
+
+def test_update_table_with_a_stale_if_match_is_412_and_unchanged(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+    read = app_client.get(url, headers=bearer(key))
+    assert read.headers["ETag"] == '"1"'
+    first = app_client.patch(url, json={"rounds": 5}, headers=bearer(key) | {"If-Match": '"1"'})
+    assert (first.status_code, first.headers["ETag"]) == (200, '"2"')
+
+    stale = app_client.patch(url, json={"rounds": 7}, headers=bearer(key) | {"If-Match": '"1"'})
+
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["current_version"] == 2
+    after = app_client.get(url, headers=bearer(key)).json()
+    assert (after["rounds"], after["version"]) == (5, 2)
