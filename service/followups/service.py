@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
@@ -48,9 +48,17 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def is_overdue(activity: FollowupActivity, as_of: date) -> bool:
-    """Planned or in progress, and due before `as_of`."""
-    return activity.status in OPEN_STATUSES and activity.due_on < as_of
+def is_overdue(activity: FollowupActivity, pairing: Pairing, as_of: date) -> bool:
+    """Planned or in progress, due before `as_of`, of a pairing still followed (a declined
+    or withdrawn pairing has nothing overdue)."""
+    return (activity.status in OPEN_STATUSES and activity.due_on < as_of
+            and pairing.stage in FOLLOWED_STAGES)
+
+
+def overdue_clause(as_of: date) -> ColumnElement[bool]:
+    """`is_overdue` as SQL, over `followup_activities` joined with their `pairings`."""
+    return and_(FollowupActivity.status.in_(OPEN_STATUSES), FollowupActivity.due_on < as_of,
+                Pairing.stage.in_(FOLLOWED_STAGES))
 
 
 def to_read(activity: FollowupActivity, pairing: Pairing, as_of: date) -> ActivityRead:
@@ -61,7 +69,8 @@ def to_read(activity: FollowupActivity, pairing: Pairing, as_of: date) -> Activi
         pairing_stage=pairing.stage, title=activity.title, description=activity.description,
         responsible_country=activity.responsible_iso3, starts_on=activity.starts_on,
         due_on=activity.due_on, status=activity.status,
-        overdue=is_overdue(activity, as_of), allowed_status=list(NEXT_STATUS[activity.status]),
+        overdue=is_overdue(activity, pairing, as_of),
+        allowed_status=list(NEXT_STATUS[activity.status]),
         version=activity.version, created_by=activity.created_by,
         created_at=activity.created_at, updated_at=activity.updated_at)
 
@@ -119,6 +128,9 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     """Change an activity: status only moves forward, dates stay ordered; 412 if stale."""
     check_if_match(activity, if_match, what=f"Activity {activity.id}")
     changes = data.model_dump(exclude_unset=True)
+    if pairing.stage not in FOLLOWED_STAGES and changes != {"status": "cancelled"}:
+        raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
+                       "cancelled.", stage=pairing.stage, allowed=["cancelled"])
     nulls = sorted(k for k, v in changes.items() if v is None and k != "starts_on")
     if nulls:
         raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
@@ -165,7 +177,7 @@ def list_followups(session: Session, *, principal: Principal, filters: FollowupF
     as_of = filters.as_of or today()
     conds: list[ColumnElement[bool]] = [pairings_service.visible_clause(principal)]
     if filters.overdue is not None:
-        late = (FollowupActivity.status.in_(OPEN_STATUSES)) & (FollowupActivity.due_on < as_of)
+        late = overdue_clause(as_of)
         conds.append(late if filters.overdue else ~late)
     if filters.country:
         code = filters.country.upper()

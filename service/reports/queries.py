@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -19,8 +19,7 @@ from models import (
     PairingConsent,
     PairingPartner,
 )
-
-OPEN_ACTIVITY = ("planned", "in_progress")
+from service.followups.service import overdue_clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +123,7 @@ def partner_stage_counts(session: Session,
 def followup_counts(session: Session, scope: Scope,
                     as_of: date) -> list[tuple[str, str, bool, int]]:
     """(responsible country, status, overdue?, activities)."""
-    late = and_(FollowupActivity.status.in_(OPEN_ACTIVITY), FollowupActivity.due_on < as_of)
+    late = overdue_clause(as_of)
     rows = (select(FollowupActivity.responsible_iso3.label("country"),
                    FollowupActivity.status.label("status"),
                    case((late, 1), else_=0).label("late"), FollowupActivity.id.label("id"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import FollowupActivity, ProgressNote
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
-from tests.pairings.helpers import World, at_stage, get, history, make_world
+from tests.pairings.helpers import World, at_stage, get, history, make_world, moved
 
 TODAY = date.today()
 
@@ -171,3 +171,27 @@ def test_followups_with_bad_filters_is_422(world: World) -> None:
                                 headers=bearer(world.admin))
     assert_problem(too_many, 400, "limit")  # MAX_PAGE_SIZE, as on every list
     assert_problem(world.client.get(f"{API}/followups"), 401)
+
+
+def test_a_closed_pairing_has_nothing_overdue_and_its_activities_can_only_be_cancelled(
+        world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    late = (TODAY - timedelta(days=3)).isoformat()
+    kept = _activity(world, pid, due_on=late, title="Informe atrasado").json()
+    other = _activity(world, pid, due_on=late, title="Taller atrasado").json()
+    moved(world, pid, "CHL", "withdrawn", reason="Cambio de prioridades")
+
+    overdue = get(world, "/followups", "organizer", overdue="true")
+    listed = get(world, "/followups", "organizer")["items"]
+    report = get(world, f"/tables/{world.table_id}/report", "organizer")
+    edit = world.client.patch(f"{API}/activities/{kept['id']}", json={"title": "Otro"},
+                              headers=bearer(world.admin))
+    cancel = world.client.patch(f"{API}/activities/{other['id']}",
+                                json={"status": "cancelled"}, headers=bearer(world.admin))
+
+    assert overdue["total"] == 0
+    assert [a["overdue"] for a in listed] == [False, False]
+    assert [row["overdue"] for row in report["followups"]] == [0] * len(report["followups"])
+    assert assert_problem(edit, 409)["allowed"] == ["cancelled"]
+    assert cancel.status_code == 200, cancel.text
+    assert get(world, "/followups", "organizer", overdue="false")["total"] == 2
