@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,38 +202,36 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     if table.status == "closed":
         raise Conflict("The table is closed; its plan cannot be recomputed.")
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
-    offer_ids = sorted({int(p.offer.id) for p in pairs})
-    load = offer_loads(session, offer_ids)
-    locked, open_elsewhere = _held_pairs(session, table)
-    capacity = {}
-    for p in pairs:
-        cap = (p.offer.capacity or 1) - load.get(int(p.offer.id), 0)
-        capacity[p.offer.id] = max(cap, 0)
+    held, open_elsewhere = _held_pairs(session, table)
+    capacity = _free_capacity(session, pairs, held)
     candidates = [
         planning.Candidate(need_id=p.need.id, offer_id=p.offer.id, recipient=p.need.country,
                            provider=p.offer.country, score=p.scored.total)
         for p in pairs
-        if (key := (int(p.need.id), int(p.offer.id))) not in locked
+        if (key := (p.need.id, p.offer.id)) not in held
         and key not in open_elsewhere and capacity[p.offer.id] > 0
     ]
-    elsewhere = sum((int(p.need.id), int(p.offer.id)) in open_elsewhere for p in pairs)
+    elsewhere = sum((p.need.id, p.offer.id) in open_elsewhere for p in pairs)
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
     limit = get_settings().plan_time_limit_s if time_limit_s is None else time_limit_s
     started = time.perf_counter()
-    result = planning.plan(candidates, capacity=capacity, limits=limits, time_limit_s=limit)
+    result = planning.plan([*candidates, *held.values()], capacity=capacity, limits=limits,
+                           time_limit_s=limit, fixed=held.keys())
     seconds = time.perf_counter() - started
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _lock_open_table(session, table)
-    _store_suggested(session, table, [by_key[k] for k in sorted(scheduled)], actor=actor)
+    _store_suggested(session, table, [by_key[k] for k in sorted(scheduled - held.keys())],
+                     actor=actor)
     number = (session.scalar(select(func.max(Plan.number)).where(Plan.table_id == table.id))
               or 0) + 1
     plan = Plan(
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
         created_by=f"{actor.role}:{actor.name}"[:120],
-        summary=_summary(result, len(candidates), len(locked), elsewhere, limit, seconds),
+        summary=_summary(result, len(candidates), len(held), len(scheduled & held.keys()),
+                         elsewhere, limit, seconds),
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
@@ -260,24 +259,44 @@ def _lock_open_table(session: Session, table: CooperationTable) -> None:
         raise Conflict("The table was closed while the plan was computed; nothing was stored.")
 
 
-def _held_pairs(session: Session,
-                table: CooperationTable) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    """(need, offer) pairs a new plan of the table must not choose.
+def _held_pairs(session: Session, table: CooperationTable
+                ) -> tuple[dict[tuple[str, str], planning.Candidate], set[tuple[str, str]]]:
+    """(need, offer) pairs with an open pairing, as the planner names them (ids as text).
 
-    First the table's pairings already past `suggested`, which a new plan never touches; then
-    the pairs with an open pairing in another table or in none: a need and an offer have at
-    most one open pairing, so those pairs are being followed there.
+    First the table's pairings already past `suggested`: a new plan keeps them as they are,
+    counts them against the table's limits and schedules their meetings (fixed candidates,
+    with the score they carry). Then the pairs with an open pairing in another table or in
+    none: a need and an offer have at most one open pairing, so those pairs are followed
+    there and a plan of this table leaves them out.
     """
-    here: set[tuple[int, int]] = set()
-    elsewhere: set[tuple[int, int]] = set()
-    rows = session.execute(select(Pairing.need_id, Pairing.offer_id, Pairing.table_id,
-                                  Pairing.stage).where(Pairing.stage.in_(OPEN_STAGES)))
-    for need_id, offer_id, table_id, stage in rows:
+    here: dict[tuple[str, str], planning.Candidate] = {}
+    elsewhere: set[tuple[str, str]] = set()
+    rows = session.execute(select(
+        Pairing.need_id, Pairing.offer_id, Pairing.table_id, Pairing.stage,
+        Pairing.recipient_iso3, Pairing.provider_iso3, Pairing.score,
+    ).where(Pairing.stage.in_(OPEN_STAGES)))
+    for need_id, offer_id, table_id, stage, recipient, provider, score in rows:
+        key = (str(need_id), str(offer_id))
         if table_id != table.id:
-            elsewhere.add((need_id, offer_id))
+            elsewhere.add(key)
         elif stage != "suggested":
-            here.add((need_id, offer_id))
+            here[key] = planning.Candidate(need_id=key[0], offer_id=key[1], recipient=recipient,
+                                           provider=provider, score=min(max(score, 0.0), 1.0))
     return here, elsewhere
+
+
+def _free_capacity(session: Session, pairs: Sequence[RankedPair],
+                   held: dict[tuple[str, str], planning.Candidate]) -> dict[str, int]:
+    """Partners each offer can still take in this plan: its capacity less the pairings past
+    `suggested` it serves in other tables or in none (the table's own held pairings stay
+    in the plan, as fixed candidates)."""
+    caps = {p.offer.id: p.offer.capacity or 1 for p in pairs}
+    missing = sorted({int(o) for _n, o in held} - {int(o) for o in caps})
+    caps |= {str(i): c or 1 for i, c in session.execute(
+        select(Offer.id, Offer.capacity).where(Offer.id.in_(missing)))} if missing else {}
+    load = offer_loads(session, sorted(int(o) for o in caps))
+    held_on = Counter(o for _n, o in held)
+    return {o: max(cap - load.get(int(o), 0) + held_on[o], 0) for o, cap in caps.items()}
 
 
 def _store_suggested(session: Session, table: CooperationTable,
@@ -320,8 +339,8 @@ def _store_suggested(session: Session, table: CooperationTable,
     revisions.bump(session, "pairings")
 
 
-def _summary(result: planning.Plan, candidates: int, locked: int, open_elsewhere: int,
-             time_limit_s: float, seconds: float) -> dict[str, object]:
+def _summary(result: planning.Plan, candidates: int, locked: int, locked_scheduled: int,
+             open_elsewhere: int, time_limit_s: float, seconds: float) -> dict[str, object]:
     sched = result.schedule
     return {
         "candidates": candidates,
@@ -339,6 +358,7 @@ def _summary(result: planning.Plan, candidates: int, locked: int, open_elsewhere
         "bipartite": sched.bipartite,
         "uncovered_participants": list(result.selection.uncovered),
         "pairings_past_suggested_kept": locked,
+        "pairings_past_suggested_scheduled": locked_scheduled,
         "pairs_open_elsewhere": open_elsewhere,
         "time_limit_s": time_limit_s,
         "seconds": round(seconds, 3),

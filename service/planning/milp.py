@@ -7,7 +7,8 @@ Variables, all in [0, 1]:
 
 Rows: x[c] <= y[p(c)]; per offer sum(x) <= capacity; per need sum(x) <= max_offers_per_need;
 per country sum(y) <= meeting cap; sum(y) <= rounds * tables (when rounds are limited);
-z[v] <= sum(x over candidates of v).
+z[v] <= sum(x over candidates of v). Fixed candidates (pairings under way) have x = y = 1 as
+lower bounds, and the caps are raised where they alone exceed them (`Caps`).
 
 Once y is integral, the x-rows other than coverage form a bipartite (needs x offers) matching
 matrix, which is totally unimodular; so x may be left continuous and is integral at an optimal
@@ -114,6 +115,50 @@ def meeting_caps(limits: Limits) -> tuple[int, float]:
     )
 
 
+@dataclass(frozen=True)
+class Caps:
+    """The limits as they apply to one instance.
+
+    Where the pairings that must stay (`fixed`, see `selection.select`) alone exceed a limit,
+    it is raised just enough to hold them: an offer's capacity, a need's offers, a
+    delegation's meetings and all meetings.
+    """
+
+    offer: dict[str, int]  # by offer id
+    need: dict[str, int]  # by need id
+    meetings: dict[str, float]  # by country
+    total: float
+
+
+def caps_for(cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits,
+             fixed: Sequence[bool]) -> Caps:
+    """Return the caps of the candidates' offers, needs and countries (see `Caps`)."""
+    meeting_cap, total = meeting_caps(limits)
+    offers: dict[str, int] = {}
+    needs: dict[str, int] = {}
+    partners: dict[str, set[str]] = {}
+    for cand, keep in zip(cands, fixed, strict=True):
+        offers.setdefault(cand.offer_id, 0)
+        needs.setdefault(cand.need_id, 0)
+        partners.setdefault(cand.recipient, set())
+        partners.setdefault(cand.provider, set())
+        if keep:
+            offers[cand.offer_id] += 1
+            needs[cand.need_id] += 1
+            partners[cand.recipient].add(cand.provider)
+            partners[cand.provider].add(cand.recipient)
+    for offer_id in offers:
+        if capacity.get(offer_id, 1) < 0:
+            raise PlanningInputError(f"capacity of offer {offer_id} is negative")
+    fixed_meetings = sum(len(p) for p in partners.values()) // 2
+    return Caps(
+        offer={o: max(capacity.get(o, 1), n) for o, n in offers.items()},
+        need={d: max(limits.max_offers_per_need, n) for d, n in needs.items()},
+        meetings={v: max(meeting_cap, len(p)) for v, p in partners.items()},
+        total=max(total, fixed_meetings),
+    )
+
+
 @dataclass
 class SelectionModel:
     """Index structures and the constraint rows shared by every solve."""
@@ -122,6 +167,7 @@ class SelectionModel:
     pairs: list[CountryPair]
     countries: list[str]
     rows: Rows
+    lower: FloatArray  # variable lower bounds (1 for the fixed pairings and their meetings)
     upper: FloatArray  # variable upper bounds (0 for offers without capacity)
     by_country: dict[str, list[int]]
     pair_of: npt.NDArray[np.intp]  # index in `pairs` of each candidate's country pair
@@ -137,10 +183,10 @@ class SelectionModel:
         return len(self.cands) + len(self.pairs)
 
 
-def build_model(
-    cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
-) -> SelectionModel:
-    """Build the rows of the selection problem for validated, sorted candidates."""
+def build_model(cands: Sequence[Candidate], caps: Caps,
+                fixed: Sequence[bool] | None = None) -> SelectionModel:
+    """Build the rows of the selection problem for validated, sorted candidates; `fixed`
+    marks the candidates that must be chosen."""
     n = len(cands)
     pairs = sorted({country_pair(c) for c in cands})
     countries = sorted({v for p in pairs for v in p})
@@ -151,6 +197,7 @@ def build_model(
     by_need: dict[str, list[int]] = {}
     by_country: dict[str, list[int]] = {v: [] for v in countries}
     pair_of = np.empty(n, dtype=np.intp)
+    lower = np.zeros(z_start + len(countries))
     for i, cand in enumerate(cands):
         by_offer.setdefault(cand.offer_id, []).append(i)
         by_need.setdefault(cand.need_id, []).append(i)
@@ -159,30 +206,30 @@ def build_model(
         col = pair_col[country_pair(cand)]
         pair_of[i] = col - n
         rows.add([(i, 1.0), (col, -1.0)], -math.inf, 0.0)
+        if fixed is not None and fixed[i]:
+            lower[i] = lower[col] = 1.0
     upper = np.ones(z_start + len(countries))
     for offer_id, members in sorted(by_offer.items()):
-        cap = capacity.get(offer_id, 1)
-        if cap < 0:
-            raise PlanningInputError(f"capacity of offer {offer_id} is negative")
+        cap = caps.offer[offer_id]
         if cap == 0:
             upper[members] = 0.0
         elif cap < len(members):
             rows.add([(i, 1.0) for i in members], -math.inf, float(cap))
-    for _, members in sorted(by_need.items()):
-        if limits.max_offers_per_need < len(members):
-            rows.add([(i, 1.0) for i in members], -math.inf, float(limits.max_offers_per_need))
-    meeting_cap, total_meetings = meeting_caps(limits)
-    if math.isfinite(total_meetings):
-        rows.add([(j, 1.0) for j in pair_col.values()], -math.inf, total_meetings)
+    for need_id, members in sorted(by_need.items()):
+        if caps.need[need_id] < len(members):
+            rows.add([(i, 1.0) for i in members], -math.inf, float(caps.need[need_id]))
+    if math.isfinite(caps.total):
+        rows.add([(j, 1.0) for j in pair_col.values()], -math.inf, caps.total)
     incident: dict[str, list[int]] = {v: [] for v in countries}
     for p in pairs:
         incident[p[0]].append(pair_col[p])
         incident[p[1]].append(pair_col[p])
     for k, v in enumerate(countries):
-        if meeting_cap < len(incident[v]):
-            rows.add([(j, 1.0) for j in incident[v]], -math.inf, float(meeting_cap))
+        if caps.meetings[v] < len(incident[v]):
+            rows.add([(j, 1.0) for j in incident[v]], -math.inf, float(caps.meetings[v]))
         rows.add([(z_start + k, 1.0)] + [(i, -1.0) for i in by_country[v]], -math.inf, 0.0)
-    return SelectionModel(list(cands), pairs, countries, rows, upper, by_country, pair_of)
+    return SelectionModel(list(cands), pairs, countries, rows, lower, upper, by_country,
+                          pair_of)
 
 
 @dataclass(frozen=True)
@@ -240,7 +287,7 @@ def solve(
     lp.num_col_, lp.num_row_ = n_vars, matrix.shape[0]
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.col_cost_ = objective
-    lp.col_lower_ = np.zeros(n_vars) if lower is None else lower
+    lp.col_lower_ = model.lower if lower is None else lower
     lp.col_upper_ = model.upper if upper is None else upper
     lp.row_lower_ = _finite(np.concatenate([np.asarray(rows.lower) for rows in parts]))
     lp.row_upper_ = _finite(np.concatenate([np.asarray(rows.upper) for rows in parts]))

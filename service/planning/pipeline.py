@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from service.planning.meetings import merge_meetings
 from service.planning.scheduling import schedule
@@ -16,12 +16,15 @@ def plan(
     capacity: Mapping[str, int],
     limits: Limits,
     time_limit_s: float | None = None,
+    fixed: Collection[tuple[str, str]] = (),
 ) -> Plan:
     """Select the best pairings under the limits, merge them into meetings and schedule them.
 
-    `time_limit_s` caps the selection solver (see `select`); None solves exactly.
+    `time_limit_s` caps the selection solver (see `select`); None solves exactly. `fixed`
+    pairings are always chosen (see `select`).
     """
-    selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=time_limit_s)
+    selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=time_limit_s,
+                       fixed=fixed)
     meetings = merge_meetings(selection.chosen)
     return Plan(
         selection=selection,

@@ -5,17 +5,18 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
 from service.planning.milp import (
+    Caps,
     FloatArray,
     Rows,
     SelectionModel,
     Solved,
     build_model,
-    meeting_caps,
+    caps_for,
     solve,
 )
 from service.planning.types import Candidate, Limits, PlanningInputError, Selection
@@ -53,31 +54,29 @@ def canonical_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     return ordered
 
 
-def greedy_selection(
-    cands: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
-) -> list[int]:
-    """Pick, for each uncovered country (fewest candidates first), its best feasible pairing;
-    then add the other pairings, best score first, wherever they still fit.
+def greedy_selection(cands: Sequence[Candidate], caps: Caps,
+                     fixed: Sequence[bool] | None = None) -> list[int]:
+    """Take the fixed pairings; then, for each uncovered country (fewest candidates first),
+    its best feasible pairing; then the other pairings, best score first, wherever they fit.
 
     A quick feasible selection, the answer of last resort under a time limit; when it covers
     everyone, full coverage is proven possible.
     """
-    meeting_cap, total_cap = meeting_caps(limits)
     offer_used: dict[str, int] = {}
     need_used: dict[str, int] = {}
     partners: dict[str, set[str]] = {}
     chosen: list[int] = []
 
     def fits(c: Candidate) -> bool:
-        if offer_used.get(c.offer_id, 0) >= capacity.get(c.offer_id, 1):
+        if offer_used.get(c.offer_id, 0) >= caps.offer[c.offer_id]:
             return False
-        if need_used.get(c.need_id, 0) >= limits.max_offers_per_need:
+        if need_used.get(c.need_id, 0) >= caps.need[c.need_id]:
             return False
         if c.provider in partners.get(c.recipient, set()):
             return True
         n_meetings = sum(len(p) for p in partners.values()) // 2
-        return n_meetings < total_cap and all(
-            len(partners.get(v, set())) < meeting_cap for v in (c.recipient, c.provider)
+        return n_meetings < caps.total and all(
+            len(partners.get(v, set())) < caps.meetings[v] for v in (c.recipient, c.provider)
         )
 
     by_country: dict[str, list[int]] = {}
@@ -96,6 +95,9 @@ def greedy_selection(
     def best_first(members: Sequence[int]) -> list[int]:
         return sorted(members, key=lambda j: (-cands[j].score, j))
 
+    for i in range(len(cands)):
+        if fixed is not None and fixed[i]:
+            take(i)  # the caps hold every fixed pairing
     for v, members in sorted(by_country.items(), key=lambda item: (len(item[1]), item[0])):
         if v not in partners:
             first = next((i for i in best_first(members) if fits(cands[i])), None)
@@ -133,7 +135,7 @@ def _whole(solved: Solved, n: int) -> bool:
 
 
 def _rounded_start(
-    model: SelectionModel, score: FloatArray, extra: Rows, limits: Limits, budget: _Budget
+    model: SelectionModel, score: FloatArray, extra: Rows, caps: Caps, budget: _Budget
 ) -> tuple[Solved | None, float]:
     """A good first selection, rounded from the linear relaxation, and the relaxation's value.
 
@@ -156,17 +158,18 @@ def _rounded_start(
     )
     if relaxation.values is None or not relaxation.optimal:
         return None, math.inf
-    meeting_cap, total_cap = meeting_caps(limits)
     y = relaxation.values[n:z_start]
+    held = model.lower[n:z_start]  # meetings of fixed pairings come first
     pair_value = np.zeros(len(model.pairs))
     np.add.at(pair_value, model.pair_of, relaxation.values[:n] * score[:n])
     degree: Counter[str] = Counter()
     meetings, taken = np.zeros(len(model.pairs)), 0
-    for k in sorted(range(len(model.pairs)), key=lambda k: (-y[k], -pair_value[k], k)):
-        if y[k] <= _INTEGRAL_TOL or taken >= total_cap:
+    order = sorted(range(len(model.pairs)), key=lambda k: (-held[k], -y[k], -pair_value[k], k))
+    for k in order:
+        if y[k] <= _INTEGRAL_TOL or taken >= caps.total:
             break
         a, b = model.pairs[k]
-        if degree[a] < meeting_cap and degree[b] < meeting_cap:
+        if degree[a] < caps.meetings[a] and degree[b] < caps.meetings[b]:
             meetings[k] = 1.0
             degree[a] += 1
             degree[b] += 1
@@ -180,7 +183,7 @@ def _fill_meetings(
 ) -> Solved:
     """Best whole pairings when exactly the given meetings (0/1 per country pair) take place."""
     n, z_start = len(model.cands), model.z_start
-    lower, upper = np.zeros(model.n_vars), model.upper.copy()
+    lower, upper = model.lower.copy(), model.upper.copy()
     lower[n:z_start] = upper[n:z_start] = meetings
     return solve(
         model,
@@ -194,7 +197,7 @@ def _fill_meetings(
     )
 
 
-def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budget) -> Solved:
+def _max_score(model: SelectionModel, target: int, caps: Caps, budget: _Budget) -> Solved:
     """Maximise the total score among selections covering at least `target` participants."""
     n, z_start = len(model.cands), model.z_start
     extra = Rows()
@@ -205,7 +208,7 @@ def _max_score(model: SelectionModel, target: int, limits: Limits, budget: _Budg
     # run, so that a cut-short solve still answers well; both make unlimited solves slower.
     limited = budget.deadline is not None
     start, lp_bound = (
-        _rounded_start(model, score, extra, limits, budget) if limited else (None, math.inf)
+        _rounded_start(model, score, extra, caps, budget) if limited else (None, math.inf)
     )
     left = budget.left()
     relaxed = solve(
@@ -240,8 +243,13 @@ def select(
     capacity: Mapping[str, int],
     limits: Limits,
     time_limit_s: float | None = None,
+    fixed: Collection[tuple[str, str]] = (),
 ) -> Selection:
     """Choose the pairings that cover the most participants, then score the most in total.
+
+    `fixed` names (need_id, offer_id) candidates that are always chosen (pairings already
+    under way); each limit below is raised, where they alone exceed it, just enough to hold
+    them (`milp.Caps`).
 
     Constraints: offer `o` is used at most `capacity[o]` times (missing means 1); a need gets
     at most `limits.max_offers_per_need` offers; all pairings between two countries form one
@@ -263,14 +271,20 @@ def select(
         covers, which happens only when covering them all is infeasible.
     """
     cands = canonical_candidates(candidates)
+    keys = {(c.need_id, c.offer_id) for c in cands}
+    unknown = sorted(set(fixed) - keys)
+    if unknown:
+        raise PlanningInputError(f"fixed pairing {unknown[0]} is not a candidate")
     if not cands:
         return Selection(chosen=(), total_score=0.0, uncovered=())
-    model = build_model(cands, capacity, limits)
+    is_fixed = [(c.need_id, c.offer_id) in fixed for c in cands]
+    caps = caps_for(cands, capacity, limits, is_fixed)
+    model = build_model(cands, caps, is_fixed)
     budget = _Budget(time_limit_s)
     n, n_countries = len(cands), len(model.countries)
 
     fallback = np.zeros(model.n_vars)
-    fallback[greedy_selection(cands, capacity, limits)] = 1.0
+    fallback[greedy_selection(cands, caps, is_fixed)] = 1.0
     target, optimal = sum(1 for v in model.countries if fallback[model.by_country[v]].any()), True
     if target < n_countries:
         cover = np.zeros(model.n_vars)
@@ -280,7 +294,7 @@ def select(
             target, fallback = round(most.objective), most.values
         optimal = most.optimal
 
-    best = _max_score(model, target, limits, budget)
+    best = _max_score(model, target, caps, budget)
     values = best.values
     if values is None or (not best.optimal and _total(cands, fallback) > best.objective):
         values = fallback

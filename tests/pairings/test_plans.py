@@ -3,6 +3,7 @@ suggestions made by an organiser and pairings countries acted on stay."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -76,7 +77,7 @@ def test_a_pairing_opened_while_the_plan_computed_is_a_conflict_that_stores_noth
     world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
     loose = created(world, table_id=None)
     # As if the pairing had been opened by another request after the plan read the open ones.
-    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: (set(), set()))
+    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: ({}, set()))
 
     resp = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(world.admin))
 
@@ -121,3 +122,36 @@ def test_replanning_keeps_a_plan_suggestion_someone_acted_on_with_its_history(
     assert [e["action"] for e in history(world, touched["id"])] == ["created", "partner_set"]
     missing = world.client.get(f"{API}/pairings/{untouched['id']}", headers=bearer(world.admin))
     assert missing.status_code == 404  # untouched and no longer chosen: replaced
+
+
+def test_a_plan_counts_and_schedules_the_pairings_under_way(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching",
+                       participants=["ARG", "CHL", "HTI", "PER"])
+    title = "Inspección del trabajo infantil en la agricultura"
+    need = world.need("HTI", title=title)
+    offers = {c: world.offer(c, title=title) for c in ("ARG", "CHL", "PER")}
+    resp = world.client.patch(f"{API}/tables/{world.table_id}", headers=bearer(world.organizer),
+                              json={"max_offers_per_need": 1, "max_meetings_per_delegation": 2})
+    assert resp.status_code == 200, resp.text
+    under_way = created(world, need_id=need, offer_id=offers["PER"])
+    moved(world, under_way["id"], "HTI", "expression_of_interest")
+
+    result = plan(world, world.table_id)
+
+    summary = result["summary"]
+    assert (summary["pairings_past_suggested_kept"],
+            summary["pairings_past_suggested_scheduled"]) == (1, 1)
+    scheduled = [(m["countries"], p) for m in result["meetings"] for p in m["pairings"]]
+    assert (["HTI", "PER"], {"need_id": need, "offer_id": offers["PER"]}) in scheduled
+    suggested = [p for p in get(world, "/pairings", table_id=world.table_id, limit=200)["items"]
+                 if p["stage"] == "suggested"]
+    assert [p for p in suggested if p["need_id"] == need] == []  # its one offer is taken
+    per_need = Counter(p["need_id"] for p in suggested)
+    assert max(per_need.values(), default=0) <= 1
+    partners: dict[str, set[str]] = {}
+    for m in result["meetings"]:
+        a, b = m["countries"]
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    assert max(len(p) for p in partners.values()) <= 2

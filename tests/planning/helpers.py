@@ -6,7 +6,7 @@ import itertools
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from service.planning import Candidate, Limits, Meeting, Schedule
 
@@ -53,24 +53,36 @@ def random_candidates(
 
 
 def violations(
-    chosen: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
+    chosen: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits,
+    fixed: Collection[tuple[str, str]] = (),
 ) -> list[str]:
-    """List every selection constraint the chosen pairings break (empty: feasible)."""
+    """List every selection constraint the chosen pairings break (empty: feasible).
+
+    `fixed` pairings must be chosen; a limit they alone exceed is raised to what they use.
+    """
     problems: list[str] = []
+    kept = [c for c in chosen if (c.need_id, c.offer_id) in fixed]
+    if len(kept) != len(set(fixed)):
+        problems.append("a fixed pairing is not chosen")
+    kept_offers = Counter(c.offer_id for c in kept)
+    kept_needs = Counter(c.need_id for c in kept)
     for offer_id, used in Counter(c.offer_id for c in chosen).items():
-        if used > capacity.get(offer_id, 1):
+        if used > max(capacity.get(offer_id, 1), kept_offers[offer_id]):
             problems.append(f"offer {offer_id} used {used} times")
     for need_id, used in Counter(c.need_id for c in chosen).items():
-        if used > limits.max_offers_per_need:
+        if used > max(limits.max_offers_per_need, kept_needs[need_id]):
             problems.append(f"need {need_id} gets {used} offers")
     pairs = {tuple(sorted((c.recipient, c.provider))) for c in chosen}
+    kept_pairs = {tuple(sorted((c.recipient, c.provider))) for c in kept}
     degree = Counter(v for p in pairs for v in p)
+    kept_degree = Counter(v for p in kept_pairs for v in p)
     cap = limits.max_meetings_per_delegation
     if limits.rounds is not None:
         cap = min(cap, limits.rounds)
-        if len(pairs) > limits.rounds * limits.tables_per_round:
+        if len(pairs) > max(limits.rounds * limits.tables_per_round, len(kept_pairs)):
             problems.append(f"{len(pairs)} meetings do not fit the tables")
-    problems.extend(f"{v} has {d} meetings" for v, d in degree.items() if d > cap)
+    problems.extend(f"{v} has {d} meetings" for v, d in degree.items()
+                    if d > max(cap, kept_degree[v]))
     if len(set(chosen)) != len(chosen):
         problems.append("a candidate is chosen twice")
     return problems
@@ -83,13 +95,14 @@ def coverage_and_score(chosen: Sequence[Candidate]) -> tuple[int, float]:
 
 
 def brute_force(
-    candidates: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits
+    candidates: Sequence[Candidate], capacity: Mapping[str, int], limits: Limits,
+    fixed: Collection[tuple[str, str]] = (),
 ) -> tuple[int, float]:
     """Return the best (coverage, score) over all subsets of candidates."""
     best = (0, 0.0)
     for size in range(len(candidates) + 1):
         for subset in itertools.combinations(candidates, size):
-            if not violations(subset, capacity, limits):
+            if not violations(subset, capacity, limits, fixed):
                 cov, score = coverage_and_score(subset)
                 if cov > best[0] or (cov == best[0] and score > best[1]):
                     best = (cov, score)

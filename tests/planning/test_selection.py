@@ -10,7 +10,7 @@ import pytest
 
 from service.planning import Candidate, Limits, PlanningInputError, milp, select
 from service.planning import selection as selection_module
-from service.planning.milp import Solved
+from service.planning.milp import Solved, caps_for
 from service.planning.selection import canonical_candidates, greedy_selection
 from tests.planning.helpers import (
     brute_force,
@@ -38,6 +38,33 @@ def test_select_random_instance_matches_brute_force(seed: int) -> None:
     assert len(selection.uncovered) == len(participants) - cover
     assert selection.optimal
     assert selection.score_bound is None
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_select_with_fixed_pairings_matches_brute_force(seed: int) -> None:
+    """Pairings under way are always chosen; limits they alone exceed are raised for them."""
+    rng = random.Random(1000 + seed)
+    candidates, capacity, limits = random_candidates(rng)
+    picked = rng.sample(candidates, min(len(candidates), rng.randint(1, 3)))
+    fixed = {(c.need_id, c.offer_id) for c in picked}
+    exact = select(candidates, capacity=capacity, limits=limits, fixed=fixed)
+    limited = select(candidates, capacity=capacity, limits=limits, fixed=fixed,
+                     time_limit_s=0.05)
+    for selection in (exact, limited):
+        assert violations(selection.chosen, capacity, limits, fixed) == []
+        assert fixed <= {(c.need_id, c.offer_id) for c in selection.chosen}
+    assert exact.optimal
+    best_cover, best_score = brute_force(candidates, capacity, limits, fixed)
+    cover, score = coverage_and_score(exact.chosen)
+    assert cover == best_cover
+    assert score == pytest.approx(best_score, abs=1e-6)
+
+
+def test_select_fixed_pairing_that_is_not_a_candidate_raises() -> None:
+    cand = Candidate("n1", "o1", "ARG", "BRA", 0.5)
+    with pytest.raises(PlanningInputError, match="fixed pairing"):
+        select([cand], capacity={}, limits=Limits(max_meetings_per_delegation=1),
+               fixed={("n1", "o2")})
 
 
 def test_select_chosen_sorted_by_score_then_ids() -> None:
@@ -155,7 +182,8 @@ def test_select_time_limit_never_below_the_greedy_selection(seed: int, seconds: 
     """However short the time limit, the answer is at least the quick greedy selection."""
     candidates, capacity, limits = _dense_instance(seed)
     ordered = canonical_candidates(candidates)
-    greedy = [ordered[i] for i in greedy_selection(ordered, capacity, limits)]
+    caps = caps_for(ordered, capacity, limits, [False] * len(ordered))
+    greedy = [ordered[i] for i in greedy_selection(ordered, caps)]
     selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=seconds)
     assert violations(selection.chosen, capacity, limits) == []
     greedy_cover, greedy_score = coverage_and_score(greedy)
