@@ -41,8 +41,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    fmt = args.format or out.suffix.lstrip(".").lower()
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in ("csv", "xlsx"):
         raise Unprocessable("Use --format csv or --format xlsx.")
     out = output_path(args.out)

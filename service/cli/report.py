@@ -40,8 +40,7 @@ def _table_id(text: str) -> int | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    fmt = args.format or out.suffix.lstrip(".").lower()
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise Unprocessable(f"Use --format {', '.join(FORMATS)} (or an --out with that suffix).")
     out = output_path(args.out)

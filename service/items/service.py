@@ -207,11 +207,19 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
     return item
 
 
+def served(session: Session, offer_id: int, *, besides: int | None = None) -> int:
+    """The commitments and agreements an offer serves (other than pairing `besides`): they
+    take its capacity."""
+    conds = [Pairing.offer_id == offer_id, Pairing.stage.in_(("commitment", "agreement"))]
+    if besides is not None:
+        conds.append(Pairing.id != besides)
+    return session.scalar(select(func.count(Pairing.id)).where(*conds)) or 0
+
+
 def _require_room_for_commitments(session: Session, offer_id: int, capacity: int) -> None:
     """An offer's capacity may not go below the commitments and agreements it already serves
     (the offer's row is locked, as when a commitment is confirmed)."""
-    held = session.scalar(select(func.count(Pairing.id)).where(
-        Pairing.offer_id == offer_id, Pairing.stage.in_(("commitment", "agreement")))) or 0
+    held = served(session, offer_id)
     if capacity < held:
         raise Conflict(
             f"Offer {offer_id} already serves {held} commitment(s) or agreement(s); its "

@@ -305,17 +305,18 @@ def _store_suggested(session: Session, table: CooperationTable,
 
     Pairings that anyone acted on (moved, or gave a partner: their version is past 1), and
     suggestions an organiser made by hand, stay as they are; a stale plan suggestion nobody
-    touched is deleted together with its one-event history. The delete re-checks both
-    conditions on each row, so a pairing acted on while the plan was computed stays.
+    touched is deleted together with its one-event history. The DELETE alone holds those
+    conditions, checked on each row as it is deleted, so a pairing acted on while the plan was
+    computed stays.
     """
     keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
         select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested"))}
-    untouched = (Pairing.origin == "plan", Pairing.stage == "suggested", Pairing.version == 1)
-    stale = [r.id for k, r in existing.items()
-             if k not in keep and r.origin == "plan" and r.version == 1]
-    if stale:
-        session.execute(delete(Pairing).where(Pairing.id.in_(stale), *untouched))
+    unchosen = [r.id for k, r in existing.items() if k not in keep]
+    if unchosen:
+        session.execute(delete(Pairing).where(
+            Pairing.id.in_(unchosen), Pairing.origin == "plan", Pairing.stage == "suggested",
+            Pairing.version == 1))
     created: list[Pairing] = []
     for key, pair in keep.items():
         row = existing.get(key)

@@ -6,13 +6,14 @@ the rules, bumps the version with a version-checked UPDATE and appends one audit
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Need, Offer, Pairing, PairingConsent, PairingPartner
 from service.auth.service import Principal
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.items.service import served
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
 from service.pairings.schemas import PartnerWrite, TransitionRequest
@@ -76,9 +77,7 @@ def _check_capacity(session: Session, pairing: Pairing) -> None:
     """An offer serves at most `capacity` commitments and agreements at once."""
     session.execute(select(Offer.id).where(Offer.id == pairing.offer_id).with_for_update())
     capacity = session.scalar(select(Offer.capacity).where(Offer.id == pairing.offer_id)) or 1
-    used = session.scalar(select(func.count(Pairing.id)).where(
-        Pairing.offer_id == pairing.offer_id, Pairing.id != pairing.id,
-        Pairing.stage.in_(("commitment", "agreement")))) or 0
+    used = served(session, pairing.offer_id, besides=pairing.id)
     if used >= capacity:
         raise Conflict(f"Offer {pairing.offer_id} has no capacity left: it serves {capacity} "
                        f"partner(s) and already has {used} commitment(s) or agreement(s).")
