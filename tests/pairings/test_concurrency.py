@@ -1,5 +1,6 @@
 """Real concurrent requests on PostgreSQL: racing confirmations, transitions and creations of
-one pairing give one consistent result (row locks + version-checked updates + unique keys).
+one pairing give one consistent result (row locks + version-checked updates + unique keys),
+and a move on that races a withdrawal of its offer waits for it and sees it.
 
 Each thread has its own client (its own event loop) on one application whose request sessions
 commit for real (`committed_db`); all threads start together at a barrier. Skipped on SQLite,
@@ -9,6 +10,7 @@ which serialises writers anyway.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -17,9 +19,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, text, update
 
-from models import CooperationTable, IdempotencyRecord, Pairing, PairingConsent, PairingEvent
+from models import (
+    CooperationTable,
+    IdempotencyRecord,
+    Offer,
+    Pairing,
+    PairingConsent,
+    PairingEvent,
+)
 from service import planning
 from service.auth.service import create_key
 from service.db import session_scope
@@ -225,3 +234,40 @@ def test_a_table_closed_while_its_plan_computes_gets_no_plan(
     with session_scope() as session:
         assert session.scalar(select(func.count(Pairing.id)).where(
             Pairing.table_id == table)) == 0
+
+
+def _lock_waiters(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")) or 0)
+
+
+def test_a_move_on_racing_a_withdrawal_of_its_offer_waits_for_it_and_is_refused(
+        app: FastAPI, engine: Engine) -> None:
+    keys, need, offer = _world(app)
+    pid = _pairing(app, keys, need, offer)
+    answers: list[httpx.Response] = []
+
+    def confirm() -> None:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answers.append(client.post(f"{API}/pairings/{pid}/transitions",
+                                       json={"to": "commitment"}, headers=bearer(keys["CHL"])))
+
+    with engine.connect() as withdrawal:  # a withdrawal of the offer, written, not yet committed
+        withdrawal.execute(update(Offer).where(Offer.id == offer).values(status="withdrawn"))
+        mover = threading.Thread(target=confirm)
+        mover.start()
+        deadline = time.monotonic() + 60
+        while mover.is_alive() and not _lock_waiters(engine) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mover.is_alive(), answers[0].text if answers else "no answer"  # it waits
+        withdrawal.commit()
+    mover.join(timeout=60)
+    assert [r.status_code for r in answers] == [409], answers[0].text
+    assert f"offer {offer} of pairing {pid} is withdrawn" in answers[0].json()["detail"]
+    assert [e.action for e in _events(pid)] == ["created"]
+    with session_scope() as session:
+        pairing = session.get(Pairing, pid)
+        assert pairing is not None
+        assert (pairing.stage, pairing.version) == ("expression_of_interest", 1)
