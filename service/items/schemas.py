@@ -60,7 +60,9 @@ class ItemCreateBase(InputSchema):
     status: Literal["draft", "published"] = Field(
         default="published", description="`draft` keeps it visible to its own country only"
     )
-    ref: Ref | None = Field(default=None, description="Your own reference; generated if omitted")
+    ref: Ref | None = Field(default=None, description=(
+        "Your own reference, unique among the offers (or needs) of all countries; generated "
+        "if omitted"))
 
 
 class OfferCreate(ItemCreateBase):

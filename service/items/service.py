@@ -162,7 +162,9 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
     model = model_for(kind)
     ref = data.ref or _new_ref(kind, country.iso3)
     if session.scalar(select(model.id).where(model.ref == ref)) is not None:
-        raise Conflict(f"An {kind} with ref '{ref}' already exists.")
+        message = (f"The ref '{ref}' is taken: refs are unique among the {kind}s of all "
+                   f"countries. Choose another, or leave `ref` out to have one generated.")
+        raise Conflict(message, errors=[{"field": "ref", "message": "taken"}])
     fields = data.model_dump(exclude={"country", "factor", "language", "ref"})
     item = model(ref=ref, country_iso3=country.iso3, factor_code=data.factor,
                  language=language, version=1, **fields)

@@ -138,7 +138,9 @@ def test_create_with_duplicate_ref_returns_409_and_stores_nothing(world: World) 
                                                                     ref=world.offer["ref"]),
                                  headers=bearer(world.chile))
 
-    assert_problem(response, 409)
+    problem = assert_problem(response, 409)
+    assert problem["detail"].startswith(f"The ref '{world.offer['ref']}' is taken")
+    assert problem["errors"] == [{"field": "ref", "message": "taken"}]
     assert world.state() == before
 
 
