@@ -1,7 +1,8 @@
 """Follow-up rules: activities and notes on commitments and agreements, overdue listing.
 
 Whoever may read a pairing (its two countries, organisers, admins) may add activities and
-notes to it; each activity change is also an event in the pairing's audit trail.
+notes to it; each activity change is also an event in the pairing's audit trail, which keeps
+the activity's created state and, for every later change, each field's value before and after.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def _require_party(pairing: Pairing, country: str) -> None:
             errors=[{"field": "responsible_country", "message": f"one of {', '.join(parties)}"}])
 
 
+def _state(activity: FollowupActivity) -> dict[str, str | None]:
+    """The fields a user sets, as the audit trail keeps them (dates as ISO strings)."""
+    return {"title": activity.title, "description": activity.description,
+            "responsible": activity.responsible_iso3,
+            "starts_on": activity.starts_on.isoformat() if activity.starts_on else None,
+            "due_on": activity.due_on.isoformat(), "status": activity.status}
+
+
 def create_activity(session: Session, *, pairing: Pairing, data: ActivityCreate,
                     principal: Principal) -> FollowupActivity:
     """Add an activity to a commitment or agreement."""
@@ -103,9 +112,7 @@ def create_activity(session: Session, *, pairing: Pairing, data: ActivityCreate,
     session.flush()
     audit.record(session, pairing=pairing, action="activity_added", actor=actor,
                  from_stage=pairing.stage, to_stage=pairing.stage,
-                 details={"activity_id": activity.id, "title": activity.title,
-                          "responsible": activity.responsible_iso3,
-                          "due_on": activity.due_on.isoformat(), "status": activity.status})
+                 details={"activity_id": activity.id, **_state(activity)})
     return activity
 
 
@@ -151,15 +158,18 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     changed = {k: v for k, v in changes.items() if getattr(activity, k) != v}
     if not changed:
         return activity
+    before = _state(activity)
     for key, value in changed.items():
         setattr(activity, key, value)
     activity.version += 1
     session.flush()
+    after = _state(activity)
+    # Before and after, so the history alone rebuilds every version of the activity.
     audit.record(session, pairing=pairing, action="activity_updated", actor=Actor.of(principal),
                  from_stage=pairing.stage, to_stage=pairing.stage,
                  details={"activity_id": activity.id, "version": activity.version,
-                          "changes": {k: str(v) if isinstance(v, date) else v
-                                      for k, v in changed.items()}})
+                          "changes": {k: {"from": before[k], "to": after[k]}
+                                      for k in after if after[k] != before[k]}})
     return activity
 
 

@@ -195,3 +195,69 @@ def test_a_closed_pairing_has_nothing_overdue_and_its_activities_can_only_be_can
     assert assert_problem(edit, 409)["allowed"] == ["cancelled"]
     assert cancel.status_code == 200, cancel.text
     assert get(world, "/followups", "organizer", overdue="false")["total"] == 2
+
+
+def _events(world: World, pairing_id: int, action: str) -> list[dict[str, Any]]:
+    return [e["details"] for e in history(world, pairing_id) if e["action"] == action]
+
+
+def test_activity_added_event_records_every_field_set(world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    starts, due = TODAY + timedelta(days=2), TODAY + timedelta(days=20)
+    body = _activity(world, pid, description="Equipo técnico de Haití", status="in_progress",
+                     starts_on=starts.isoformat(), due_on=due.isoformat()).json()
+    assert _events(world, pid, "activity_added") == [{
+        "activity_id": body["id"], "title": "Visita de estudio",
+        "description": "Equipo técnico de Haití", "responsible": "CHL",
+        "starts_on": starts.isoformat(), "due_on": due.isoformat(), "status": "in_progress"}]
+
+
+def test_activity_update_event_records_each_changed_field_before_and_after(
+        world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    starts, due = TODAY + timedelta(days=2), TODAY + timedelta(days=20)
+    activity = _activity(world, pid, description="Texto original",
+                         starts_on=starts.isoformat(), due_on=due.isoformat()).json()
+    new_starts, new_due = starts + timedelta(days=5), due + timedelta(days=10)
+    resp = world.client.patch(f"{API}/activities/{activity['id']}", headers=bearer(
+        world.key("HTI")) | {"If-Match": '"1"'}, json={
+            "title": "Visita de estudio", "description": "Texto corregido",
+            "starts_on": new_starts.isoformat(), "due_on": new_due.isoformat()})
+    assert resp.status_code == 200, resp.text
+    assert _events(world, pid, "activity_updated") == [{
+        "activity_id": activity["id"], "version": 2, "changes": {
+            "description": {"from": "Texto original", "to": "Texto corregido"},
+            "starts_on": {"from": starts.isoformat(), "to": new_starts.isoformat()},
+            "due_on": {"from": due.isoformat(), "to": new_due.isoformat()}}}]
+
+
+def test_activity_history_replayed_gives_the_current_activity(world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    activity = _activity(world, pid, description="Primera versión",
+                         starts_on=TODAY.isoformat()).json()
+    url, key = f"{API}/activities/{activity['id']}", bearer(world.admin)
+    for change in ({"starts_on": None, "responsible_country": "HTI"},
+                   {"description": "Segunda versión", "status": "in_progress"},
+                   {"title": "Visita de estudio ampliada", "description": ""}):
+        assert world.client.patch(url, json=change, headers=key).status_code == 200
+    added = _events(world, pid, "activity_added")[0]
+    state = {k: v for k, v in added.items() if k != "activity_id"}
+    for event in _events(world, pid, "activity_updated"):
+        for field, values in event["changes"].items():
+            assert state[field] == values["from"]
+            state[field] = values["to"]
+    now = get(world, f"/pairings/{pid}/activities")[0]
+    assert state == {"title": now["title"], "description": now["description"],
+                     "responsible": now["responsible_country"], "starts_on": now["starts_on"],
+                     "due_on": now["due_on"], "status": now["status"]}
+    assert state["starts_on"] is None
+
+
+def test_activity_update_that_changes_nothing_records_no_event(world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    activity = _activity(world, pid, description="Igual").json()
+    events = len(history(world, pid))
+    resp = world.client.patch(f"{API}/activities/{activity['id']}", headers=bearer(
+        world.key("CHL")), json={"description": "Igual", "due_on": activity["due_on"]})
+    assert (resp.status_code, resp.json()["version"]) == (200, 1)
+    assert len(history(world, pid)) == events
