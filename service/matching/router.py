@@ -77,19 +77,23 @@ def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
 
 
 @router.get("/tables/{table_id}/suggestions", response_model=SuggestionList,
-            responses=responses(401, 403, 404, 422))
+            responses=responses(400, 401, 403, 404, 422))
 def list_table_suggestions(
     table_id: Id, session: SessionDep, cache: IndexCacheDep, _staff: StaffDep,
     factor: Annotated[str | None, Query(max_length=40)] = None,
     country: CountryFilter = None,
-    limit: Limit = 50,
+    *,
+    window: WindowDep,
 ) -> SuggestionList:
-    """Ranked (need, offer) pairs among the table's participants (organisers)."""
+    """Ranked (need, offer) pairs among the table's participants (organisers), best first,
+    a page at a time (`limit`, then `cursor` or `offset`)."""
     table = get_table_or_raise(session, table_id)
     pairs, total = service.table_suggestions(session, cache, table=table, factor=factor,
-                                             country=country, limit=limit)
+                                             country=country, limit=window.limit,
+                                             offset=window.offset)
     return SuggestionList(table_id=table.id, scoring_version=scoring.SCORING_VERSION,
-                          total=total, items=[_match(p, None) for p in pairs])
+                          items=[_match(p, None) for p in pairs], total=total,
+                          limit=window.limit, next_cursor=window.next_cursor(total))
 
 
 PlanNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="The plan's number in its table")]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from service.schemas import Schema
+from service.schemas import Page, Schema
 
 
 class Component(Schema):
@@ -44,11 +44,11 @@ class MatchList(Schema):
     matches: list[MatchRead]
 
 
-class SuggestionList(Schema):
+class SuggestionList(Page[MatchRead]):
+    """A page of a table's ranked (need, offer) pairs."""
+
     table_id: int
     scoring_version: str
-    total: int = Field(description="Ranked pairs found before `limit` was applied")
-    items: list[MatchRead]
 
 
 class MeetingRead(Schema):

@@ -181,15 +181,16 @@ def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
 
 def table_suggestions(session: Session, cache: IndexCache, *, table: CooperationTable,
                       factor: str | None, country: str | None,
-                      limit: int) -> tuple[list[RankedPair], int]:
-    """Return the best (need, offer) pairs among the table's participants, filtered."""
+                      limit: int, offset: int = 0) -> tuple[list[RankedPair], int]:
+    """Return a page of the best (need, offer) pairs among the table's participants,
+    filtered, and how many there are in all."""
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     if factor:
         pairs = [p for p in pairs if factor in (p.need.factor, p.offer.factor)]
     if country:
         code = country.upper()
         pairs = [p for p in pairs if code in (p.need.country, p.offer.country)]
-    return pairs[:limit], len(pairs)
+    return pairs[offset:offset + limit], len(pairs)
 
 
 def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,

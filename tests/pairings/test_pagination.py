@@ -1,4 +1,5 @@
-"""Every offset-paged list (tables, pairings, follow-ups, plans) can be walked by `cursor`.
+"""Every offset-paged list (tables, pairings, follow-ups, plans, a table's suggestions) can be
+walked by `cursor`.
 
 The page's `next_cursor` says "pass as `cursor`", as on the item lists; these lists also take
 `offset`. A client that follows `next_cursor` must see every row once and then stop.
@@ -16,7 +17,8 @@ from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, created, get, make_world
 
-LISTS = ("/tables", "/pairings", "/followups", "/tables/{table}/plans")
+LISTS = ("/tables", "/pairings", "/followups", "/tables/{table}/plans",
+         "/tables/{table}/suggestions")
 
 
 @pytest.fixture
@@ -44,7 +46,8 @@ def world(api: TestClient, make_key: KeyMaker) -> World:
 
 
 def _ids(page: dict[str, Any]) -> list[Any]:
-    return [item.get("id", item.get("number")) for item in page["items"]]
+    return [item.get("id", item.get("number", (item.get("need_id"), item.get("offer_id"))))
+            for item in page["items"]]
 
 
 @pytest.mark.parametrize("path", LISTS)
