@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +15,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from models import Offer
-from service.errors import ServiceError, Unprocessable
+from service.errors import Conflict, ServiceError, Unprocessable
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
 from service.items.service import ItemRow, Kind
 
+# `version` is the item's version when exported (its ETag in the API): an import refuses a row
+# whose item has changed since, instead of silently reverting that change.
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
-           "target_population", "capacity", "status")
+           "target_population", "capacity", "status", "version")
 REQUIRED = ("kind", "factor", "modality", "title", "description")
 MAX_ROWS = 20_000
 
@@ -153,6 +156,18 @@ def _row_fields(row: dict[str, str], kind: Kind) -> dict[str, Any]:
     return fields
 
 
+def _row_version(fields: dict[str, Any]) -> int | None:
+    """Take the row's `version` out of its fields: None when the cell is empty or absent."""
+    raw = fields.pop("version", None)
+    if raw is None:
+        return None
+    # At most 10 digits: versions are 32-bit, and int() refuses very long digit strings.
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) < 1:
+        raise Unprocessable(f"version: must be a positive whole number (the version the export "
+                            f"gave the item), got '{raw}'")
+    return int(raw)
+
+
 def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
                 country: str | None = None) -> ImportReport:
     """Validate and apply every row; the caller rolls back when `errors` is not empty."""
@@ -205,10 +220,19 @@ def _apply_row(session: Session, row: dict[str, str],
         if row_country != country:
             raise Unprocessable(f"country: row is for {row_country}, but --country is {country}")
         fields["country"] = country
-    status = fields.pop("status", "published")
+    version = _row_version(fields)
+    # Absent or empty: a new item is published, an existing one keeps its status.
+    status: str | None = fields.pop("status", None)
     ref = fields.get("ref")
     existing = service.get_item_by_ref(session, kind, ref) if ref else None
     if existing is None:
+        if version is not None:
+            # A version names an existing item: it was deleted or the ref mistyped, and
+            # creating a new item would hide that.
+            found = f"ref {ref} not found" if ref else "the row has no ref"
+            raise Unprocessable(f"{found}; a version is only for rows of existing items "
+                                f"(leave it empty to create a new {kind})")
+        status = status or "published"
         create_schema = OfferCreate if kind == "offer" else NeedCreate
         initial = "draft" if status == "withdrawn" else status
         data = create_schema.model_validate(fields | {"status": initial})
@@ -220,11 +244,22 @@ def _apply_row(session: Session, row: dict[str, str],
         raise Unprocessable(f"country: ref {ref} belongs to {existing.country_iso3}")
     update_schema = OfferUpdate if kind == "offer" else NeedUpdate
     changes = {k: v for k, v in fields.items() if k not in ("ref", "country")}
-    data_update = update_schema.model_validate(changes | {"status": status})
+    if status is not None:
+        changes["status"] = status
+    data_update = update_schema.model_validate(changes)
+    # Read under the row lock, so that an API change cannot slip in before the update.
+    service.lock_current(session, existing)
     before = existing.version
     service.update_item(session, kind=kind, item=existing, data=data_update, principal=None,
-                        if_match=None)
-    return ("updated" if existing.version != before else "unchanged"), kind, existing
+                        if_match=None, locked=True)
+    if existing.version == before:
+        return "unchanged", kind, existing  # even from an old file: it undoes nothing
+    if version is not None and version != before:
+        # The import is rolled back as a whole, this change with it.
+        raise Conflict(f"ref {ref}: the {kind} changed since the file was exported (stored "
+                       f"version {before}, file version {version}); export again and redo "
+                       f"this row's edits in the new file")
+    return "updated", kind, existing
 
 
 def export_rows(session: Session) -> list[dict[str, str]]:
@@ -239,7 +274,7 @@ def export_rows(session: Session) -> list[dict[str, str]]:
                 "modality": item.modality, "title": item.title,
                 "description": item.description, "target_population": item.target_population,
                 "capacity": str(item.capacity) if isinstance(item, Offer) else "",
-                "status": item.status,
+                "status": item.status, "version": str(item.version),
             })
     return out
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from service.cli import main
 
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
-           "target_population", "capacity", "status")
+           "target_population", "capacity", "status", "version")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

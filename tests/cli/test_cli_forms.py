@@ -7,10 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
+from service.auth.service import create_key
+from service.db import session_scope
+from service.main import create_app
 from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
+from tests.conftest import bearer
+from tests.factories import API
 
 FORMATS = ["csv", "xlsx"]
 
@@ -55,6 +61,41 @@ def _write_raw(path: Path, lines: list[list[str]]) -> Path:
         with path.open("w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows(lines)
     return path
+
+
+def _read_form(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV or XLSX form as {column: text}, in file order."""
+    if path.suffix == ".xlsx":
+        header, *lines = xlsx_values(path)
+        names = [str(h) for h in header]
+        return [{c: "" if v is None else str(v) for c, v in zip(names, line, strict=True)}
+                for line in lines]
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _stored(engine: Engine, kind: str, ref: str) -> tuple[str, str, int]:
+    """(title, status, version) of the stored offer or need with this ref."""
+    with engine.connect() as conn:
+        row = conn.execute(text(f"SELECT title, status, version FROM {kind}s WHERE ref = :ref"),
+                           {"ref": ref}).one()
+    return row.title, row.status, row.version
+
+
+def _edit_through_api(engine: Engine, kind: str, ref: str, changes: dict[str, str]) -> int:
+    """Change an item through the API, as a focal point would; return its new version."""
+    with session_scope() as session:
+        _key, secret = create_key(session, role="admin", name="forms test")
+    with engine.connect() as conn:
+        item_id: int = conn.execute(text(f"SELECT id FROM {kind}s WHERE ref = :ref"),
+                                     {"ref": ref}).scalar_one()
+    with TestClient(create_app()) as client:
+        response = client.patch(f"{API}/{kind}s/{item_id}", json=changes,
+                                headers=bearer(secret))
+    assert response.status_code == 200, response.text
+    version: int = response.json()["version"]
+    assert response.headers["ETag"] == f'"{version}"'
+    return version
 
 
 @pytest.fixture
@@ -339,7 +380,7 @@ def test_import_row_with_more_values_than_columns_is_rejected(
     status, _out, err = run(capsys, "import", str(path))
 
     assert status == 1
-    assert f"row 4: 13 values for {len(COLUMNS)} columns" in err
+    assert f"row 4: {len(COLUMNS) + 2} values for {len(COLUMNS)} columns" in err
     assert counts(engine) == (0, 0)
 
 
@@ -402,3 +443,188 @@ def test_import_csv_with_unclosed_quote_is_rejected_naming_row(
     assert status == 1
     assert "row 3: a quoted cell is never closed" in err
     assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("how", ["column-absent", "cell-empty"])
+def test_import_without_status_keeps_status_of_existing_and_publishes_new(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, how: str
+) -> None:
+    rows = [{k: v for k, v in r.items() if k != "status"} for r in TRICKY_ROWS]
+    rows[1]["title"] = "Enfants migrants : titre revu"  # an edit to a draft keeps it a draft
+    rows.append({k: v for k, v in _valid("offer", ref="N-1").items() if k != "status"})
+    columns = [c for c in COLUMNS if c != "status"] if how == "column-absent" else COLUMNS
+    path = write_form(tmp_path / f"no-status.{fmt}", rows, columns=columns)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "1 created, 1 updated, 2 unchanged" in out
+    assert _stored(engine, "offer", "T-1")[1] == "published"
+    assert _stored(engine, "need", "T-2")[:2] == ("Enfants migrants : titre revu", "draft")
+    assert _stored(engine, "offer", "T-3")[1] == "withdrawn"
+    assert _stored(engine, "offer", "N-1")[1] == "published"
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_writes_each_items_current_version_last(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    assert _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"}) == 2
+    out_file = tmp_path / f"forms.{fmt}"
+
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+
+    exported = _read_form(out_file)
+    assert list(exported[0]) == list(COLUMNS)
+    assert list(exported[0])[-1] == "version"
+    assert {row["ref"]: row["version"] for row in exported} == {
+        ref: str(_stored(engine, kind, ref)[2])
+        for kind, ref in (("offer", "T-1"), ("need", "T-2"), ("offer", "T-3"))
+    }
+    assert next(row for row in exported if row["ref"] == "T-2")["version"] == "2"
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_old_export_after_api_edit_is_rejected_as_stale_and_writes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    out_file = tmp_path / f"forms.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+    _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
+    rows = _read_form(out_file)
+    # A good edit of another row, refused with the rest of the file.
+    next(row for row in rows if row["ref"] == "T-1")["title"] = "Una edición en la planilla"
+    write_form(out_file, rows)
+    stale_row = 2 + next(i for i, row in enumerate(rows) if row["ref"] == "T-2")
+
+    status, out, err = run(capsys, "import", str(out_file))
+
+    assert status == 1
+    assert "nothing was written" in err
+    assert "created" not in out
+    assert _reported(err) == {stale_row: (
+        "ref T-2: the need changed since the file was exported (stored version 2, file "
+        "version 1); export again and redo this row's edits in the new file")}
+    assert _stored(engine, "need", "T-2")[::2] == ("Titre changé par l'API", 2)
+    assert _stored(engine, "offer", "T-1")[::2] == (TRICKY_ROWS[0]["title"], 1)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_importing_one_edited_file_twice_changes_nothing_the_second_time(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    out_file = tmp_path / f"forms.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+    rows = _read_form(out_file)
+    next(row for row in rows if row["ref"] == "T-2")["title"] = "Titre revu dans le fichier"
+    write_form(out_file, rows)
+    assert run(capsys, "import", str(out_file))[0] == 0
+
+    status, out, err = run(capsys, "import", str(out_file))  # its row's version is now stale
+
+    assert status == 0, err
+    assert "0 created, 0 updated, 3 unchanged" in out
+    assert _stored(engine, "need", "T-2")[::2] == ("Titre revu dans le fichier", 2)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_fresh_export_after_api_edit_applies_the_edit(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
+    out_file = tmp_path / f"forms.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+    rows = _read_form(out_file)
+    next(row for row in rows if row["ref"] == "T-2")["title"] = "Titre revu dans le fichier"
+    write_form(out_file, rows)
+
+    status, out, err = run(capsys, "import", str(out_file))
+
+    assert status == 0, err
+    assert "0 created, 1 updated, 2 unchanged" in out
+    assert _stored(engine, "need", "T-2")[::2] == ("Titre revu dans le fichier", 3)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("how", ["column-absent", "cell-empty"])
+def test_import_row_without_version_is_applied_unchecked(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, how: str
+) -> None:
+    _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
+    rows = [dict(r) | {"version": ""} for r in TRICKY_ROWS]
+    rows[1]["title"] = "Titre d'un formulaire fait à la main"
+    columns = [c for c in COLUMNS if c != "version"] if how == "column-absent" else COLUMNS
+    path = write_form(tmp_path / f"by-hand.{fmt}", rows, columns=columns)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "0 created, 1 updated, 2 unchanged" in out
+    assert _stored(engine, "need", "T-2")[::2] == ("Titre d'un formulaire fait à la main", 3)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("ref", "reason"), [
+    ("GONE-1", "ref GONE-1 not found; a version is only for rows of existing items "
+               "(leave it empty to create a new offer)"),
+    ("", "the row has no ref; a version is only for rows of existing items "
+         "(leave it empty to create a new offer)"),
+], ids=["unknown-ref", "no-ref"])
+def test_import_version_on_row_of_no_existing_item_is_rejected(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, ref: str,
+    reason: str,
+) -> None:
+    rows = [_valid("need", ref="NEW-1"), _valid("offer", ref=ref, version="3")]
+    path = write_form(tmp_path / f"gone.{fmt}", rows)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert _reported(err) == {3: reason}
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("version", ["0", "-1", "1.5", "abc", "²", "v1",
+                                     pytest.param("9" * 5000, id="5000-digits")])
+def test_import_version_that_is_not_a_positive_whole_number_is_rejected(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, version: str
+) -> None:
+    rows = [dict(r) for r in TRICKY_ROWS]
+    rows[0] |= {"title": "Un cambio que no se aplica", "version": version}
+    path = write_form(tmp_path / f"bad-version.{fmt}", rows)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert _reported(err) == {2: ("version: must be a positive whole number (the version the "
+                                  f"export gave the item), got '{version}'")}
+    assert _stored(engine, "offer", "T-1")[::2] == (TRICKY_ROWS[0]["title"], 1)
+
+
+@pytest.mark.usefixtures("tricky")
+def test_import_xlsx_version_typed_as_number_is_checked(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
+    book = Workbook()
+    book.active.append(list(COLUMNS))
+    for row, version in zip(TRICKY_ROWS, [1, 1.0, 2], strict=True):  # T-2 is at version 2
+        book.active.append([row.get(c, "") for c in COLUMNS[:-1]] + [version])
+    path = tmp_path / "numbers.xlsx"
+    book.save(path)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert set(_reported(err)) == {3}
+    assert "stored version 2, file version 1)" in err
