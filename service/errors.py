@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -97,11 +98,24 @@ def problem(status: int, title: str, detail: str, code: str, *,
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _message(err: Mapping[str, Any]) -> str:
+    """Pydantic's message, in characters where a length bound checked a text after its
+    validators (it then speaks of "items after validation")."""
+    ctx, value = err.get("ctx") or {}, err.get("input")
+    if isinstance(value, str) and err.get("type") in ("too_short", "too_long"):
+        length = ctx.get("actual_length", len(value))
+        if err["type"] == "too_short" and "min_length" in ctx:
+            return f"Text should have at least {ctx['min_length']} characters, not {length}"
+        if err["type"] == "too_long" and "max_length" in ctx:
+            return f"Text should have at most {ctx['max_length']} characters, not {length}"
+    return str(err.get("msg", ""))
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        out.append({"field": ".".join(loc), "message": str(err.get("msg", "")),
+        out.append({"field": ".".join(loc), "message": _message(err),
                     "type": str(err.get("type", ""))})
     return out
 

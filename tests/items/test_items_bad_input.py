@@ -144,6 +144,23 @@ def test_create_with_duplicate_ref_returns_409_and_stores_nothing(world: World) 
     assert world.state() == before
 
 
+@pytest.mark.parametrize(("title", "message"), [
+    ("ab", "Text should have at least 3 characters, not 2"),
+    ("  ab  ", "Text should have at least 3 characters, not 2"),  # counted once stripped
+    ("x" * 301, "Text should have at most 300 characters, not 301"),
+])
+def test_a_title_of_the_wrong_length_is_counted_in_characters(world: World, title: str,
+                                                               message: str) -> None:
+    before = world.state()
+
+    response = world.client.post(f"{API}/needs", json=item_payload("need", title=title),
+                                 headers=bearer(world.chile))
+
+    problem = assert_problem(response, 422)
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [("body.title", message)]
+    assert world.state() == before
+
+
 RAW_BODIES: list[tuple[str, bytes, int]] = [
     ("truncated-json", b'{"title": "Alerta", ', 422),
     ("single-quotes", b"{'title': 'Alerta'}", 422),
