@@ -87,16 +87,28 @@ def _writer_engine(engine: Engine) -> Engine:
         return writer
 
 
+def close_connections() -> None:
+    """Close the pooled connections of the process-wide engine and of its writer engine;
+    both open new ones when next used.
+
+    On SQLite, the last connection to a database file to close writes the write-ahead log
+    back into the file and removes it: a stopped server leaves the whole database in one
+    file, which a plain copy then holds (README, "Backups").
+    """
+    with _writers_lock:
+        writers = list(_writers.values())
+    engines = [get_engine()] if get_engine.cache_info().currsize else []
+    for engine in [*writers, *engines]:
+        engine.dispose()
+
+
 def reset_engines() -> None:
     """Close the connections of the process-wide engine and of its writer engine, and forget
     both and the settings they were made from: the next `get_engine()` follows the current
     environment (tests pointing the service at another database)."""
+    close_connections()
     with _writers_lock:
-        writers = list(_writers.values())
         _writers.clear()
-    engines = [get_engine()] if get_engine.cache_info().currsize else []
-    for engine in [*writers, *engines]:
-        engine.dispose()
     get_engine.cache_clear()
     get_settings.cache_clear()
 

@@ -7,7 +7,7 @@ import gc
 import logging
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth.router import router as keys_router
 from service.config import Settings, get_settings
 from service.countries.router import router as countries_router
-from service.db import get_engine, session_scope
+from service.db import close_connections, get_engine, session_scope
 from service.errors import PROBLEM_JSON, install_handlers, problem
 from service.errors_doc import responses
 from service.followups.router import router as followups_router
@@ -331,7 +331,25 @@ def create_served_app() -> FastAPI:
         app.state.index_warm_up = threading.Thread(
             target=warm_index, args=(app.state.index_cache,), name="index-warm-up", daemon=True)
         app.state.index_warm_up.start()
+    app.router.lifespan_context = _closing_connections(app.router.lifespan_context)
     return app
+
+
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
+
+
+def _closing_connections(lifespan: Lifespan) -> Lifespan:
+    """The app's lifespan, then its database connections closed when the server stops, so
+    that a stopped SQLite server leaves no write-ahead log beside its file
+    (`service.db.close_connections`)."""
+
+    @contextlib.asynccontextmanager
+    async def closing(app: Any) -> AsyncIterator[Any]:
+        async with lifespan(app) as state:
+            yield state
+        close_connections()
+
+    return closing
 
 
 def warm_index(cache: IndexCache) -> None:

@@ -1,18 +1,24 @@
-"""Operational commands: serve, migrate, keys, demo."""
+"""Operational commands: serve, migrate, keys, demo, reencode, backup."""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from service.auth import service as auth_service
-from service.cli.options import int_in
+from service.cli.options import int_in, output_path
 from service.cli.progress import progress_printer
 from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import session_scope
+from service.db import close_connections, session_scope
 from service.demo.load import is_empty, load_demo
+from service.errors import Unprocessable
 from service.items import vectors
 from service.items.service import Kind
 from service.migrate import upgrade
@@ -50,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 result = load_demo(session, progress=progress_printer("encoding demo items"))
                 print(f"demo data loaded: {result.offers} offers, {result.needs} needs",
                       file=sys.stderr)
+    close_connections()  # a worker's own are closed when it stops; none stay open here
     from service.cli.nodelay import NoDelayHTTPProtocol
 
     uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
@@ -103,6 +110,35 @@ def cmd_reencode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the SQLite database, consistent even while the service writes to it."""
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() != "sqlite":
+        raise Unprocessable("backup copies a SQLite database; back up PostgreSQL with pg_dump "
+                            "(README, \"Backups\").")
+    source = Path(url.database or "")
+    if url.database in (None, "", ":memory:") or not source.is_file():
+        raise Unprocessable(f"{source}: no SQLite database file to back up.")
+    out = output_path(args.out)
+    if out.exists() and out.resolve() == source.resolve():
+        raise Unprocessable(f"{out}: is the database itself; give another file.")
+    if out.exists() and not args.force:
+        raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
+    part = out.with_name(out.name + ".part")
+    part.unlink(missing_ok=True)
+    # One step of SQLite's online backup: a snapshot under a read lock, write-ahead log
+    # included; writers wait at most the busy timeout meanwhile.
+    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(part)) as dst:
+        src.backup(dst)
+        verdict = dst.execute("PRAGMA integrity_check").fetchone()
+    if verdict != ("ok",):
+        part.unlink(missing_ok=True)
+        raise Unprocessable(f"{source}: the copy failed its integrity check ({verdict}).")
+    part.replace(out)
+    print(f"backed up {source} to {out} ({out.stat().st_size:,} bytes)")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Register the operational sub-commands."""
     p = sub.add_parser("serve", help="migrate, optionally load demo data, and serve the API")
@@ -114,6 +150,11 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("migrate", help="upgrade the database to the latest migration")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("backup", help="copy the SQLite database to a file, safe while serving")
+    p.add_argument("--out", required=True, help="the copy (a SQLite file)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("demo", help="load the demo data set (idempotent)")
     p.set_defaults(func=cmd_demo)
