@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -153,7 +153,35 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        if _schema_behind(exc):
+            return _not_migrated(request)
         log.warning("database error on %s: %s", request.url.path, exc.__class__.__name__)
         return problem(503, "Service unavailable",
                        "The database is not reachable right now; retry shortly.",
                        "unavailable", instance=request.url.path, headers={"Retry-After": "5"})
+
+    @app.exception_handler(ProgrammingError)
+    async def _db_programming(request: Request, exc: ProgrammingError) -> JSONResponse:
+        if _schema_behind(exc):
+            return _not_migrated(request)
+        raise exc  # a fault of the service: the server's 500, logged with its traceback
+
+
+# A table or column the service needs is missing: the database is behind the code's migration.
+_UNDEFINED_SQLSTATES = frozenset({"42P01", "42703"})  # PostgreSQL: undefined table, column
+_SQLITE_UNDEFINED = ("no such table", "no such column", "has no column named")
+
+
+def _schema_behind(exc: DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _UNDEFINED_SQLSTATES:
+        return True
+    return any(text in str(exc.orig) for text in _SQLITE_UNDEFINED)
+
+
+def _not_migrated(request: Request) -> JSONResponse:
+    log.error("database error on %s: its schema is behind the code's; run `sscmatch migrate`",
+              request.url.path)
+    return problem(503, "Service unavailable",
+                   "The database is not at the latest migration; the operator must run "
+                   "`sscmatch migrate` (GET /ready tells which migration it is at).",
+                   "not-migrated", instance=request.url.path, headers={"Retry-After": "60"})

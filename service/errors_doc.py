@@ -15,7 +15,7 @@ _DESCRIPTIONS = {
     412: "The `If-Match` version is stale; nothing was changed",
     413: "Request body too large",
     422: "Invalid input; `errors` lists the offending fields",
-    503: "Database unavailable",
+    503: "Database unreachable, or not at the latest migration (`type` ends `/not-migrated`)",
 }
 
 

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
+from service.auth.service import create_key
 from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import make_engine
+from service.db import make_engine, reset_engines
 from service.demo.load import load_demo
+from service.main import create_app
 from service.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from tests.reliability.conftest import load_bench
 
@@ -131,3 +134,28 @@ def test_downgrade_one_step_and_upgrade_keeps_offers_and_needs(
 
     assert current_revision(fresh_engine) == head_revision()
     assert _items(fresh_engine) == before
+
+
+def test_a_service_on_a_database_behind_its_migrations_says_so(
+        fresh_url: str, fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    upgrade(fresh_url)
+    with Session(fresh_engine) as session:
+        seed_reference(session)
+        _key, secret = create_key(session, role="admin", name="behind")
+        session.commit()
+    downgrade(fresh_url, "-1")  # the code expects a column that is not there yet
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    reset_engines()
+    try:
+        with TestClient(create_app()) as client:
+            offers = client.get("/api/v1/offers", headers={"Authorization": f"Bearer {secret}"})
+            ready = client.get("/ready")
+    finally:
+        reset_engines()
+
+    assert offers.status_code == 503, offers.text
+    assert offers.headers["content-type"] == "application/problem+json"
+    assert offers.json()["type"].endswith("/not-migrated")
+    assert "`sscmatch migrate`" in offers.json()["detail"]
+    assert ready.status_code == 503
+    assert "run `sscmatch migrate`" in ready.json()["detail"]
