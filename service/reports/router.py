@@ -26,8 +26,12 @@ To = Annotated[Day | None, Query(alias="to", description="Pairings created on or
 _FILES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {}, tabular.XLSX_MEDIA_TYPE: {}},
           "description": "The report as JSON, CSV or XLSX"}}
-_IMAGES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The picture"}}
+
+
+def _picture(fmt: network.ImageFormat) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI declaration of a picture's answer, in its one format."""
+    return {200: {"content": {network.MEDIA_TYPES[fmt]: {}},
+                  "description": f"The picture, as {fmt.upper()}"}}
 
 
 def _respond(report: Report, fmt: str, stem: str) -> Report | Response:
@@ -52,7 +56,7 @@ def get_table_report(table_id: TableId, session: SessionDep, principal: Principa
 
 
 @router.get("/tables/{table_id}/report/network.svg", response_class=Response,
-            responses=_IMAGES | responses(401, 404))
+            responses=_picture("svg") | responses(401, 404))
 def get_table_network_svg(table_id: TableId, session: SessionDep,
                           principal: PrincipalDep) -> Response:
     """Who cooperates with whom in this table, as SVG."""
@@ -61,7 +65,7 @@ def get_table_network_svg(table_id: TableId, session: SessionDep,
 
 
 @router.get("/tables/{table_id}/report/network.png", response_class=Response,
-            responses=_IMAGES | responses(401, 404))
+            responses=_picture("png") | responses(401, 404))
 def get_table_network_png(table_id: TableId, session: SessionDep,
                           principal: PrincipalDep) -> Response:
     """Who cooperates with whom in this table, as PNG."""
@@ -80,7 +84,7 @@ def get_report(session: SessionDep, principal: PrincipalDep, date_from: From = N
 
 
 @router.get("/reports/network.svg", response_class=Response,
-            responses=_IMAGES | responses(401, 422))
+            responses=_picture("svg") | responses(401, 422))
 def get_network_svg(session: SessionDep, principal: PrincipalDep, date_from: From = None,
                     date_to: To = None) -> Response:
     """Who cooperates with whom over all tables (and a date range), as SVG."""
@@ -89,7 +93,7 @@ def get_network_svg(session: SessionDep, principal: PrincipalDep, date_from: Fro
 
 
 @router.get("/reports/network.png", response_class=Response,
-            responses=_IMAGES | responses(401, 422))
+            responses=_picture("png") | responses(401, 422))
 def get_network_png(session: SessionDep, principal: PrincipalDep, date_from: From = None,
                     date_to: To = None) -> Response:
     """Who cooperates with whom over all tables (and a date range), as PNG."""

@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from service.config import Settings
+from service.main import create_app
 from service.reports import network
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
@@ -167,3 +169,13 @@ def test_network_of_thirty_countries_renders(tmp_path: Path) -> None:
     assert png_size(data) == (1100, 1160)
     empty = network.render([], fmt="svg", title="Mesa vacía")
     assert b"No outcomes yet" in empty or b"<svg" in empty
+
+
+@pytest.mark.parametrize("path", ["/tables/{table_id}/report/network.svg",
+                                  "/tables/{table_id}/report/network.png",
+                                  "/reports/network.svg", "/reports/network.png"])
+def test_each_picture_is_documented_in_its_own_format(path: str) -> None:
+    schema = create_app(Settings()).openapi()
+    answer = schema["paths"][f"{API}{path}"]["get"]["responses"]["200"]
+    expected = "image/svg+xml" if path.endswith(".svg") else "image/png"
+    assert list(answer["content"]) == [expected]
