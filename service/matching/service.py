@@ -230,7 +230,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
               or 0) + 1
     plan = Plan(
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
-        created_by=f"{actor.role}:{actor.name}"[:120],
+        created_by=audit.Actor.of(actor).label()[:120],
         summary=_summary(result, len(candidates), len(held), len(scheduled & held.keys()),
                          elsewhere, limit, seconds),
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)

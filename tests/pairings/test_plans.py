@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from service.auth.service import create_key
 from service.matching import service as matching_service
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
@@ -31,6 +33,7 @@ def test_replanning_keeps_organizer_suggestions_and_audits_plan_ones(
     url = f"/tables/{world.table_id}/plan"
     first = world.client.post(f"/api/v1{url}", headers={"Authorization": f"Bearer {world.admin}"})
     assert first.status_code == 201, first.text
+    assert first.json()["created_by"] == "admin:test admin"  # as the audit trail names keys
     planned = [p for p in get(world, "/pairings", table_id=world.table_id)["items"]
                if p["origin"] == "plan"]
     assert planned
@@ -155,3 +158,15 @@ def test_a_plan_counts_and_schedules_the_pairings_under_way(
         partners.setdefault(a, set()).add(b)
         partners.setdefault(b, set()).add(a)
     assert max(len(p) for p in partners.values()) <= 2
+
+
+def test_a_plan_by_a_key_without_a_name_names_its_role(
+        app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
+    world = make_world(app_client, make_key, participants=["CHL", "HTI"])
+    _key, unnamed = create_key(session, role="organizer")
+    session.commit()
+
+    plan = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(unnamed))
+
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["created_by"] == "organizer:organizer"  # was "organizer:"
