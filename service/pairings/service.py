@@ -115,6 +115,20 @@ def save(session: Session, pairing: Pairing, *, stage: str | None = None) -> Non
     revisions.bump(session, "pairings")
 
 
+def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reason: str) -> int:
+    """Withdraw a table's pairings still at `suggested`, each with its audit event; return
+    how many."""
+    pairings = session.scalars(select(Pairing).where(
+        Pairing.table_id == table_id, Pairing.stage == "suggested")
+        .order_by(Pairing.id).with_for_update()).all()
+    for pairing in pairings:
+        save(session, pairing, stage="withdrawn")
+        audit.record(session, pairing=pairing, action="stage_changed", actor=actor,
+                     from_stage="suggested", to_stage="withdrawn", reason=reason,
+                     details={"table_closed": table_id})
+    return len(pairings)
+
+
 def require_session(session: Session, table_id: int | None) -> None:
     """Organisers act for a delegation only while the pairing's table is in session."""
     table = session.get(CooperationTable, table_id) if table_id else None

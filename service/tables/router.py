@@ -53,7 +53,7 @@ def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep,
 @router.patch("/{table_id}", response_model=TableRead,
               responses=responses(401, 403, 404, 409, 412, 422))
 def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
-                 _staff: StaffDep, response: Response,
+                 staff: StaffDep, response: Response,
                  if_match: IfMatch = None) -> TableRead:
     """Change a table's settings, participants or status (status only moves forward).
 
@@ -61,6 +61,7 @@ def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
     meanwhile by another organiser is not overwritten: a stale one gets 412.
     """
     table = service.get_table_or_raise(session, table_id, lock=True)
-    table = service.update_table(session, table=table, data=data, if_match=if_match)
+    table = service.update_table(session, table=table, data=data, principal=staff,
+                                 if_match=if_match)
     response.headers["ETag"] = etag(table)
     return service.to_read(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from service.schemas import ISO3, CleanLine, Day, InputSchema, Schema
 
@@ -53,12 +53,6 @@ class TableCreate(TableSettings):
     venue: Annotated[CleanLine, Field(max_length=200)] = ""
     host_country: ISO3 | None = None
     participants: list[ISO3] = Field(default_factory=list, max_length=250)
-
-    @model_validator(mode="after")
-    def _dates_ordered(self) -> TableCreate:
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
-        return self
 
 
 class TableUpdate(InputSchema):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import TABLE_STATUSES, CooperationTable, Country, Factor, TableParticipant
 from service import scoring
+from service.auth.service import Principal
 from service.errors import Conflict, NotFound, Unprocessable
+from service.pairings.audit import Actor
+from service.pairings.service import withdraw_suggestions
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
 from service.versions import check_if_match
 
@@ -52,6 +56,21 @@ def _check_weights(weights: dict[str, float]) -> None:
 
 
 def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
+    """Known factors, two different ones per key, each pair given once (a:b and b:a are one
+    pair: the table is symmetric)."""
+    pairs: dict[frozenset[str], str] = {}
+    for key in affinity:
+        a, _, b = key.partition(":")
+        if a == b:
+            raise Unprocessable(
+                f"factor_affinity '{key}': a factor's affinity with itself is always 1.",
+                errors=[{"field": "factor_affinity", "message": f"{key}: same factor twice"}])
+        other = pairs.setdefault(frozenset((a, b)), key)
+        if other != key:
+            raise Unprocessable(
+                f"factor_affinity gives the pair {other} twice (as '{other}' and '{key}'); "
+                f"the affinity is symmetric: give it once.",
+                errors=[{"field": "factor_affinity", "message": f"{key}: same pair as {other}"}])
     codes = {code for key in affinity for code in key.split(":")}
     if not codes:
         return
@@ -109,8 +128,15 @@ def list_tables(session: Session, *, status: str | None = None, limit: int = 50,
     return list(rows), session.scalar(count) or 0
 
 
+def _check_dates(starts: date, ends: date) -> None:
+    if ends < starts:
+        raise Unprocessable("ends_on must not be before starts_on.",
+                            errors=[{"field": "ends_on", "message": "before starts_on"}])
+
+
 def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
     """Create a cooperation table in `planning` status."""
+    _check_dates(data.starts_on, data.ends_on)
     participants = sorted(set(data.participants))
     _check_countries(session, participants, "participants")
     if data.host_country:
@@ -132,43 +158,66 @@ def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
 
 
 def update_table(session: Session, *, table: CooperationTable, data: TableUpdate,
-                 if_match: str | None = None) -> CooperationTable:
+                 principal: Principal, if_match: str | None = None) -> CooperationTable:
     """Change settings, participants or status (status only moves forward).
 
     `table` should be read under its row lock (`get_table(..., lock=True)`); a stale
-    `if_match` is a 412 that changes nothing.
+    `if_match` is a 412 that changes nothing, and a request that changes nothing keeps the
+    version. Closing the table withdraws its pairings still at `suggested` (nobody took them
+    up), so that their pairs are free for other tables; pairings under way stay as they are.
     """
     check_if_match(table, if_match, what=f"Table {table.id}")
     changes = data.model_dump(exclude_unset=True)
-    if any(v is None for v in changes.values()):
-        raise Unprocessable("Fields cannot be set to null.")
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE)
+    if nulls:
+        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
+                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
     if table.status == "closed" and changes:
         raise Conflict("The table is closed; it cannot change any more.")
+    before = _settings(table)
     if "status" in changes:
         _check_status(table.status, changes.pop("status"))
         table.status = data.status or table.status
     if "participants" in changes:
         codes = changes.pop("participants")
         _check_countries(session, codes, "participants")
-        table.participants = [TableParticipant(country_iso3=c) for c in codes]
+        if codes != sorted(p.country_iso3 for p in table.participants):
+            table.participants = [TableParticipant(country_iso3=c) for c in codes]
     if "host_country" in changes:
         host = changes.pop("host_country")
-        _check_countries(session, [host], "host_country")
+        if host is not None:
+            _check_countries(session, [host], "host_country")
         table.host_country_iso3 = host
     if "weights" in changes:
         _check_weights(changes["weights"])
     if "factor_affinity" in changes:
         _check_affinity(session, changes["factor_affinity"])
-    starts = changes.get("starts_on", table.starts_on)
-    ends = changes.get("ends_on", table.ends_on)
-    if ends < starts:
-        raise Unprocessable("ends_on must not be before starts_on.",
-                            errors=[{"field": "ends_on", "message": "before starts_on"}])
+    _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on))
     for key, value in changes.items():
         setattr(table, key, value)
+    if _settings(table) == before:
+        return table
     table.version += 1
     session.flush()
+    if before["status"] != "closed" and table.status == "closed":
+        withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
+                             reason="The table closed before anyone took up this suggestion.")
     return table
+
+
+NULLABLE = frozenset({"host_country"})
+"""Fields a PATCH may clear with null."""
+
+
+def _settings(table: CooperationTable) -> dict[str, object]:
+    """What a PATCH may change, as plain values (to tell whether it changed anything)."""
+    return {"name": table.name, "starts_on": table.starts_on, "ends_on": table.ends_on,
+            "venue": table.venue, "host": table.host_country_iso3, "status": table.status,
+            "participants": sorted(p.country_iso3 for p in table.participants),
+            "rounds": table.rounds, "tables_per_round": table.tables_per_round,
+            "max_meetings_per_delegation": table.max_meetings_per_delegation,
+            "max_offers_per_need": table.max_offers_per_need, "weights": dict(table.weights),
+            "factor_affinity": dict(table.factor_affinity)}
 
 
 def _check_status(current: str, new: str) -> None:

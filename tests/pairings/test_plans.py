@@ -170,3 +170,38 @@ def test_a_plan_by_a_key_without_a_name_names_its_role(
 
     assert plan.status_code == 201, plan.text
     assert plan.json()["created_by"] == "organizer:organizer"  # was "organizer:"
+
+
+def test_closing_a_table_withdraws_its_untouched_suggestions_and_frees_their_pairs(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    participants = ["CHL", "HTI", "PER"]
+    world = make_world(app_client, make_key, status="matching", participants=participants)
+    world.need("PER", title="Inspección laboral en la cosecha")
+    world.offer("HTI", title="Inspection du travail dans les récoltes")
+    planned = world.client.post(f"{API}/tables/{world.table_id}/plan",
+                                headers=bearer(world.organizer))
+    assert planned.status_code == 201, planned.text
+    suggested = get(world, "/pairings", table_id=world.table_id)["items"]
+    assert len(suggested) >= 2
+    taken = moved(world, suggested[0]["id"], suggested[0]["recipient"], "expression_of_interest")
+
+    closed = world.client.patch(f"{API}/tables/{world.table_id}", json={"status": "closed"},
+                                headers=bearer(world.organizer))
+
+    assert closed.status_code == 200, closed.text
+    after = {p["id"]: p for p in get(world, "/pairings", table_id=world.table_id)["items"]}
+    assert after[taken["id"]]["stage"] == "expression_of_interest"  # under way: left alone
+    others = [p for p in suggested if p["id"] != taken["id"]]
+    assert {after[p["id"]]["stage"] for p in others} == {"withdrawn"}
+    last = history(world, others[0]["id"])[-1]
+    assert (last["action"], last["from_stage"], last["to_stage"], last["role"]) == (
+        "stage_changed", "suggested", "withdrawn", "organizer")
+    assert last["reason"] == "The table closed before anyone took up this suggestion."
+    # Their pairs are free again: a new table over the same countries plans them.
+    table = {"name": "Mesa siguiente", "starts_on": "2026-12-10", "ends_on": "2026-12-11",
+             "participants": participants}
+    second = world.client.post(f"{API}/tables", json=table, headers=bearer(world.organizer))
+    plan = world.client.post(f"{API}/tables/{second.json()['id']}/plan",
+                             headers=bearer(world.organizer))
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["summary"]["pairs_open_elsewhere"] == 1  # the one under way

@@ -54,6 +54,9 @@ def test_create_table_by_role_gets_expected_status(
     ({"rounds": 0}, "rounds"),
     ({"factor_affinity": {"foo:bar": 0.5}}, "factor_affinity"),
     ({"factor_affinity": {"ict:agriculture": 0.5, "ict:farming": 0.5}}, "farming"),
+    ({"factor_affinity": {"ict:ict": 0.2}}, "same factor twice"),
+    ({"factor_affinity": {"ict:agriculture": 0.9, "agriculture:ict": 0.1}}, "same pair as"),
+    ({"rounds": None}, "rounds"),
 ])
 def test_update_table_with_bad_settings_is_rejected_and_unchanged(
         app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any], field: str) -> None:
@@ -84,6 +87,7 @@ def test_create_table_with_end_before_start_is_422(
     bad = TABLE | {"ends_on": "2026-12-01"}
     resp = app_client.post("/api/v1/tables", json=bad, headers=bearer(make_key("admin")))
     assert resp.status_code == 422
+    assert resp.json()["errors"] == [{"field": "ends_on", "message": "before starts_on"}]
     assert app_client.get("/api/v1/tables", headers=bearer(make_key("admin"))).json()["total"] == 0
 
 
@@ -118,3 +122,37 @@ def test_update_table_with_a_stale_if_match_is_412_and_unchanged(
     assert stale.json()["current_version"] == 2
     after = app_client.get(url, headers=bearer(key)).json()
     assert (after["rounds"], after["version"]) == (5, 2)
+
+
+def test_a_null_names_its_field_and_clears_only_the_host(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+
+    refused = app_client.patch(url, json={"rounds": None, "name": None}, headers=bearer(key))
+    cleared = app_client.patch(url, json={"host_country": None}, headers=bearer(key))
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "name", "message": "may not be null"},
+                                        {"field": "rounds", "message": "may not be null"}]
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["host_country"], cleared.json()["version"]) == (None, 2)
+
+
+@pytest.mark.parametrize("patch", [{}, {"rounds": 4, "participants": ["PER", "HTI", "BRA", "ARG"],
+                                        "host_country": "PER", "status": "planning"}])
+def test_a_patch_that_changes_nothing_keeps_the_version(
+        app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any]) -> None:
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+
+    resp = app_client.patch(url, json=patch, headers=bearer(key) | {"If-Match": '"1"'})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == created
+    assert resp.headers["ETag"] == '"1"'
+    closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(key)).json()
+    again = app_client.patch(url, json={}, headers=bearer(key))
+    assert (again.status_code, again.json()) == (200, closed)
