@@ -28,7 +28,7 @@ from service.scoring.text import (
 from service.scoring.types import CountryProfile, Item, ScoredPairing, country_profiles
 from service.scoring.weights import Weights
 
-SCORING_VERSION = "2026.11-1"
+SCORING_VERSION = "2026.12-1"
 """Changes whenever the same inputs would give different scores; stored with each result."""
 
 __all__ = [

@@ -70,6 +70,18 @@ def split_words(text: str) -> list[str]:
     return out
 
 
+def fold_case(text: str) -> str:
+    """Case-fold a text before it is encoded: 'ÉCOLE', 'École' and 'école' become one word.
+
+    USE's sentencepiece vocabulary is cased and mostly lower case, so a capitalised word is cut
+    into rarer pieces ('ÉDUCATION' -> 'É', 'DU', 'C', 'ATION') and lands far from its meaning.
+    `str.casefold` (Unicode full case folding) maps every case variant of a text to the same
+    string ('ß' and 'SS' both to 'ss', which `lower` does not), so encoders that apply it are
+    case-insensitive by construction; accents are kept.
+    """
+    return text.casefold()
+
+
 def item_text(item: Item) -> str:
     """The text that is encoded: title, description and target population, as sentences."""
     parts: list[str] = []
