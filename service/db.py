@@ -11,7 +11,15 @@ from typing import Any, cast
 import anyio
 from anyio import CapacityLimiter
 from fastapi import Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    SQLColumnExpression,
+    and_,
+    create_engine,
+    event,
+    func,
+)
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
 from sqlalchemy.orm import Session
 
@@ -42,6 +50,9 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
             # SAVEPOINT/RELEASE commit for real (SQLAlchemy docs, "Serializable isolation /
             # Savepoints / Transactional DDL" for pysqlite).
             dbapi_connection.isolation_level = None
+            # SQLite's own lower() folds A-Z only: "ÉLÈVES" stayed "ÉLÈVES" and text search
+            # missed it. Python's folds every cased letter, as PostgreSQL's does (UTF-8 locale).
+            dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if _sqlite_file(url):
@@ -59,6 +70,33 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def contains_text(column: SQLColumnExpression[str], text: str, *,
+                  dialect: str) -> ColumnElement[bool]:
+    """Whether `column` contains `text`, in any letter case, on the database named `dialect`.
+
+    Both sides go through the database's lower() (on SQLite, the Unicode-aware one that
+    `make_engine` installs), so they fold alike. `%`, `_` and `/` in `text` are literal.
+
+    On SQLite that lower() is a Python call per row, which made a search of 100,000 offers
+    3-6 times slower. SQLite's own LIKE folds A-Z in C, so a plain LIKE first keeps the rows
+    that match with each non-ASCII character of `text` as a one-character wildcard, and
+    lower() checks only those; for an ASCII `text` the plain LIKE is the whole answer. This
+    differs from lower() alone only for the Kelvin sign and "İ" (whose lower cases are ASCII
+    or two characters).
+    """
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    exact = func.lower(column).like(func.lower(f"%{escaped}%"), escape="/")
+    if dialect != "sqlite":
+        return exact
+    rough = column.like("%" + "".join(c if c.isascii() else "_" for c in escaped) + "%",
+                        escape="/")
+    return rough if text.isascii() else and_(rough, exact)
 
 
 @lru_cache

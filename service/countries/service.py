@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Country, CountryGrouping, Factor, Grouping
 from service import revisions
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
+from service.db import contains_text
 from service.errors import Conflict, NotFound, Unprocessable, field_error
 
 
@@ -55,8 +56,10 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
         stmt = stmt.where(Country.iso3.in_(
             select(CountryGrouping.country_iso3).where(
                 CountryGrouping.grouping_code == grouping.upper())))
-    if q:
-        stmt = stmt.where(func.lower(Country.name).contains(q.lower(), autoescape=True))
+    text = (q or "").strip()
+    if text:  # a blank `q` is no filter
+        stmt = stmt.where(contains_text(Country.name, text,
+                                        dialect=session.get_bind().dialect.name))
     return list(session.scalars(stmt))
 
 
