@@ -96,12 +96,29 @@ class RowSerializer:
 
 
 _ALLOWED_CONTROL = {"\n", "\t"}
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder the text around
+# them: "\u202egnp.exe" shows as "exe.png". The marks U+200E/U+200F, which right-to-left
+# languages need, only set the direction of neutral characters and stay allowed.
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+_LINE_BREAKS = {"\n": "a line break", "\t": "a tab", "\u2028": "a line separator (U+2028)",
+                "\u2029": "a paragraph separator (U+2029)"}
+
+
+def _normalise_line_breaks(value: object) -> object:
+    # Windows sends a line break as "\r\n" (and old Macs as "\r"): the same break as "\n".
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 def _no_control_chars(value: str) -> str:
     for ch in value:
         if ch in _ALLOWED_CONTROL:
             continue
+        if ch in _BIDI_CONTROLS:
+            raise ValueError(
+                f"contains a bidirectional control character (U+{ord(ch):04X}), which "
+                "reorders the text as displayed; remove it")
         if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
             raise ValueError(
                 f"contains a control or unassigned character (U+{ord(ch):04X}); remove it"
@@ -110,16 +127,28 @@ def _no_control_chars(value: str) -> str:
 
 
 def _single_line(value: str) -> str:
-    if "\n" in value or "\t" in value:
-        raise ValueError("must be a single line")
+    for ch, name in _LINE_BREAKS.items():
+        if ch in value:
+            raise ValueError(f"must be a single line (it contains {name})")
     return value
 
 
-CleanText = Annotated[str, AfterValidator(_no_control_chars)]
-"""Free text: any printable Unicode, newlines and tabs allowed."""
+def _has_letter_or_digit(value: str) -> str:
+    # Invisible characters alone (zero-width spaces) or punctuation alone name nothing.
+    if value and not any(unicodedata.category(ch)[0] in "LN" for ch in value):
+        raise ValueError("must contain at least one letter or digit")
+    return value
 
-CleanLine = Annotated[str, AfterValidator(_no_control_chars), AfterValidator(_single_line)]
-"""A single line of printable Unicode."""
+
+CleanText = Annotated[str, BeforeValidator(_normalise_line_breaks),
+                      AfterValidator(_no_control_chars)]
+"""Free text: any printable Unicode, line breaks (CR LF and CR are stored as LF) and tabs
+allowed; no bidirectional embeddings, overrides or isolates."""
+
+CleanLine = Annotated[str, BeforeValidator(_normalise_line_breaks),
+                      AfterValidator(_no_control_chars), AfterValidator(_single_line),
+                      AfterValidator(_has_letter_or_digit)]
+"""A single line of printable Unicode with at least one letter or digit (when not empty)."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
