@@ -25,6 +25,10 @@
    write lock that was free most of the time: SQLite's busy handler polls with growing sleeps
    (bench/sqlite_writes.py). A process's write units now queue, in order, for the single
    connection of a writer engine.
+8. `If-Match: W/"6"` matched version 6 of an offer, need, table, pairing or activity, although
+   If-Match compares strongly (RFC 9110, 13.1.1), and an unquoted `If-Match: 6` was a 412
+   "stale" for a version that was current. A weak tag now matches nothing (412) and a value
+   that is not an entity tag is a 400 saying what to send.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from models import Factor
 from service.config import MAX_IN_FLIGHT_CEILING, get_settings
 from service.db import make_engine, reset_engines, session_scope
 from service.schemas import MAX_ID
+from service.versions import MALFORMED_IF_MATCH
 from tests.factories import API, assert_problem
 from tests.reliability.conftest import SCHEMA_APP, World
 
@@ -277,3 +282,57 @@ def test_the_server_parses_http_with_the_c_parser_on_uvloop() -> None:
         assert isinstance(loop, uvloop.Loop)
     finally:
         loop.close()
+
+
+# (resource, method, path, body, caller) of a change of each resource that takes If-Match.
+IF_MATCH_CHANGES: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("offer", "PATCH", "/offers/{offer}", {"capacity": 3}, "own_country"),
+    ("need", "PATCH", "/needs/{need}", {"title": "Título nuevo"}, "own_country"),
+    ("table", "PATCH", "/tables/{table}", {"rounds": 4}, "organizer"),
+    ("pairing", "POST", "/pairings/{pairing}/transitions", {"to": "withdrawn",
+                                                            "reason": "ya no"}, "own_country"),
+    ("activity", "PATCH", "/activities/{activity}", {"status": "in_progress"}, "own_country"),
+]
+
+
+def _version(world: World, resource: str) -> int:
+    ids, admin = world.ids, world.headers("admin")
+    if resource == "activity":
+        activities = world.client.get(f"{API}/pairings/{ids['pairing']}/activities",
+                                      headers=admin).json()
+        return int(next(a for a in activities if a["id"] == ids["activity"])["version"])
+    path = {"offer": "offers", "need": "needs", "table": "tables", "pairing": "pairings"}
+    response = world.client.get(f"{API}/{path[resource]}/{ids[resource]}", headers=admin)
+    assert response.headers["etag"] == f'"{response.json()["version"]}"'
+    return int(response.json()["version"])
+
+
+def _change(world: World, change: tuple[str, str, str, dict[str, Any], str],
+            if_match: str) -> Any:
+    _resource, method, path, body, caller = change
+    return world.client.request(method, API + path.format(**world.ids), json=body,
+                                headers=world.headers(caller) | {"If-Match": if_match})
+
+
+@pytest.mark.parametrize("change", IF_MATCH_CHANGES, ids=[c[0] for c in IF_MATCH_CHANGES])
+def test_a_weak_if_match_of_the_current_version_is_412(module_world: World,
+                                                       change: tuple[Any, ...]) -> None:
+    version = _version(module_world, change[0])
+
+    response = _change(module_world, change, f'W/"{version}"')
+
+    problem = assert_problem(response, 412)
+    assert problem["current_version"] == version
+    assert _version(module_world, change[0]) == version
+
+
+@pytest.mark.parametrize("change", IF_MATCH_CHANGES, ids=[c[0] for c in IF_MATCH_CHANGES])
+def test_an_unquoted_if_match_is_400_not_412(module_world: World,
+                                             change: tuple[Any, ...]) -> None:
+    version = _version(module_world, change[0])
+
+    response = _change(module_world, change, str(version))
+
+    problem = assert_problem(response, 400, "header.If-Match")
+    assert problem["detail"] == MALFORMED_IF_MATCH
+    assert _version(module_world, change[0]) == version
