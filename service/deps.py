@@ -133,3 +133,9 @@ async def get_window(
 
 
 WindowDep = Annotated[Window, Depends(get_window)]
+
+
+IfMatch = Annotated[str | None, Header(
+    max_length=200,
+    description="The ETag of the version you read, as read (`\"3\"`): a stale or weak one gets "
+                "412 and changes nothing, a malformed one 400; absent, the change is not checked")]

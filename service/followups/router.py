@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.deps import CountryFilter, PrincipalDep, SessionDep, WindowDep
+from service.deps import CountryFilter, IfMatch, PrincipalDep, SessionDep, WindowDep
 from service.errors_doc import responses
 from service.followups import service
 from service.followups.schemas import (
@@ -22,7 +22,7 @@ from service.followups.schemas import (
 from service.followups.service import FollowupFilters
 from service.pairings import idempotency
 from service.pairings import service as pairings_service
-from service.pairings.router import IdempotencyKey, IfMatch
+from service.pairings.router import IdempotencyKey
 from service.schemas import MAX_ID, Page
 from service.versions import etag
 

@@ -5,10 +5,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
-from service.deps import CountryFilter, PageLimit, PrincipalDep, SessionDep, SettingsDep, page_size
+from service.deps import (
+    CountryFilter,
+    IfMatch,
+    PageLimit,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    page_size,
+)
 from service.errors_doc import responses
 from service.items import service
 from service.items.schemas import (
@@ -26,8 +34,6 @@ from service.schemas import MAX_ID, Page, RowSerializer, json_response
 from service.scoring import Modality
 from service.versions import etag
 
-IfMatch = Annotated[str | None, Header(
-    description="ETag of the version you read; a stale one gets 412 and changes nothing")]
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the item")]
 
 

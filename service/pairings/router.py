@@ -8,7 +8,14 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from models import CooperationTable, Need, Offer
-from service.deps import CountryFilter, IndexCacheDep, PrincipalDep, SessionDep, WindowDep
+from service.deps import (
+    CountryFilter,
+    IfMatch,
+    IndexCacheDep,
+    PrincipalDep,
+    SessionDep,
+    WindowDep,
+)
 from service.errors_doc import responses
 from service.matching import service as matching
 from service.pairings import audit, idempotency, lifecycle, service
@@ -28,9 +35,6 @@ from service.versions import etag
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
 PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing")]
-IfMatch = Annotated[str | None, Header(
-    max_length=200,
-    description="ETag of the version you read; a stale one gets 412 and changes nothing")]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
     description="Any unique string (a UUID): a retry with the same key returns the first "

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.deps import PrincipalDep, SessionDep, StaffDep, WindowDep
+from service.deps import IfMatch, PrincipalDep, SessionDep, StaffDep, WindowDep
 from service.errors_doc import responses
-from service.pairings.router import IfMatch
 from service.schemas import MAX_ID, Page
 from service.tables import service
 from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
@@ -58,7 +57,8 @@ def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
     """Change a table's settings, participants or status (status only moves forward).
 
     Send `If-Match` with the ETag you read (`GET /tables/{id}`) so that a change made
-    meanwhile by another organiser is not overwritten: a stale one gets 412.
+    meanwhile by another organiser is not overwritten: a stale one gets 412 (a malformed one
+    400).
     """
     table = service.get_table_or_raise(session, table_id, lock=True)
     table = service.update_table(session, table=table, data=data, principal=staff,
