@@ -79,6 +79,7 @@ def main() -> None:
         ("factor=education&status=published", staff, "factor=education&status=published"),
         ("language=fr&modality=training", staff, "language=fr&modality=training"),
         ("q=cosecha (free text)", staff, "q=cosecha"),
+        ("q=JÓVENES (free text, accented capital)", staff, "q=J%C3%93VENES"),
         ("page 50 via cursor (limit=200)", staff, "cursor"),
     ]
     rows = []
