@@ -305,9 +305,10 @@ class UseWordsModel:
     def word_vectors(self, words: Sequence[str]) -> NDArray[np.float32]:
         """Vectors of single words (each encoded as a one-word text, so case-folded), cached."""
         out = np.empty((len(words), DIM), dtype=np.float32)
-        folded = [fold_case(w) for w in words]
         with self._word_lock:
             cache = self._word_vectors
+            # The words of matched terms come lower-cased: most are their own fold, found as is.
+            folded = [w if w in cache else fold_case(w) for w in words]
             new = sorted({w for w in folded if w not in cache})
             if new:
                 if len(cache) + len(new) > _MAX_CACHED_WORDS:
