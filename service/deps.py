@@ -72,6 +72,10 @@ CountryFilter = Annotated[str | None, Query(
     description="ISO 3166-1 alpha-3 country code")]
 """A list filter by country: three letters (any case), else 422 naming the parameter."""
 
+FactorFilter = Annotated[str | None, Query(max_length=40, description="Accelerator factor code "
+                                           "(any case)")]
+"""A list filter by factor; codes are lower case, so the filter is compared lower-cased."""
+
 MAX_OFFSET = 1_000_000
 PageT = TypeVar("PageT", bound=Page[Any])
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from service.deps import (
     CountryFilter,
+    FactorFilter,
     IfMatch,
     PageLimit,
     PrincipalDep,
@@ -56,8 +57,9 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         principal: PrincipalDep,
         settings: SettingsDep,
         country: CountryFilter = None,
-        factor: Annotated[str | None, Query(max_length=40)] = None,
-        language: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+        factor: FactorFilter = None,
+        language: Annotated[str | None, Query(min_length=2, max_length=2,
+                                              description="ISO 639-1 code (any case)")] = None,
         modality: Modality | None = None,
         status_: Annotated[Status | None, Query(alias="status")] = None,
         q: Annotated[str | None, Query(min_length=1, max_length=200,

@@ -272,9 +272,9 @@ def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,
     if filters.country:
         conds.append(model.country_iso3 == filters.country.upper())
     if filters.factor:
-        conds.append(model.factor_code == filters.factor)
+        conds.append(model.factor_code == filters.factor.lower())
     if filters.language:
-        conds.append(model.language == filters.language)
+        conds.append(model.language == filters.language.lower())
     if filters.modality:
         conds.append(model.modality == filters.modality)
     if filters.status:

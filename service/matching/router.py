@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
-from service.deps import CountryFilter, IndexCacheDep, PrincipalDep, SessionDep, StaffDep, WindowDep
+from service.deps import (
+    CountryFilter,
+    FactorFilter,
+    IndexCacheDep,
+    PrincipalDep,
+    SessionDep,
+    StaffDep,
+    WindowDep,
+)
 from service.errors import NotFound
 from service.errors_doc import responses
 from service.items.service import Kind
@@ -80,7 +88,7 @@ def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
             responses=responses(400, 401, 403, 404, 422))
 def list_table_suggestions(
     table_id: Id, session: SessionDep, cache: IndexCacheDep, _staff: StaffDep,
-    factor: Annotated[str | None, Query(max_length=40)] = None,
+    factor: FactorFilter = None,
     country: CountryFilter = None,
     *,
     window: WindowDep,

@@ -186,7 +186,8 @@ def table_suggestions(session: Session, cache: IndexCache, *, table: Cooperation
     filtered, and how many there are in all."""
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     if factor:
-        pairs = [p for p in pairs if factor in (p.need.factor, p.offer.factor)]
+        code = factor.lower()
+        pairs = [p for p in pairs if code in (p.need.factor, p.offer.factor)]
     if country:
         code = country.upper()
         pairs = [p for p in pairs if code in (p.need.country, p.offer.country)]

@@ -112,3 +112,14 @@ def test_list_with_blank_q_is_not_filtered(catalogue: Catalogue, q: str) -> None
     assert response.status_code == 200, response.text
     assert response.json() == everything
     assert response.json()["total"] == len(TITLES)
+
+
+@pytest.mark.parametrize(("factor", "language"), [("education", "es"), ("EDUCATION", "ES"),
+                                                  ("Education", "Es")])
+def test_list_with_factor_and_language_in_any_letter_case_filters_alike(
+        catalogue: Catalogue, factor: str, language: str) -> None:
+    everything = set(catalogue.ids.values())
+
+    found = catalogue.found(factor=factor, language=language)
+
+    assert set(found) == everything  # every need of the catalogue: education, in Spanish

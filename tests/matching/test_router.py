@@ -165,6 +165,8 @@ def test_table_suggestions_only_pair_participants_and_filter(
     assert ids["offer1"] not in [s["offer_id"] for s in items]
     only = app_client.get(f"{url}?factor=agriculture", headers=bearer(admin)).json()["items"]
     assert only
+    assert app_client.get(f"{url}?factor=AGRICULTURE", headers=bearer(admin)).json()[
+        "items"] == only  # factor codes in any case, as on the item lists
     assert all("agriculture" in _factors(app_client, admin, s) for s in only)
     by_country = app_client.get(f"{url}?country=PER", headers=bearer(admin)).json()["items"]
     assert all("PER" in (s["need_country"], s["offer_country"]) for s in by_country)
