@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -78,6 +78,15 @@ class Unprocessable(ServiceError):
 def field_error(field: str, message: str) -> Unprocessable:
     """A 422 whose `errors` member names the one field at fault, with the same message."""
     return Unprocessable(message, errors=[{"field": field, "message": message}])
+
+
+def reject_nulls(changes: Mapping[str, Any], *, nullable: Collection[str] = ()) -> None:
+    """Refuse a partial update that sets to null a field other than `nullable` ones (422
+    naming each such field)."""
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if nulls:
+        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
+                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
 
 
 def problem(status: int, title: str, detail: str, code: str, *,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
 from service.auth.service import Principal
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.followups.schemas import ActivityCreate, ActivityRead, ActivityUpdate, NoteCreate
 from service.pairings import audit
 from service.pairings import service as pairings_service
@@ -138,10 +138,7 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     if pairing.stage not in FOLLOWED_STAGES and changes != {"status": "cancelled"}:
         raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
                        "cancelled.", stage=pairing.stage, allowed=["cancelled"])
-    nulls = sorted(k for k, v in changes.items() if v is None and k != "starts_on")
-    if nulls:
-        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
-                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
+    reject_nulls(changes, nullable={"starts_on"})
     status = changes.get("status", activity.status)
     if status != activity.status and status not in NEXT_STATUS[activity.status]:
         allowed = list(NEXT_STATUS[activity.status])

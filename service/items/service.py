@@ -24,6 +24,7 @@ from service.errors import (
     NotFound,
     Unprocessable,
     invalid_cursor,
+    reject_nulls,
 )
 from service.items import vectors
 from service.items.schemas import ItemCreateBase, ItemUpdateBase
@@ -186,10 +187,7 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
         lock_current(session, item)
     check_if_match(item, if_match)
     changes = data.model_dump(exclude_unset=True)
-    if any(v is None for v in changes.values()):
-        nulls = sorted(k for k, v in changes.items() if v is None)
-        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
-                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
+    reject_nulls(changes)
     if "factor" in changes:
         _require_factor(session, changes["factor"])
         changes["factor_code"] = changes.pop("factor")

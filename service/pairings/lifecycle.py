@@ -62,8 +62,8 @@ def _require_published(session: Session, pairing: Pairing) -> None:
     row lock (need, then offer), so a withdrawal racing this move either waits for it or is
     seen by it.
     """
-    for kind, model in (("need", Need), ("offer", Offer)):
-        item_id = pairing.need_id if kind == "need" else pairing.offer_id
+    items = (("need", Need, pairing.need_id), ("offer", Offer, pairing.offer_id))
+    for kind, model, item_id in items:
         status = session.scalar(select(model.status).where(model.id == item_id)
                                 .with_for_update())
         if status != "published":

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import TABLE_STATUSES, CooperationTable, Country, Factor, TableParticipant
 from service import scoring
 from service.auth.service import Principal
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.pairings.audit import Actor
 from service.pairings.service import withdraw_suggestions
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
@@ -59,8 +59,10 @@ def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
     """Known factors, two different ones per key, each pair given once (a:b and b:a are one
     pair: the table is symmetric)."""
     pairs: dict[frozenset[str], str] = {}
+    codes: set[str] = set()
     for key in affinity:
         a, _, b = key.partition(":")
+        codes |= {a, b}
         if a == b:
             raise Unprocessable(
                 f"factor_affinity '{key}': a factor's affinity with itself is always 1.",
@@ -71,7 +73,6 @@ def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
                 f"factor_affinity gives the pair {other} twice (as '{other}' and '{key}'); "
                 f"the affinity is symmetric: give it once.",
                 errors=[{"field": "factor_affinity", "message": f"{key}: same pair as {other}"}])
-    codes = {code for key in affinity for code in key.split(":")}
     if not codes:
         return
     known = set(session.scalars(select(Factor.code).where(Factor.code.in_(codes))))
@@ -168,13 +169,9 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     """
     check_if_match(table, if_match, what=f"Table {table.id}")
     changes = data.model_dump(exclude_unset=True)
-    nulls = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE)
-    if nulls:
-        raise Unprocessable(f"These fields cannot be null: {', '.join(nulls)}.",
-                            errors=[{"field": k, "message": "may not be null"} for k in nulls])
+    reject_nulls(changes, nullable={"host_country"})
     if table.status == "closed" and changes:
         raise Conflict("The table is closed; it cannot change any more.")
-    before = _settings(table)
     if "status" in changes:
         _check_status(table.status, changes.pop("status"))
         table.status = data.status or table.status
@@ -195,29 +192,14 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on))
     for key, value in changes.items():
         setattr(table, key, value)
-    if _settings(table) == before:
+    if not session.is_modified(table):  # every value given equals the stored one
         return table
     table.version += 1
     session.flush()
-    if before["status"] != "closed" and table.status == "closed":
+    if table.status == "closed":  # closed just now: a closed table takes no change
         withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
                              reason="The table closed before anyone took up this suggestion.")
     return table
-
-
-NULLABLE = frozenset({"host_country"})
-"""Fields a PATCH may clear with null."""
-
-
-def _settings(table: CooperationTable) -> dict[str, object]:
-    """What a PATCH may change, as plain values (to tell whether it changed anything)."""
-    return {"name": table.name, "starts_on": table.starts_on, "ends_on": table.ends_on,
-            "venue": table.venue, "host": table.host_country_iso3, "status": table.status,
-            "participants": sorted(p.country_iso3 for p in table.participants),
-            "rounds": table.rounds, "tables_per_round": table.tables_per_round,
-            "max_meetings_per_delegation": table.max_meetings_per_delegation,
-            "max_offers_per_need": table.max_offers_per_need, "weights": dict(table.weights),
-            "factor_affinity": dict(table.factor_affinity)}
 
 
 def _check_status(current: str, new: str) -> None:

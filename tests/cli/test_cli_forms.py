@@ -74,6 +74,15 @@ def _read_form(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def _retitle(path: Path, ref: str, title: str) -> list[dict[str, str]]:
+    """Give the row of `ref` in the form at `path` a new title, as a focal point would in a
+    spreadsheet; return the rows written."""
+    rows = _read_form(path)
+    next(row for row in rows if row["ref"] == ref)["title"] = title
+    write_form(path, rows)
+    return rows
+
+
 def _stored(engine: Engine, kind: str, ref: str) -> tuple[str, str, int]:
     """(title, status, version) of the stored offer or need with this ref."""
     with engine.connect() as conn:
@@ -495,10 +504,8 @@ def test_import_old_export_after_api_edit_is_rejected_as_stale_and_writes_nothin
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
     _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
-    rows = _read_form(out_file)
     # A good edit of another row, refused with the rest of the file.
-    next(row for row in rows if row["ref"] == "T-1")["title"] = "Una edición en la planilla"
-    write_form(out_file, rows)
+    rows = _retitle(out_file, "T-1", "Una edición en la planilla")
     stale_row = 2 + next(i for i, row in enumerate(rows) if row["ref"] == "T-2")
 
     status, out, err = run(capsys, "import", str(out_file))
@@ -520,9 +527,7 @@ def test_importing_one_edited_file_twice_changes_nothing_the_second_time(
 ) -> None:
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
-    rows = _read_form(out_file)
-    next(row for row in rows if row["ref"] == "T-2")["title"] = "Titre revu dans le fichier"
-    write_form(out_file, rows)
+    _retitle(out_file, "T-2", "Titre revu dans le fichier")
     assert run(capsys, "import", str(out_file))[0] == 0
 
     status, out, err = run(capsys, "import", str(out_file))  # its row's version is now stale
@@ -540,9 +545,7 @@ def test_import_fresh_export_after_api_edit_applies_the_edit(
     _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
-    rows = _read_form(out_file)
-    next(row for row in rows if row["ref"] == "T-2")["title"] = "Titre revu dans le fichier"
-    write_form(out_file, rows)
+    _retitle(out_file, "T-2", "Titre revu dans le fichier")
 
     status, out, err = run(capsys, "import", str(out_file))
 
