@@ -5,7 +5,7 @@ The stage changes, consents and triangular partners are in `lifecycle.py`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -115,18 +115,35 @@ def save(session: Session, pairing: Pairing, *, stage: str | None = None) -> Non
     revisions.bump(session, "pairings")
 
 
-def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reason: str) -> int:
-    """Withdraw a table's pairings still at `suggested`, each with its audit event; return
-    how many."""
-    pairings = session.scalars(select(Pairing).where(
-        Pairing.table_id == table_id, Pairing.stage == "suggested")
-        .order_by(Pairing.id).with_for_update()).all()
+def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reason: str,
+                         countries: Collection[str] | None = None) -> int:
+    """Withdraw a table's pairings still at `suggested` (of `countries` only, when given, as
+    either side), each with its audit event; return how many."""
+    conds = [Pairing.table_id == table_id, Pairing.stage == "suggested"]
+    if countries is not None:
+        conds.append(or_(Pairing.recipient_iso3.in_(countries),
+                         Pairing.provider_iso3.in_(countries)))
+    details: dict[str, object] = (
+        {"table_closed": table_id} if countries is None
+        else {"table": table_id, "countries_removed": sorted(countries)})
+    pairings = session.scalars(select(Pairing).where(*conds)
+                               .order_by(Pairing.id).with_for_update()).all()
     for pairing in pairings:
         save(session, pairing, stage="withdrawn")
         audit.record(session, pairing=pairing, action="stage_changed", actor=actor,
                      from_stage="suggested", to_stage="withdrawn", reason=reason,
-                     details={"table_closed": table_id})
+                     details=details)
     return len(pairings)
+
+
+def under_way(session: Session, *, table_id: int, countries: Collection[str]) -> list[int]:
+    """Return the ids of a table's pairings past `suggested` and still open (agreements
+    included) in which one of `countries` takes part, as either side."""
+    return list(session.scalars(select(Pairing.id).where(
+        Pairing.table_id == table_id,
+        Pairing.stage.not_in(("suggested", *rules.CLOSING)),
+        or_(Pairing.recipient_iso3.in_(countries), Pairing.provider_iso3.in_(countries)),
+    ).order_by(Pairing.id)))
 
 
 def require_session(session: Session, table_id: int | None) -> None:

@@ -59,6 +59,11 @@ def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
     Send `If-Match` with the ETag you read (`GET /tables/{id}`) so that a change made
     meanwhile by another organiser is not overwritten: a stale one gets 412 (a malformed one
     400).
+
+    Closing the table withdraws the suggestions nobody took up. A country removed from the
+    participants has its suggestions at the table withdrawn too; while it takes part in
+    pairings under way there (expression of interest or later), its removal is refused
+    (409, with `pairings` and `countries`): decline or withdraw those pairings first.
     """
     table = service.get_table_or_raise(session, table_id, lock=True)
     table = service.update_table(session, table=table, data=data, principal=staff,

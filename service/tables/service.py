@@ -13,7 +13,7 @@ from service import scoring
 from service.auth.service import Principal
 from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.pairings.audit import Actor
-from service.pairings.service import withdraw_suggestions
+from service.pairings.service import under_way, withdraw_suggestions
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
 from service.versions import check_if_match
 
@@ -166,10 +166,13 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     `if_match` is a 412 that changes nothing, and a request that changes nothing keeps the
     version. Closing the table withdraws its pairings still at `suggested` (nobody took them
     up), so that their pairs are free for other tables; pairings under way stay as they are.
+    A participant leaves the same way: its suggestions are withdrawn, and it cannot leave
+    while it takes part in pairings under way at the table (409 naming them).
     """
     check_if_match(table, if_match, what=f"Table {table.id}")
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, nullable={"host_country"})
+    removed: list[str] = []
     if table.status == "closed" and changes:
         raise Conflict("The table is closed; it cannot change any more.")
     if "status" in changes:
@@ -178,7 +181,10 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     if "participants" in changes:
         codes = changes.pop("participants")
         _check_countries(session, codes, "participants")
-        if codes != sorted(p.country_iso3 for p in table.participants):
+        current = sorted(p.country_iso3 for p in table.participants)
+        if codes != current:
+            removed = sorted(set(current) - set(codes))
+            _check_removable(session, table, removed)
             table.participants = [TableParticipant(country_iso3=c) for c in codes]
     if "host_country" in changes:
         host = changes.pop("host_country")
@@ -199,7 +205,24 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     if table.status == "closed":  # closed just now: a closed table takes no change
         withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
                              reason="The table closed before anyone took up this suggestion.")
+    elif removed:
+        withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
+                             countries=removed,
+                             reason="The country no longer takes part in the table.")
     return table
+
+
+def _check_removable(session: Session, table: CooperationTable, removed: list[str]) -> None:
+    """Refuse to remove participants that take part in pairings under way at the table."""
+    if not removed:
+        return
+    held = under_way(session, table_id=table.id, countries=removed)
+    if held:
+        raise Conflict(
+            f"{', '.join(removed)} cannot leave table {table.id}: pairings "
+            f"{', '.join(map(str, held))} are under way there (expression of interest or "
+            "later). Decline or withdraw them first; their suggestions are withdrawn with "
+            "the country.", pairings=held, countries=removed)
 
 
 def _check_status(current: str, new: str) -> None:

@@ -205,3 +205,40 @@ def test_closing_a_table_withdraws_its_untouched_suggestions_and_frees_their_pai
                              headers=bearer(world.organizer))
     assert plan.status_code == 201, plan.text
     assert plan.json()["summary"]["pairs_open_elsewhere"] == 1  # the one under way
+
+
+def test_a_participant_leaves_a_table_only_without_pairings_under_way_there(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI", "PER"])
+    need = world.need("PER", title="Inspección laboral en la cosecha")
+    busy = created(world, need_id=need,
+                   offer_id=world.offer("HTI", title="Inspection du travail dans les récoltes"))
+    moved(world, busy["id"], "PER", "expression_of_interest")
+    idle = created(world, need_id=need,
+                   offer_id=world.offer("CHL", title="Inspección del trabajo agrícola"))
+    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
+    before = app_client.get(url, headers=organizer).json()
+
+    refused = app_client.patch(url, headers=organizer,
+                               json={"participants": ["CHL", "PER"], "status": "in_session"})
+
+    body = assert_problem(refused, 409)
+    assert (body["pairings"], body["countries"]) == ([busy["id"]], ["HTI"])
+    assert f"pairings {busy['id']} are under way" in body["detail"]
+    assert app_client.get(url, headers=organizer).json() == before  # status included
+    assert get(world, f"/pairings/{idle['id']}")["stage"] == "suggested"
+
+    left = app_client.patch(url, headers=organizer, json={"participants": ["HTI", "PER"]})
+
+    assert left.status_code == 200, left.text
+    assert left.json()["participants"] == ["HTI", "PER"]
+    assert get(world, f"/pairings/{busy['id']}")["stage"] == "expression_of_interest"
+    assert get(world, f"/pairings/{idle['id']}")["stage"] == "withdrawn"
+    last = history(world, idle["id"])[-1]
+    assert (last["action"], last["from_stage"], last["to_stage"], last["role"]) == (
+        "stage_changed", "suggested", "withdrawn", "organizer")
+    assert last["reason"] == "The country no longer takes part in the table."
+    # Once its pairing is declined, HTI may leave too.
+    moved(world, busy["id"], "PER", "declined", reason="Otra prioridad este año")
+    gone = app_client.patch(url, headers=organizer, json={"participants": ["PER"]})
+    assert gone.status_code == 200, gone.text
