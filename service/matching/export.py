@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,8 +83,7 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
         ["table_id", table.id], ["table_name", table.name], ["plan_number", plan.number],
         ["created_at", plan.created_at.isoformat()], ["created_by", plan.created_by],
         ["scoring_version", plan.scoring_version],
-        *([key, ", ".join(map(str, value)) if isinstance(value, list) else value]
-          for key, value in plan.summary.items()),
+        *([key, _figure(value)] for key, value in plan.summary.items()),
     ])
     ordered = sorted(plan.meetings, key=lambda m: (m["round"] or 0, m["table"] or 0))
     schedule = Sheet("schedule", SCHEDULE_HEADER, [
@@ -97,3 +96,12 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
         [*delegations(m), m["value"], len(m["pairings"]), m["reason"]] for m in plan.left_out
     ])
     return [summary, schedule, left_out]
+
+
+def _figure(value: Any) -> Cell:
+    """One summary figure as a cell: lists joined by commas, mappings as `key: value; ...`."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {item}" for key, item in value.items())
+    return cast(Cell, value)

@@ -67,8 +67,11 @@ class PlanSummaryRead(Schema):
     scoring_version: str
     created_at: datetime
     created_by: str
-    summary: dict[str, Any] = Field(description="Totals, bounds and rounds used; the time "
-                                                "limit and the seconds the plan took")
+    summary: dict[str, Any] = Field(
+        description="Totals, bounds and rounds used; `uncovered_participants` (no chosen "
+                    "pairing) and `participants_without_meeting` (each participant left "
+                    "without a scheduled meeting, with the reason: no candidate, the table's "
+                    "limits, or the rounds); the time limit and the seconds the plan took")
 
 
 class PlanRead(PlanSummaryRead):

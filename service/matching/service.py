@@ -219,9 +219,13 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
     limit = get_settings().plan_time_limit_s if time_limit_s is None else time_limit_s
     started = time.perf_counter()
-    result = planning.plan([*candidates, *held.values()], capacity=capacity, limits=limits,
-                           time_limit_s=limit, fixed=held.keys())
+    offered = [*candidates, *held.values()]
+    result = planning.plan(offered, capacity=capacity, limits=limits, time_limit_s=limit,
+                           fixed=held.keys())
     seconds = time.perf_counter() - started
+    unseated = planning.without_meeting(
+        result, participants=[p.country_iso3 for p in table.participants], candidates=offered,
+        limits=limits)
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _lock_open_table(session, table)
@@ -233,7 +237,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
         created_by=audit.Actor.of(actor).label()[:120],
         summary=_summary(result, len(candidates), len(held), len(scheduled & held.keys()),
-                         elsewhere, limit, seconds),
+                         elsewhere, limit, seconds) | {"participants_without_meeting": unseated},
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],

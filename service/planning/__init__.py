@@ -5,7 +5,7 @@ the order of the input.
 """
 
 from service.planning.meetings import merge_meetings
-from service.planning.pipeline import plan
+from service.planning.pipeline import plan, without_meeting
 from service.planning.scheduling import schedule
 from service.planning.selection import select
 from service.planning.types import (
@@ -34,4 +34,5 @@ __all__ = [
     "plan",
     "schedule",
     "select",
+    "without_meeting",
 ]

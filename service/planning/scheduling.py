@@ -16,7 +16,8 @@ from service.planning.colouring import (
 from service.planning.types import Meeting, PlanningInputError, Schedule, Slot
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """Return `n` and the word, with an s unless n is 1 ("1 round", "3 rounds")."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -79,7 +80,7 @@ def _left_out_reason(col: EdgeColouring, e: Edge, names: tuple[str, str], rounds
     if rounds == 0:
         return "no negotiation rounds are available"
     if not any(col.is_free(e[0], c) and col.is_free(e[1], c) for c in range(rounds)):
-        return f"no free round for both {a} and {b} within {_plural(rounds, 'round')}"
+        return f"no free round for both {a} and {b} within {plural(rounds, 'round')}"
     return f"every round in which both {a} and {b} are free already has all its tables taken"
 
 

@@ -222,6 +222,27 @@ def test_plan_is_stored_versioned_and_keeps_pairings_past_suggested(
 
 
 @pytest.mark.slow
+def test_a_plan_names_each_participant_left_without_a_meeting_and_why(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    table = _table(app_client, admin, participants=["BRA", "CHL", "HTI", "JAM", "PER"])
+    url = f"/api/v1/tables/{table['id']}"
+
+    plan = app_client.post(f"{url}/plan", headers=bearer(admin))
+
+    assert plan.status_code == 201, plan.text
+    reasons = plan.json()["summary"]["participants_without_meeting"]
+    seated = {c for m in plan.json()["meetings"] for c in m["countries"]}
+    assert set(reasons) == {"BRA", "CHL", "HTI", "JAM", "PER"} - seated
+    assert reasons["JAM"].startswith("no candidate pairing")  # JAM submitted nothing
+    exported = app_client.get(f"{url}/plans/1?format=csv", headers=bearer(admin))
+    summary = {row["item"]: row["value"]
+               for row in _csv_sections(exported.text)["summary"]}
+    assert f"JAM: {reasons['JAM']}" in summary["participants_without_meeting"]
+
+
+@pytest.mark.slow
 def test_plans_are_listed_newest_first_and_read_by_number(
         app_client: TestClient, make_key: KeyMaker) -> None:
     admin = make_key("admin")

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from service.planning import Candidate, Limits, Meeting, merge_meetings, plan
+from service.planning import Candidate, Limits, Meeting, merge_meetings, plan, without_meeting
 from tests.planning.helpers import random_candidates, schedule_problems, violations
 
 
@@ -109,3 +109,48 @@ def test_plan_limited_rounds_fits_the_selection() -> None:
     delegations = [d for m in result.meetings for d in (m.a, m.b)]
     assert max(delegations.count(d) for d in set(delegations)) <= 2
     assert len(result.schedule.slots) + len(result.schedule.left_out) == len(result.meetings)
+
+
+def test_participants_without_a_meeting_are_each_given_the_reason() -> None:
+    candidates = [Candidate("n-A", "o-B", "AAA", "BBB", 0.9),
+                  Candidate("n-C", "o-D", "CCC", "DDD", 0.5)]
+    limits = Limits(max_meetings_per_delegation=4, max_offers_per_need=2, rounds=1,
+                    tables_per_round=1)
+    result = plan(candidates, capacity={"o-B": 1, "o-D": 1}, limits=limits)
+
+    reasons = without_meeting(result, participants=["AAA", "BBB", "CCC", "DDD", "EEE"],
+                              candidates=candidates, limits=limits)
+
+    assert sorted(reasons) == ["CCC", "DDD", "EEE"]  # one meeting fits: the better one
+    assert reasons["CCC"] == reasons["DDD"] == (
+        "no selection within the table's limits gives it a meeting without leaving another "
+        "participant without one (the offers' capacity, 2 offers per need, 4 meetings per "
+        "delegation, 1 round of 1 table (at most 1 meeting, all taken))")
+    assert reasons["EEE"].startswith("no candidate pairing")
+
+
+def test_a_participant_whose_only_meeting_did_not_fit_the_rounds_is_told_so() -> None:
+    # Pairings under way are always chosen, even beyond the rounds: AAA has three meetings
+    # for two rounds, and the least valuable one, DDD's only meeting, is left out.
+    held = [Candidate("n-A1", "o-B", "AAA", "BBB", 0.9),
+            Candidate("n-A2", "o-C", "AAA", "CCC", 0.8),
+            Candidate("n-A3", "o-D", "AAA", "DDD", 0.2)]
+    limits = Limits(max_meetings_per_delegation=8, max_offers_per_need=3, rounds=2,
+                    tables_per_round=5)
+    result = plan(held, capacity={}, limits=limits,
+                  fixed=[(c.need_id, c.offer_id) for c in held])
+
+    reasons = without_meeting(result, participants=["AAA", "BBB", "CCC", "DDD"],
+                              candidates=held, limits=limits)
+
+    assert reasons == {"DDD": "its meetings did not fit in the rounds: "
+                              "no free round for both AAA and DDD within 2 rounds"}
+
+
+def test_everyone_seated_needs_no_reason() -> None:
+    candidates = _candidates(3)
+    limits = Limits(max_meetings_per_delegation=8, max_offers_per_need=2)
+    result = plan(candidates, capacity={}, limits=limits)
+    countries = {c.recipient for c in candidates} | {c.provider for c in candidates}
+    assert without_meeting(result, participants=countries, candidates=candidates,
+                           limits=limits) == {}
