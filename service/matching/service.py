@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, Plan
+from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, PairingEvent, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
 from service.config import get_settings
@@ -27,6 +27,7 @@ from service.pairings import service as pairings_service
 from service.tables.service import effective_weights, factor_affinity
 
 CANDIDATES_PER_NEED = 10
+PLAN_EVENTS = ("created", "rescored")  # what a plan writes in its own suggestions' history
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,21 +310,27 @@ def _store_suggested(session: Session, table: CooperationTable,
                      chosen: Sequence[RankedPair], *, actor: Principal) -> None:
     """Replace the table's `suggested` pairings made by earlier plans by the chosen ones.
 
-    Pairings that anyone acted on (moved, or gave a partner: their version is past 1), and
-    suggestions an organiser made by hand, stay as they are; a stale plan suggestion nobody
-    touched is deleted together with its one-event history. The DELETE alone holds those
-    conditions, checked on each row as it is deleted, so a pairing acted on while the plan was
-    computed stays.
+    The table's `suggested` pairings are read under their row locks, so a pairing acted on
+    while the plan was computed is seen as it is now (or no longer at `suggested`). Those that
+    anyone acted on (an event in their history other than a plan's), and suggestions an
+    organiser made by hand, stay as they are; a stale plan suggestion nobody touched is
+    deleted together with its history. A suggestion chosen again whose score changed (new
+    weights, edited items) gets the new score as a change of its own: a new version (ETag)
+    and a `rescored` event with both scores.
     """
     keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
-        select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested"))}
-    unchosen = [r.id for k, r in existing.items() if k not in keep]
+        select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested")
+        .order_by(Pairing.id).with_for_update())}
+    acted_on = set(session.scalars(select(PairingEvent.pairing_id).where(
+        PairingEvent.pairing_id.in_([r.id for r in existing.values()]),
+        PairingEvent.action.not_in(PLAN_EVENTS)))) if existing else set()
+    unchosen = [r.id for k, r in existing.items()
+                if k not in keep and r.origin == "plan" and r.id not in acted_on]
     if unchosen:
-        session.execute(delete(Pairing).where(
-            Pairing.id.in_(unchosen), Pairing.origin == "plan", Pairing.stage == "suggested",
-            Pairing.version == 1))
+        session.execute(delete(Pairing).where(Pairing.id.in_(unchosen)))
     created: list[Pairing] = []
+    rescored: list[tuple[Pairing, float]] = []
     for key, pair in keep.items():
         row = existing.get(key)
         if row is None:
@@ -331,7 +338,10 @@ def _store_suggested(session: Session, table: CooperationTable,
                           recipient_iso3=pair.need.country, provider_iso3=pair.offer.country,
                           stage="suggested", origin="plan")
             created.append(row)
+        before = (row.score, row.components, row.scoring_version)
         pairings_service.stamp_score(row, pair.scored)
+        if row not in created and before != (row.score, row.components, row.scoring_version):
+            rescored.append((row, before[0]))
     try:
         with session.begin_nested():
             session.add_all(created)
@@ -343,6 +353,12 @@ def _store_suggested(session: Session, table: CooperationTable,
     for row in created:
         audit.record(session, pairing=row, action="created", actor=who, from_stage=None,
                      to_stage="suggested", details={"origin": "plan", "score": row.score})
+    for row, previous in rescored:
+        pairings_service.save(session, row)
+        audit.record(session, pairing=row, action="rescored", actor=who,
+                     from_stage="suggested", to_stage="suggested",
+                     details={"origin": "plan", "score": row.score, "previous_score": previous,
+                              "scoring_version": row.scoring_version})
     revisions.bump(session, "pairings")
 
 

@@ -111,9 +111,10 @@ class PairingRead(Schema):
 class EventRead(Schema):
     id: int
     at: datetime
-    action: str = Field(description="created, stage_changed, confirmed, partner_set, "
-                                    "partner_removed, partner_confirmed, activity_added, "
-                                    "activity_updated, note_added")
+    action: str = Field(description="created, rescored (a new plan changed the score of a "
+                                    "suggestion it kept), stage_changed, confirmed, "
+                                    "partner_set, partner_removed, partner_confirmed, "
+                                    "activity_added, activity_updated, note_added")
     from_stage: str | None
     to_stage: str | None
     by: str = Field(validation_alias="actor_name")

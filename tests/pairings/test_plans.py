@@ -242,3 +242,47 @@ def test_a_participant_leaves_a_table_only_without_pairings_under_way_there(
     moved(world, busy["id"], "PER", "declined", reason="Otra prioridad este año")
     gone = app_client.patch(url, headers=organizer, json={"participants": ["PER"]})
     assert gone.status_code == 200, gone.text
+
+
+def test_a_new_plan_that_rescores_a_suggestion_gives_it_a_new_version_and_event(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI", "PER"])
+    need = world.need("PER", title="Inspección laboral en la cosecha de café")
+    world.offer("HTI", title="Inspection du travail dans les récoltes de café")
+    world.offer("CHL", title="Fiscalización laboral en la cosecha agrícola")
+    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
+
+    def plan() -> dict[int, dict[str, Any]]:
+        resp = app_client.post(f"{url}/plan", headers=organizer)
+        assert resp.status_code == 201, resp.text
+        items = get(world, "/pairings", table_id=world.table_id, stage="suggested")["items"]
+        return {p["id"]: p for p in items if p["need_id"] == need}
+
+    first = plan()
+    assert len(first) == 2 and {p["version"] for p in first.values()} == {1}
+    weights = app_client.patch(url, headers=organizer, json={"weights": {"text": 0.9}})
+    assert weights.status_code == 200, weights.text
+
+    second = plan()
+
+    assert set(second) == set(first)  # the same suggestions, kept
+    for pid, pairing in second.items():
+        assert pairing["score"] != first[pid]["score"]
+        assert pairing["version"] == 2
+        read = world.client.get(f"{API}/pairings/{pid}", headers=bearer(world.admin))
+        assert read.headers["ETag"] == '"2"'
+        event = history(world, pid)[-1]
+        assert (event["action"], event["from_stage"], event["to_stage"]) == (
+            "rescored", "suggested", "suggested")
+        assert event["details"]["previous_score"] == first[pid]["score"]
+        assert event["details"]["score"] == pairing["score"]
+    unchanged = plan()  # same weights, same scores: nothing to tell
+    assert {p["version"] for p in unchanged.values()} == {2}
+    # A rescored suggestion nobody acted on is still the plan's to replace.
+    limit = app_client.patch(url, headers=organizer, json={"max_offers_per_need": 1})
+    assert limit.status_code == 200, limit.text
+    third = plan()
+    assert len(third) == 1 and set(third) < set(first)
+    dropped = (set(first) - set(third)).pop()
+    gone = world.client.get(f"{API}/pairings/{dropped}", headers=bearer(world.admin))
+    assert gone.status_code == 404
