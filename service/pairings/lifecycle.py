@@ -127,6 +127,15 @@ def _complete_if_ready(pairing: Pairing, step: str) -> str | None:
     return step
 
 
+def _retracts_suggestion(pairing: Pairing, principal: Principal,
+                         data: TransitionRequest) -> bool:
+    """An organiser or admin withdraws a suggestion (nobody has acted on it yet: the
+    secretariat's own proposal) in its own name, at any time; every later step is a
+    delegation's, taken by an organiser only for it (`on_behalf_of`) during a session."""
+    return (principal.role != "country" and data.on_behalf_of is None
+            and pairing.stage == "suggested" and data.to == "withdrawn")
+
+
 def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
                principal: Principal, if_match: str | None) -> Pairing:
     """Move a pairing to `data.to`, or record this side's consent to a binding step."""
@@ -139,8 +148,12 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
-    default = pairing.recipient_iso3 if target == "expression_of_interest" else None
-    actor, side = resolve_actor(session, pairing, principal, data.on_behalf_of, default=default)
+    if _retracts_suggestion(pairing, principal, data):
+        actor, side = Actor.of(principal), ""
+    else:
+        default = pairing.recipient_iso3 if target == "expression_of_interest" else None
+        actor, side = resolve_actor(session, pairing, principal, data.on_behalf_of,
+                                    default=default)
     details: dict[str, object] = {}
     new_stage: str | None = target
     if target == "expression_of_interest" and side != "recipient":

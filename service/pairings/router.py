@@ -123,7 +123,9 @@ def transition_pairing(pairing_id: PairingId, data: TransitionRequest, request: 
     - `commitment`, `agreement`: each country confirms with its own key; the stage changes
       when the last consent is in (for an agreement with a triangular partner, also the
       organiser's confirmation of the partner).
-    - `declined`, `withdrawn`: either country, with a `reason`.
+    - `declined`, `withdrawn`: either country, with a `reason`. An organiser or admin may
+      also withdraw a `suggested` pairing in its own name (no `on_behalf_of`), at any time:
+      a suggestion is the secretariat's own until a country takes it up.
 
     Organisers may act for a delegation (`on_behalf_of`) while the table is `in_session`; the
     audit trail records it. Any other move is a 409 listing the `allowed` ones.

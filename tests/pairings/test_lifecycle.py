@@ -375,3 +375,36 @@ def test_an_offer_capacity_cannot_go_below_its_commitments(world: World) -> None
     assert get(world, f"/offers/{offer}")["capacity"] == 3
     lowered = world.client.patch(url, json={"capacity": 2}, headers=bearer(world.key("CHL")))
     assert lowered.status_code == 200, lowered.text
+
+
+@pytest.mark.parametrize("who", ["organizer", "admin"])
+def test_the_secretariat_withdraws_its_own_suggestion_in_its_own_name_and_frees_the_pair(
+        app_client: TestClient, make_key: KeyMaker, who: str) -> None:
+    world = make_world(app_client, make_key, status="matching")  # not in session
+    pairing = created(world, table_id=None)
+    assert pairing["stage"] == "suggested"
+
+    withdrawn = moved(world, pairing["id"], who, "withdrawn", reason="Sugerencia repetida")
+
+    assert withdrawn["stage"] == "withdrawn"
+    event = history(world, pairing["id"])[-1]
+    assert (event["action"], event["role"], event["on_behalf_of"], event["country"]) == (
+        "stage_changed", who, None, None)
+    assert event["reason"] == "Sugerencia repetida"
+    assert created(world, "HTI", table_id=None)["stage"] == "expression_of_interest"
+
+
+def test_once_a_country_took_it_up_the_secretariat_withdraws_only_for_a_delegation_in_session(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching")
+    pid = created(world)["id"]
+    moved(world, pid, "HTI", "expression_of_interest")
+    why = "Sin fondos este año"
+    assert_problem(move(world, pid, "organizer", "withdrawn", reason=why), 422, "on_behalf_of")
+    assert_problem(move(world, pid, "organizer", "withdrawn", reason=why, on_behalf_of="HTI"),
+                   403)
+    assert get(world, f"/pairings/{pid}")["stage"] == "expression_of_interest"
+    # A country still acts only for itself, and a suggestion needs its reason.
+    fresh = created(world, need_id=world.need("HTI", title="Formación de inspectores"))
+    assert_problem(move(world, fresh["id"], "organizer", "withdrawn"), 422, "reason")
+    assert_problem(move(world, fresh["id"], "PER", "withdrawn", reason=why), 404)
