@@ -80,7 +80,8 @@ def _check_capacity(session: Session, pairing: Pairing) -> None:
     used = served(session, pairing.offer_id, besides=pairing.id)
     if used >= capacity:
         raise Conflict(f"Offer {pairing.offer_id} has no capacity left: it serves {capacity} "
-                       f"partner(s) and already has {used} commitment(s) or agreement(s).")
+                       f"partner(s) and already has {used} commitment(s) or agreement(s).",
+                       stage=pairing.stage, allowed=list(rules.allowed_next(pairing.stage)))
 
 
 def _given(pairing: Pairing, step: str) -> set[str]:
@@ -96,7 +97,8 @@ def _before_consent(session: Session, pairing: Pairing, *, step: str, side: str)
         missing = rules.pending_sides(step, given, has_partner=has_partner)
         waiting = f"; waiting for: {', '.join(missing)}" if missing else ""
         raise Conflict(f"The {side} side already confirmed the {step} of pairing "
-                       f"{pairing.id}{waiting}.", allowed=list(rules.allowed_next(pairing.stage)))
+                       f"{pairing.id}{waiting}.", stage=pairing.stage,
+                       allowed=list(rules.allowed_next(pairing.stage)))
     completes = not rules.pending_sides(step, given | {side}, has_partner=has_partner)
     if step == "commitment" and completes:
         _check_capacity(session, pairing)

@@ -130,6 +130,8 @@ def test_same_side_confirming_twice_is_409(world: World, session: Session) -> No
     before = _stored(session)
     body = assert_problem(move(world, pid, "CHL", "commitment"), 409)
     assert "waiting for: recipient" in body["detail"]
+    assert (body["stage"], body["allowed"]) == (
+        "expression_of_interest", ["commitment", "declined", "withdrawn"])
     assert _stored(session) == before
 
 
@@ -242,7 +244,10 @@ def test_commitment_beyond_offer_capacity_is_409(world: World, session: Session)
                    need_id=world.need("HTI"))["id"]
     moved(world, pid, "CHL", "commitment")
     before = _stored(session)
-    assert "capacity" in assert_problem(move(world, pid, "HTI", "commitment"), 409)["detail"]
+    body = assert_problem(move(world, pid, "HTI", "commitment"), 409)
+    assert "capacity" in body["detail"]
+    assert (body["stage"], body["allowed"]) == (
+        "expression_of_interest", ["commitment", "declined", "withdrawn"])
     assert _stored(session) == before
 
 

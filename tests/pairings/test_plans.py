@@ -259,7 +259,8 @@ def test_a_new_plan_that_rescores_a_suggestion_gives_it_a_new_version_and_event(
         return {p["id"]: p for p in items if p["need_id"] == need}
 
     first = plan()
-    assert len(first) == 2 and {p["version"] for p in first.values()} == {1}
+    assert len(first) == 2
+    assert {p["version"] for p in first.values()} == {1}
     weights = app_client.patch(url, headers=organizer, json={"weights": {"text": 0.9}})
     assert weights.status_code == 200, weights.text
 
@@ -282,7 +283,8 @@ def test_a_new_plan_that_rescores_a_suggestion_gives_it_a_new_version_and_event(
     limit = app_client.patch(url, headers=organizer, json={"max_offers_per_need": 1})
     assert limit.status_code == 200, limit.text
     third = plan()
-    assert len(third) == 1 and set(third) < set(first)
+    assert len(third) == 1
+    assert set(third) < set(first)
     dropped = (set(first) - set(third)).pop()
     gone = world.client.get(f"{API}/pairings/{dropped}", headers=bearer(world.admin))
     assert gone.status_code == 404
