@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -23,11 +22,15 @@ from service.followups.service import FollowupFilters
 from service.pairings import idempotency
 from service.pairings import service as pairings_service
 from service.pairings.router import IdempotencyKey
-from service.schemas import MAX_ID, Page
+from service.schemas import MAX_ID, Day, Page
 from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+_WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The activity",
+    "headers": {"ETag": {"description": "Its version, to send back as `If-Match` (`\"3\"`)",
+                         "schema": {"type": "string"}}}}}
 
 
 @router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
@@ -49,14 +52,29 @@ def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
                                action=action)
 
 
-@router.get("/pairings/{pairing_id}/activities", response_model=list[ActivityRead],
-            responses=responses(401, 404))
-def list_pairing_activities(pairing_id: Id, session: SessionDep,
-                            principal: PrincipalDep) -> list[ActivityRead]:
-    """A pairing's activities by due date."""
+@router.get("/pairings/{pairing_id}/activities", response_model=Page[ActivityRead],
+            responses=responses(400, 401, 404, 422))
+def list_pairing_activities(pairing_id: Id, session: SessionDep, principal: PrincipalDep,
+                            window: WindowDep) -> Page[ActivityRead]:
+    """A pairing's activities by due date, one page at a time (`limit`, then `cursor` or
+    `offset`), as every list."""
     pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+    rows, total = service.list_activities(session, pairing, limit=window.limit,
+                                          offset=window.offset)
     as_of = service.today()
-    return [service.to_read(a, pairing, as_of) for a in service.list_activities(session, pairing)]
+    return window.page(Page[ActivityRead], [service.to_read(a, pairing, as_of) for a in rows],
+                       total)
+
+
+@router.get("/activities/{activity_id}", response_model=ActivityRead,
+            responses=_WITH_ETAG | responses(401, 404))
+def get_activity(activity_id: Id, session: SessionDep, principal: PrincipalDep,
+                 response: Response) -> ActivityRead:
+    """Get an activity, with its version as `ETag` (send it as `If-Match` when you change
+    it). Country keys see the activities of their own pairings only (404 otherwise)."""
+    activity, pairing = service.get_activity_or_raise(session, activity_id, principal)
+    response.headers["ETag"] = etag(activity)
+    return service.to_read(activity, pairing, service.today())
 
 
 @router.patch("/activities/{activity_id}", response_model=ActivityRead,
@@ -64,8 +82,9 @@ def list_pairing_activities(pairing_id: Id, session: SessionDep,
 def update_activity(activity_id: Id, data: ActivityUpdate, session: SessionDep,
                     principal: PrincipalDep, response: Response,
                     if_match: IfMatch = None) -> ActivityRead:
-    """Change an activity (status: planned → in_progress → done, or cancelled); send
-    `If-Match` with the version you read."""
+    """Change an activity (status: planned → in_progress → done, or cancelled; once the
+    pairing is declined or withdrawn, open activities may only be cancelled, as
+    `allowed_status` says); send `If-Match` with the ETag you read (`GET /activities/{id}`)."""
     activity, pairing = service.get_activity_or_raise(session, activity_id, principal, lock=True)
     service.update_activity(session, activity=activity, pairing=pairing, data=data,
                             principal=principal, if_match=if_match)
@@ -89,12 +108,15 @@ def create_note(pairing_id: Id, data: NoteCreate, request: Request, session: Ses
                                action=action)
 
 
-@router.get("/pairings/{pairing_id}/notes", response_model=list[NoteRead],
-            responses=responses(401, 404))
-def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep) -> list[NoteRead]:
-    """A pairing's progress notes, oldest first."""
+@router.get("/pairings/{pairing_id}/notes", response_model=Page[NoteRead],
+            responses=responses(400, 401, 404, 422))
+def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep,
+               window: WindowDep) -> Page[NoteRead]:
+    """A pairing's progress notes, oldest first, one page at a time (`limit`, then `cursor`
+    or `offset`), as every list."""
     pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
-    return [NoteRead.model_validate(n) for n in service.list_notes(session, pairing)]
+    rows, total = service.list_notes(session, pairing, limit=window.limit, offset=window.offset)
+    return window.page(Page[NoteRead], [NoteRead.model_validate(n) for n in rows], total)
 
 
 @router.get("/followups", response_model=Page[ActivityRead],
@@ -109,8 +131,8 @@ def list_followups(
     responsible: CountryFilter = None,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: ActivityStatus | None = None,
-    as_of: Annotated[date | None, Query(description="Judge lateness on this day "
-                                                    "(default: today, UTC)")] = None,
+    as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "
+                                                   "(default: today, UTC)")] = None,
 ) -> Page[ActivityRead]:
     """Follow-up activities by due date: `overdue=true` lists what is late; `country` keeps
     the pairings of a country (either side), `responsible` the activities it must carry out.

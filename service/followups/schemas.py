@@ -64,7 +64,9 @@ class ActivityRead(Schema):
     due_on: date
     status: ActivityStatus
     overdue: bool = Field(description="Planned or in progress, and due before today (UTC)")
-    allowed_status: list[str] = Field(description="Statuses it may move to next")
+    allowed_status: list[str] = Field(description=(
+        "Statuses a change may move it to next; once the pairing is declined or withdrawn, "
+        "only `cancelled` (none when done or cancelled)"))
     version: int
     created_by: str
     created_at: datetime

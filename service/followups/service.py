@@ -62,6 +62,14 @@ def overdue_clause(as_of: date) -> ColumnElement[bool]:
                 Pairing.stage.in_(FOLLOWED_STAGES))
 
 
+def allowed_statuses(activity: FollowupActivity, pairing: Pairing) -> list[str]:
+    """Return the statuses a change may move the activity to: the next ones while its pairing
+    is followed; once the pairing is declined or withdrawn, only `cancelled` (if still open)."""
+    if pairing.stage not in FOLLOWED_STAGES:
+        return ["cancelled"] if activity.status in OPEN_STATUSES else []
+    return list(NEXT_STATUS[activity.status])
+
+
 def to_read(activity: FollowupActivity, pairing: Pairing, as_of: date) -> ActivityRead:
     """Serialise an activity with its pairing's countries and stage."""
     return ActivityRead(
@@ -71,7 +79,7 @@ def to_read(activity: FollowupActivity, pairing: Pairing, as_of: date) -> Activi
         responsible_country=activity.responsible_iso3, starts_on=activity.starts_on,
         due_on=activity.due_on, status=activity.status,
         overdue=is_overdue(activity, pairing, as_of),
-        allowed_status=list(NEXT_STATUS[activity.status]),
+        allowed_status=allowed_statuses(activity, pairing),
         version=activity.version, created_by=activity.created_by,
         created_at=activity.created_at, updated_at=activity.updated_at)
 
@@ -135,13 +143,14 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     """Change an activity: status only moves forward, dates stay ordered; 412 if stale."""
     check_if_match(activity, if_match, what=f"Activity {activity.id}")
     changes = data.model_dump(exclude_unset=True)
+    allowed = allowed_statuses(activity, pairing)
     if pairing.stage not in FOLLOWED_STAGES and changes != {"status": "cancelled"}:
+        closed = "." if allowed else f"; activity {activity.id} is already {activity.status}."
         raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
-                       "cancelled.", stage=pairing.stage, allowed=["cancelled"])
+                       f"cancelled{closed}", stage=pairing.stage, allowed=allowed)
     reject_nulls(changes, nullable={"starts_on"})
     status = changes.get("status", activity.status)
-    if status != activity.status and status not in NEXT_STATUS[activity.status]:
-        allowed = list(NEXT_STATUS[activity.status])
+    if status != activity.status and status not in allowed:
         raise Conflict(f"An activity that is '{activity.status}' cannot become '{status}'. "
                        f"Allowed: {', '.join(allowed) or 'none'}.", allowed=allowed)
     if "responsible_country" in changes:
@@ -170,11 +179,15 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     return activity
 
 
-def list_activities(session: Session, pairing: Pairing) -> list[FollowupActivity]:
-    """Return a pairing's activities by due date."""
-    return list(session.scalars(select(FollowupActivity)
-                                .where(FollowupActivity.pairing_id == pairing.id)
-                                .order_by(FollowupActivity.due_on, FollowupActivity.id)))
+def list_activities(session: Session, pairing: Pairing, *, limit: int, offset: int
+                    ) -> tuple[list[FollowupActivity], int]:
+    """Return a page of a pairing's activities by due date, and their total count."""
+    mine = FollowupActivity.pairing_id == pairing.id
+    total = session.scalar(select(func.count(FollowupActivity.id)).where(mine)) or 0
+    rows = session.scalars(select(FollowupActivity).where(mine)
+                           .order_by(FollowupActivity.due_on, FollowupActivity.id)
+                           .limit(limit).offset(offset))
+    return list(rows), total
 
 
 def list_followups(session: Session, *, principal: Principal, filters: FollowupFilters,
@@ -224,7 +237,11 @@ def create_note(session: Session, *, pairing: Pairing, data: NoteCreate,
     return note
 
 
-def list_notes(session: Session, pairing: Pairing) -> list[ProgressNote]:
-    """Return a pairing's progress notes, oldest first."""
-    return list(session.scalars(select(ProgressNote).where(ProgressNote.pairing_id == pairing.id)
-                                .order_by(ProgressNote.id)))
+def list_notes(session: Session, pairing: Pairing, *, limit: int, offset: int
+               ) -> tuple[list[ProgressNote], int]:
+    """Return a page of a pairing's progress notes, oldest first, and their total count."""
+    mine = ProgressNote.pairing_id == pairing.id
+    total = session.scalar(select(func.count(ProgressNote.id)).where(mine)) or 0
+    rows = session.scalars(select(ProgressNote).where(mine).order_by(ProgressNote.id)
+                           .limit(limit).offset(offset))
+    return list(rows), total

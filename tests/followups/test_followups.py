@@ -47,7 +47,8 @@ def test_activity_on_commitment_is_created_and_in_history(world: World) -> None:
     assert resp.headers["ETag"] == '"1"'
     event = history(world, pid)[-1]
     assert (event["action"], event["details"]["activity_id"]) == ("activity_added", body["id"])
-    assert [a["id"] for a in get(world, f"/pairings/{pid}/activities", "CHL")] == [body["id"]]
+    listed = get(world, f"/pairings/{pid}/activities", "CHL")["items"]
+    assert [a["id"] for a in listed] == [body["id"]]
 
 
 @pytest.mark.parametrize("stage", ["suggested", "expression_of_interest", "declined"])
@@ -98,7 +99,7 @@ def test_notes_by_either_country_are_listed_oldest_first(world: World) -> None:
         resp = world.client.post(f"{API}/pairings/{pid}/notes", headers=bearer(world.key(who)),
                                  json={"text": text, "activity_id": activity["id"]})
         assert resp.status_code == 201, resp.text
-    notes = get(world, f"/pairings/{pid}/notes", "HTI")
+    notes = get(world, f"/pairings/{pid}/notes", "HTI")["items"]
     assert [(n["country"], n["text"]) for n in notes] == [
         ("HTI", "Reunión técnica realizada"), ("CHL", "Expertos designados")]
 
@@ -113,7 +114,7 @@ def test_activity_status_moves_forward_only(world: World) -> None:
     assert (done.json()["status"], done.json()["version"]) == ("done", 3)
     back = assert_problem(world.client.patch(url, json={"status": "planned"}, headers=key), 409)
     assert back["allowed"] == []
-    assert get(world, f"/pairings/{pid}/activities")[0]["version"] == 3
+    assert get(world, f"/pairings/{pid}/activities")["items"][0]["version"] == 3
 
 
 def test_activity_update_with_stale_version_or_bad_dates_changes_nothing(world: World) -> None:
@@ -129,7 +130,7 @@ def test_activity_update_with_stale_version_or_bad_dates_changes_nothing(world: 
     assert_problem(world.client.patch(url, json={"due_on": None}, headers=key), 422)
     assert_problem(world.client.patch(f"{API}/activities/987654", json={"status": "done"},
                                       headers=key), 404)
-    after = get(world, f"/pairings/{pid}/activities")[0]
+    after = get(world, f"/pairings/{pid}/activities")["items"][0]
     assert (after["version"], after["status"], after["due_on"]) == (
         2, "planned", activity["due_on"])
 
@@ -246,7 +247,7 @@ def test_activity_history_replayed_gives_the_current_activity(world: World) -> N
         for field, values in event["changes"].items():
             assert state[field] == values["from"]
             state[field] = values["to"]
-    now = get(world, f"/pairings/{pid}/activities")[0]
+    now = get(world, f"/pairings/{pid}/activities")["items"][0]
     assert state == {"title": now["title"], "description": now["description"],
                      "responsible": now["responsible_country"], "starts_on": now["starts_on"],
                      "due_on": now["due_on"], "status": now["status"]}
@@ -261,3 +262,138 @@ def test_activity_update_that_changes_nothing_records_no_event(world: World) -> 
         world.key("CHL")), json={"description": "Igual", "due_on": activity["due_on"]})
     assert (resp.status_code, resp.json()["version"]) == (200, 1)
     assert len(history(world, pid)) == events
+
+
+STATUSES = ("planned", "in_progress", "done", "cancelled")
+
+
+def _closed_with_activities(world: World, stage: str) -> tuple[int, dict[str, int]]:
+    """A commitment with an activity in each status, then declined or withdrawn by CHL."""
+    pid = at_stage(world, "commitment")["id"]
+    ids = {status: _activity(world, pid, status=status, title=f"Actividad {status}").json()["id"]
+           for status in STATUSES}
+    moved(world, pid, "CHL", stage, reason="Cambio de prioridades")
+    return pid, ids
+
+
+@pytest.mark.parametrize("stage", ["declined", "withdrawn"])
+def test_allowed_status_of_a_closed_pairing_is_cancelled_for_open_activities_only(
+        world: World, stage: str) -> None:
+    pid, ids = _closed_with_activities(world, stage)
+    expected = {"planned": ["cancelled"], "in_progress": ["cancelled"], "done": [],
+                "cancelled": []}
+    listed = get(world, f"/pairings/{pid}/activities")["items"]
+    followups = get(world, "/followups", "CHL")["items"]
+    one = {status: get(world, f"/activities/{ids[status]}", "HTI") for status in STATUSES}
+    assert {a["status"]: a["allowed_status"] for a in listed} == expected
+    assert {a["status"]: a["allowed_status"] for a in followups} == expected
+    assert {s: a["allowed_status"] for s, a in one.items()} == expected
+
+
+@pytest.mark.parametrize("stage", ["declined", "withdrawn"])
+def test_patch_of_a_closed_pairings_activity_accepts_exactly_its_allowed_status(
+        world: World, stage: str) -> None:
+    pid, _ids = _closed_with_activities(world, stage)
+    key = bearer(world.key("HTI"))
+    for activity in get(world, f"/pairings/{pid}/activities")["items"]:
+        url = f"{API}/activities/{activity['id']}"
+        # `cancelled` last: the only move that may succeed, and after it nothing is allowed.
+        for status in STATUSES:
+            if status == activity["status"]:
+                continue
+            resp = world.client.patch(url, json={"status": status}, headers=key)
+            if status in activity["allowed_status"]:
+                assert resp.status_code == 200, resp.text
+                assert resp.json()["allowed_status"] == []
+            else:
+                assert assert_problem(resp, 409)["allowed"] == activity["allowed_status"]
+
+
+@pytest.mark.parametrize("as_of", ["86400", "0", "0001-01-01", "9999-12-31", "1999-12-31",
+                                   "2027-13-01", "2027-03-01T00:00:00", "20270301"])
+def test_followups_as_of_not_a_day_from_2000_to_2100_is_422_naming_it(
+        world: World, as_of: str) -> None:
+    resp = world.client.get(f"{API}/followups", params={"as_of": as_of},
+                            headers=bearer(world.admin))
+    assert_problem(resp, 422, "as_of")
+
+
+def _walk(world: World, path: str, limit: int) -> list[dict[str, Any]]:
+    """Every item of a list, following `next_cursor` from the first page."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        page = get(world, path, "CHL", **params)
+        assert (page["limit"], page["total"]) == (limit, 3)
+        items += page["items"]
+        if page["next_cursor"] is None:
+            return items
+        params["cursor"] = page["next_cursor"]
+
+
+def test_pairing_activities_and_notes_are_pages_walked_by_cursor_in_order(
+        world: World) -> None:
+    pid = at_stage(world, "agreement")["id"]
+    for days in (20, 10, 30):
+        due = (TODAY + timedelta(days=days)).isoformat()
+        assert _activity(world, pid, due_on=due, title=f"En {days} días").status_code == 201
+    for text in ("Primera", "Segunda", "Tercera"):
+        resp = world.client.post(f"{API}/pairings/{pid}/notes", json={"text": text},
+                                 headers=bearer(world.key("HTI")))
+        assert resp.status_code == 201, resp.text
+    activities = _walk(world, f"/pairings/{pid}/activities", 2)
+    notes = _walk(world, f"/pairings/{pid}/notes", 2)
+    assert [a["title"] for a in activities] == ["En 10 días", "En 20 días", "En 30 días"]
+    assert [n["text"] for n in notes] == ["Primera", "Segunda", "Tercera"]
+    whole = get(world, f"/pairings/{pid}/notes")
+    assert (whole["total"], whole["limit"], whole["next_cursor"]) == (3, 50, None)
+    skipped = get(world, f"/pairings/{pid}/activities", offset=2)
+    assert [a["title"] for a in skipped["items"]] == ["En 30 días"]
+
+
+@pytest.mark.parametrize("resource", ["activities", "notes"])
+@pytest.mark.parametrize(("params", "status", "field"), [
+    ({"limit": 500}, 400, "limit"),
+    ({"cursor": "2", "offset": 1}, 400, "offset"),
+    ({"cursor": "abc"}, 400, None),
+    ({"limit": 0}, 422, "limit"),
+    ({"offset": -1}, 422, "offset"),
+])
+def test_pairing_activities_or_notes_with_bad_paging_is_a_problem(
+        world: World, resource: str, params: dict[str, Any], status: int,
+        field: str | None) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    resp = world.client.get(f"{API}/pairings/{pid}/{resource}", params=params,
+                            headers=bearer(world.admin))
+    assert_problem(resp, status, field)
+
+
+def test_get_activity_returns_it_with_its_etag_for_if_match(world: World) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    created = _activity(world, pid).json()
+    url = f"{API}/activities/{created['id']}"
+    key = bearer(world.key("HTI"))
+    world.client.patch(url, json={"title": "Visita ampliada"}, headers=key)
+    read = world.client.get(url, headers=key)
+    assert read.status_code == 200, read.text
+    assert read.headers["ETag"] == '"2"'
+    assert read.json() == get(world, f"/pairings/{pid}/activities", "HTI")["items"][0]
+    change = world.client.patch(url, json={"status": "in_progress"},
+                                headers=key | {"If-Match": read.headers["ETag"]})
+    assert change.status_code == 200, change.text
+    assert world.client.get(url, headers=key).headers["ETag"] == '"3"'
+
+
+@pytest.mark.parametrize(("who", "status"), [("PER", 404), ("ARG", 404), (None, 401)])
+def test_get_activity_of_a_pairing_the_key_may_not_see_is_a_problem(
+        world: World, who: str | None, status: int) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    activity = _activity(world, pid).json()
+    headers = bearer(world.key(who)) if who else {}
+    assert_problem(world.client.get(f"{API}/activities/{activity['id']}", headers=headers),
+                   status)
+
+
+def test_get_unknown_activity_is_404(world: World) -> None:
+    assert_problem(world.client.get(f"{API}/activities/987654",
+                                    headers=bearer(world.organizer)), 404)

@@ -297,11 +297,8 @@ IF_MATCH_CHANGES: list[tuple[str, str, str, dict[str, Any], str]] = [
 
 def _version(world: World, resource: str) -> int:
     ids, admin = world.ids, world.headers("admin")
-    if resource == "activity":
-        activities = world.client.get(f"{API}/pairings/{ids['pairing']}/activities",
-                                      headers=admin).json()
-        return int(next(a for a in activities if a["id"] == ids["activity"])["version"])
-    path = {"offer": "offers", "need": "needs", "table": "tables", "pairing": "pairings"}
+    path = {"offer": "offers", "need": "needs", "table": "tables", "pairing": "pairings",
+            "activity": "activities"}
     response = world.client.get(f"{API}/{path[resource]}/{ids[resource]}", headers=admin)
     assert response.headers["etag"] == f'"{response.json()["version"]}"'
     return int(response.json()["version"])

@@ -177,6 +177,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/pairings/{pairing_id}/activities"): Rule(_created(PARTY), body={
         "title": "Taller conjunto", "responsible_country": OWN, "due_on": "2027-05-01"}),
     ("GET", "/pairings/{pairing_id}/activities"): Rule(PARTY),
+    ("GET", "/activities/{activity_id}"): Rule(PARTY),
     ("PATCH", "/activities/{activity_id}"): Rule(PARTY, body={"title": "Visita de estudio"}),
     ("POST", "/pairings/{pairing_id}/notes"): Rule(_created(PARTY), body={
         "text": "Avance registrado."}),
