@@ -2,8 +2,13 @@
 sheet per table): the shared writer of the report and plan exports.
 
 CSV layout: each table starts with a line `# <name>`, then its header row and its rows, and
-ends with an empty line. Text that a spreadsheet would run as a formula gets a leading
-apostrophe, in both formats.
+ends with an empty line. The file starts with a UTF-8 byte-order mark, without which Excel reads
+it in the computer's legacy code page and garbles accents. Text that a spreadsheet would run as
+a formula gets a leading apostrophe in CSV; in XLSX it is stored as a string cell (marked
+`quotePrefix`, as Excel does for text typed after an apostrophe), so no apostrophe shows.
+
+Dates and datetimes are ISO 8601 text in CSV and real date cells in XLSX. Excel has no time
+zones, so an aware datetime is written to XLSX as naive UTC.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from fastapi import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
-Cell = str | int | float | None
+Cell = str | int | float | date | datetime | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_ENCODING = "utf-8-sig"  # with the byte-order mark that Excel needs to read UTF-8
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -33,10 +41,28 @@ class Sheet:
 
 
 def _text(value: Cell) -> Cell:
-    """Text stays text: a cell starting like a formula gets a leading apostrophe."""
+    """A CSV cell: dates in ISO 8601, and text starting like a formula behind an apostrophe."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    """An XLSX cell value: an aware datetime as naive UTC, since Excel has no time zones."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _append(ws: Worksheet, row: Sequence[Cell]) -> None:
+    """Append a row; text starting like a formula stays a plain string cell."""
+    ws.append([_xlsx_value(v) for v in row])
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"  # openpyxl makes every "=..." a formula
+            cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
 
 
 def to_csv(sheets: Sequence[Sheet]) -> str:
@@ -58,14 +84,15 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     bold = Font(bold=True)
     for sheet in sheets:
         ws = book.create_sheet(sheet.name)
-        ws.append(sheet.header)
+        _append(ws, sheet.header)
         for cell in ws[1]:
             cell.font = bold
         for row in sheet.rows:
-            ws.append([_text(v) for v in row])
+            _append(ws, row)
         ws.freeze_panes = "B2"
         for n, title in enumerate(sheet.header, start=1):
-            values = [len(str(row[n - 1])) for row in sheet.rows if row[n - 1] is not None]
+            values = [len(str(_text(row[n - 1]))) for row in sheet.rows
+                      if row[n - 1] is not None]
             ws.column_dimensions[get_column_letter(n)].width = min(
                 max([len(title), *values]) + 2, 60)
     buf = io.BytesIO()
@@ -77,7 +104,8 @@ def download(sheets: Sequence[Sheet], fmt: str, stem: str) -> Response:
     """Return the tables as a file to save: `fmt` "csv" or "xlsx", named `stem.<fmt>`."""
     disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "csv":
-        return Response(to_csv(sheets), media_type="text/csv; charset=utf-8",
+        return Response(to_csv(sheets).encode(CSV_ENCODING),
+                        media_type="text/csv; charset=utf-8",
                         headers=disposition)
     if fmt == "xlsx":
         return Response(to_xlsx(sheets), media_type=XLSX_MEDIA_TYPE, headers=disposition)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from service import tabular
 from service.auth.service import Principal
 from service.cli.ops import prepare_database
 from service.cli.options import int_in, output_path
@@ -55,7 +56,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = build_report(session, scope)
             headline = report.headline.text
             if fmt == "csv":
-                data = export.to_csv(report).encode("utf-8")
+                data = export.to_csv(report).encode(tabular.CSV_ENCODING)
             elif fmt == "xlsx":
                 data = export.to_xlsx(report)
             else:

@@ -81,7 +81,7 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
 
     summary = Sheet("summary", ["item", "value"], [
         ["table_id", table.id], ["table_name", table.name], ["plan_number", plan.number],
-        ["created_at", plan.created_at.isoformat()], ["created_by", plan.created_by],
+        ["created_at", plan.created_at], ["created_by", plan.created_by],
         ["scoring_version", plan.scoring_version],
         *([key, _figure(value)] for key, value in plan.summary.items()),
     ])

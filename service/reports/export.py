@@ -2,7 +2,8 @@
 XLSX workbook (a sheet per view) by `service.tabular`.
 
 Views: summary, stages, factors, countries, matrix (providers down, recipients across, outcome
-counts), partners, followups.
+counts), partners, followups. Dates of the summary are ISO text in CSV and date cells in XLSX
+(`generated_at` in naive UTC).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ def sheets(report: Report) -> list[Sheet]:
     scope = report.scope
     summary = Sheet("summary", ["item", "value"], [
         ["table_id", scope.table_id], ["table_name", scope.table_name],
-        ["from", scope.date_from.isoformat() if scope.date_from else None],
-        ["to", scope.date_to.isoformat() if scope.date_to else None],
-        ["country", scope.country], ["generated_at", scope.generated_at.isoformat()],
-        ["as_of", scope.as_of.isoformat()], ["headline", report.headline.text],
+        ["from", scope.date_from], ["to", scope.date_to], ["country", scope.country],
+        ["generated_at", scope.generated_at], ["as_of", scope.as_of],
+        ["headline", report.headline.text],
     ])
     stages = Sheet("stages", ["stage", "count"], [[r.stage, r.count] for r in report.stages])
     factors = Sheet("factors", ["factor", "label", *STAGE_COLUMNS],

@@ -54,12 +54,15 @@ def render(edges: Sequence[tuple[str, str, str, int]], *, fmt: ImageFormat, titl
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.03, 0.07, 0.94, 0.83))
         ax.set_axis_off()
-        fig.suptitle(title, fontsize=16, fontweight="bold", y=0.975)
+        # Every text is plain (parse_math=False): names may hold "$", which matplotlib would
+        # otherwise read as mathtext, garbling the text or failing on an unknown command.
+        fig.suptitle(title, fontsize=16, fontweight="bold", y=0.975, parse_math=False)
         if subtitle:
-            fig.text(0.5, 0.925, subtitle, ha="center", fontsize=12, color="#333333")
+            fig.text(0.5, 0.925, subtitle, ha="center", fontsize=12, color="#333333",
+                     parse_math=False)
         if not countries:
             ax.text(0.5, 0.5, "No outcomes yet", ha="center", va="center", fontsize=18,
-                    color="#777777", transform=ax.transAxes)
+                    color="#777777", transform=ax.transAxes, parse_math=False)
         else:
             _draw(ax, countries, shown, size, degree)
         buf = io.BytesIO()
@@ -80,8 +83,10 @@ def _draw(ax: Axes, countries: list[str], shown: Sequence[tuple[str, str, str, i
                            node_color=colours, edgecolors="white", linewidths=1.5, ax=ax)
     for active, font_colour in ((True, "white"), (False, "#333333")):
         labels = {c: c for c in countries if bool(degree[c]) == active}
-        nx.draw_networkx_labels(graph, pos, labels=labels, font_size=9,
-                                font_color=font_colour, font_weight="bold", ax=ax)
+        texts = nx.draw_networkx_labels(graph, pos, labels=labels, font_size=9,
+                                        font_color=font_colour, font_weight="bold", ax=ax)
+        for text in texts.values():  # networkx takes no Text properties
+            text.set_parse_math(False)
     for stage, (colour, _label, rad) in STAGE_STYLE.items():
         stage_edges = [(p, r, n) for p, r, s, n in shown if s == stage]
         if not stage_edges:
@@ -99,6 +104,6 @@ def _draw(ax: Axes, countries: list[str], shown: Sequence[tuple[str, str, str, i
               frameon=False, fontsize=11)
     ax.text(0.5, -0.06, "Arrows go from provider to recipient; width = number of pairings; "
             "grey = participant without outcomes", ha="center", fontsize=9, color="#555555",
-            transform=ax.transAxes)
+            transform=ax.transAxes, parse_math=False)
     ax.set_xlim(-1.18, 1.18)
     ax.set_ylim(-1.18, 1.18)

@@ -6,6 +6,7 @@ import csv
 import gc
 import io
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,7 @@ def test_plan_with_a_bad_time_limit_is_422_and_stores_nothing(
 
 def _csv_sections(text: str) -> dict[str, list[dict[str, str]]]:
     sections: dict[str, list[dict[str, str]]] = {}
+    text = text.removeprefix("\ufeff")  # the byte-order mark that Excel needs
     for block in text.strip("\r\n").split("\r\n\r\n"):
         name, body = block.split("\r\n", 1)
         sections[name.removeprefix("# ")] = list(csv.DictReader(io.StringIO(body)))
@@ -350,6 +352,10 @@ def test_plan_exports_its_schedule_as_csv_and_xlsx(
     rows = list(workbook["schedule"].iter_rows(values_only=True))
     assert list(rows[0]) == list(schedule[0])
     assert len(rows) - 1 == len(schedule)
+    figures = dict(workbook["summary"].iter_rows(values_only=True))
+    assert isinstance(figures["created_at"], datetime)  # a date cell, in UTC
+    stamp = datetime.fromisoformat(plan["created_at"]).astimezone(UTC).replace(tzinfo=None)
+    assert abs(figures["created_at"] - stamp) < timedelta(seconds=1)
 
     bad = app_client.get(f"{url}/plan?format=pdf", headers=bearer(admin))
     assert_problem(bad, 422, "format")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from pathlib import Path
 
+import matplotlib
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -55,13 +57,43 @@ def test_report_command_writes_csv_xlsx_json_and_png(
         assert main(["report", str(table_id), "--format", fmt,
                      "--out", str(tmp_path / f"out.{fmt}")]) == 0
     assert "4 outcomes = 2 expressions of interest" in capsys.readouterr().out
-    rows = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text("utf-8"))))
+    rows = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
     assert ["agreement", "1"] in rows
     book = load_workbook(tmp_path / "out.xlsx")
     assert "matrix" in book.sheetnames
     report = json.loads((tmp_path / "out.json").read_text("utf-8"))
     assert report["headline"]["outcomes"] == 4
     assert min(png_size((tmp_path / "out.png").read_bytes())) >= 800
+
+
+def test_report_command_writes_csv_with_a_byte_order_mark(table_id: int, tmp_path: Path) -> None:
+    with session_scope() as session:
+        table = session.get(CooperationTable, table_id)
+        assert table is not None
+        table.name = "Mesa de cooperación"
+    out = tmp_path / "out.csv"
+    assert main(["report", str(table_id), "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["# summary"]
+    assert ["table_name", "Mesa de cooperación"] in rows
+
+
+@pytest.mark.parametrize("name", ["Mesa $\\undefinedcmd$ 2027", "Mesa US$ 5 and $ 6"])
+def test_report_command_draws_a_table_named_with_dollars(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    with session_scope() as session:
+        table = session.get(CooperationTable, table_id)
+        assert table is not None
+        table.name = name
+    assert main(["report", str(table_id), "--out", str(tmp_path / "x.png")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert min(png_size((tmp_path / "x.png").read_bytes())) >= 800
+    # Text as <text> elements instead of glyph paths, so that the title can be read back.
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        assert main(["report", str(table_id), "--out", str(tmp_path / "x.svg")]) == 0
+    assert f">{name}</text>".encode() in (tmp_path / "x.svg").read_bytes()
 
 
 def test_report_command_over_all_tables_and_bad_arguments(

@@ -11,25 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from service.config import Settings
 from service.main import create_app
 from service.reports import network
-from tests.conftest import KeyMaker, bearer
+from tests.conftest import bearer
 from tests.factories import API, assert_problem
-from tests.pairings.helpers import World, get, make_world
-from tests.reports.scenario import build
+from tests.pairings.helpers import World, get
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def world(api: TestClient, make_key: KeyMaker) -> World:
-    world = make_world(api, make_key)
-    build(world)
-    return world
 
 
 def _row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
@@ -106,7 +97,7 @@ def test_csv_export_has_a_section_per_view(world: World) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/csv")
     assert "attachment" in resp.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(resp.text)))
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
     sections = [r[0][2:] for r in rows if r and r[0].startswith("# ")]
     assert sections == ["summary", "stages", "factors", "countries", "matrix", "partners",
                         "followups"]
