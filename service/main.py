@@ -178,6 +178,30 @@ def _control_char_fields(scope: Scope) -> list[str]:
     return bad
 
 
+class HeadAsGet:
+    """Answer HEAD as the GET of the same URL would, without the body (RFC 9110, 9.3.2): the
+    same status and headers, `ETag` and `Content-Length` included, so that a client can check
+    a resource, or read its version before a change, without downloading it. FastAPI routes
+    GET only (HEAD was 405)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
 class SecurityHeaders:
     """Add conservative security headers to every response (a plain ASGI middleware: the
     `@app.middleware("http")` form costs a task and a memory stream per request)."""
@@ -302,6 +326,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AdmissionLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharGuard)
+    app.add_middleware(HeadAsGet)
     # Outermost, so that the answers of the guards above carry the headers too.
     app.add_middleware(SecurityHeaders)
     return app

@@ -150,3 +150,35 @@ def test_unsupported_method_returns_405_problem(
     app_client: TestClient, method: str, path: str
 ) -> None:
     assert_problem(app_client.request(method, path), 405)
+
+
+def test_head_answers_as_get_without_the_body(app_client: TestClient, make_key: KeyMaker) -> None:
+    key = bearer(make_key("admin"))
+    created = app_client.post(f"{API}/offers", json=item_payload("offer"), headers=key)
+    assert created.status_code == 201, created.text
+    url = f"{API}/offers/{created.json()['id']}"
+    got = app_client.get(url, headers=key)
+
+    head = app_client.head(url, headers=key)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["x-content-type-options"] == "nosniff"
+    assert app_client.head(f"{API}/offers?limit=5", headers=key).status_code == 200
+    assert app_client.head("/health").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    (f"{API}/offers/1", 401),  # no key: the GET's answer, without its body
+    (f"{API}/tables/1/plan/nowhere", 404),
+    (f"{API}/pairings/1/transitions", 405),  # POST only, as a GET would be told
+])
+def test_head_of_what_a_get_refuses_gets_the_same_status_and_no_body(
+        app_client: TestClient, path: str, status: int) -> None:
+    head = app_client.head(path)
+    assert head.status_code == status
+    assert head.content == b""
+    assert app_client.get(path).status_code == status
