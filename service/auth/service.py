@@ -7,13 +7,18 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Country, utcnow
 from service.errors import NotFound, Unauthorized, field_error
+from service.schemas import CleanLine
 
 KEY_PREFIX = "ssc_"
+# A key's name is shown one per line (`sscmatch keys list`, GET /keys): the API's rules for a
+# single line of text, so that no name can break a line, forge one or reorder what it shows.
+_KEY_NAME: TypeAdapter[str] = TypeAdapter(CleanLine)
 
 _keys = ApiKey.__table__.c
 # Built once and run as plain SQL on the session's connection: every request authenticates,
@@ -62,6 +67,11 @@ def create_key(session: Session, *, role: str, country: str | None = None,
         raise field_error("country", "Only country keys are bound to a country.")
     if len(name) > 120:
         raise field_error("name", f"A key's name has at most 120 characters, not {len(name)}.")
+    try:
+        _KEY_NAME.validate_python(name)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise field_error("name", f"A key's name {reason}.") from None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(name=name, role=role, country_iso3=country if role == "country" else None,
                  prefix=secret[:10], key_hash=hash_key(secret))

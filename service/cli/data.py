@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from service.cli.ops import prepare_database
-from service.cli.options import output_path
+from models import Country
+from service.cli.ops import require_migrated_database
+from service.cli.options import output_format, output_path, write_atomically
 from service.db import session_scope
-from service.errors import Unprocessable
-from service.items.forms import export_rows, import_rows, read_rows, write_rows
+from service.errors import Unprocessable, field_error
+from service.items.forms import FORMATS, export_rows, form_bytes, import_rows, read_rows
 
 
 class _Rejected(Exception):
@@ -22,10 +23,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise Unprocessable(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}.")
-    prepare_database()
     country = args.country.upper() if args.country else None
+    require_migrated_database()
     try:
         with session_scope() as session:
+            if country is not None and session.get(Country, country) is None:
+                raise field_error("country",
+                                  f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
             report = import_rows(session, read_rows(path), country=country)
             if report.errors:
                 raise _Rejected
@@ -41,14 +45,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
-    if fmt not in ("csv", "xlsx"):
-        raise Unprocessable("Use --format csv or --format xlsx.")
     out = output_path(args.out)
-    prepare_database()
-    with session_scope() as session:
+    fmt = output_format(out, args.format, FORMATS)
+    require_migrated_database()
+    with session_scope(writes=False) as session:
         rows = export_rows(session)
-    write_rows(rows, out, fmt)
+    write_atomically(out, form_bytes(rows, fmt))
     print(f"exported {len(rows)} offers and needs to {out}")
     return 0
 
@@ -62,6 +64,6 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export every offer and need as CSV or XLSX")
-    p.add_argument("--format", choices=["csv", "xlsx"])
-    p.add_argument("--out", required=True)
+    p.add_argument("--format", choices=FORMATS, help="default: the suffix of --out")
+    p.add_argument("--out", required=True, help="the file to write (.csv or .xlsx)")
     p.set_defaults(func=cmd_export)

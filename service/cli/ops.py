@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from service.auth import service as auth_service
-from service.cli.options import int_in, output_path
+from service.cli.options import int_in, output_path, parent_folders
 from service.cli.progress import progress_printer
 from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import close_connections, session_scope
+from service.db import close_connections, get_engine, session_scope
 from service.demo.load import is_empty, load_demo
 from service.errors import Unprocessable
 from service.items import vectors
 from service.items.service import Kind
-from service.migrate import upgrade
+from service.migrate import current_revision, head_revision, upgrade
 from service.schemas import MAX_ID
 
 
@@ -30,6 +30,26 @@ def prepare_database() -> None:
     upgrade(get_settings().database_url)
     with session_scope() as session:
         seed_reference(session)
+
+
+def require_migrated_database() -> None:
+    """Refuse a database that is missing or not at this version's latest migration, with
+    the advice to run `sscmatch migrate`. For the commands that only read or add data
+    (import, export, report): unlike `prepare_database`, this never creates a database or
+    changes its schema, so a mistyped DATABASE_URL is an error, not a new empty database."""
+    url = make_url(get_settings().database_url)
+    file = url.database or ":memory:"
+    if (url.get_backend_name() == "sqlite" and file != ":memory:" and "uri" not in url.query
+            and not Path(file).is_file()):
+        raise Unprocessable(f"no database at {file} (DATABASE_URL); check DATABASE_URL, or run "
+                            "`sscmatch migrate` to create it.")
+    current, head = current_revision(get_engine()), head_revision()
+    if current is None:
+        raise Unprocessable("the database at DATABASE_URL has never been migrated; run "
+                            "`sscmatch migrate` first.")
+    if current != head:
+        raise Unprocessable(f"the database at DATABASE_URL is at migration {current}, not at "
+                            f"{head} (this version's latest); run `sscmatch migrate` first.")
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -110,6 +130,26 @@ def cmd_reencode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _copy_database(source: Path, part: Path) -> str:
+    """Copy `source` into the new file `part`; return the copy's integrity verdict ("ok")."""
+    # One step of SQLite's online backup: a snapshot under a read lock, write-ahead log
+    # included; writers wait at most the busy timeout meanwhile.
+    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(part)) as dst:
+        src.backup(dst)
+        verdict = dst.execute("PRAGMA integrity_check").fetchone()
+    return str(verdict[0]) if verdict else "no answer"
+
+
+def _sqlite_problem(exc: sqlite3.DatabaseError, out: Path) -> str:
+    """What a sqlite3 error of the copy says of the database, in words."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith("SQLITE_NOTADB"):
+        return "is not a SQLite database"
+    if name.startswith("SQLITE_CORRUPT"):
+        return f"is a corrupt database ({exc})"
+    return f"cannot be copied to {out} ({exc})"
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the SQLite database, consistent even while the service writes to it."""
     url = make_url(get_settings().database_url)
@@ -126,15 +166,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
     part = out.with_name(out.name + ".part")
     part.unlink(missing_ok=True)
-    # One step of SQLite's online backup: a snapshot under a read lock, write-ahead log
-    # included; writers wait at most the busy timeout meanwhile.
-    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(part)) as dst:
-        src.backup(dst)
-        verdict = dst.execute("PRAGMA integrity_check").fetchone()
-    if verdict != ("ok",):
-        part.unlink(missing_ok=True)
-        raise Unprocessable(f"{source}: the copy failed its integrity check ({verdict}).")
-    part.replace(out)
+    try:
+        with parent_folders(out):
+            try:
+                verdict = _copy_database(source, part)
+                if verdict != "ok":
+                    raise Unprocessable(f"{source}: is a corrupt database: the copy failed its "
+                                        f"integrity check ({verdict}); no copy was written.")
+                part.replace(out)
+            finally:
+                part.unlink(missing_ok=True)  # gone already when the copy is in place
+    except sqlite3.DatabaseError as exc:
+        raise Unprocessable(f"{source}: {_sqlite_problem(exc, out)}; no copy was "
+                            "written.") from None
     print(f"backed up {source} to {out} ({out.stat().st_size:,} bytes)")
     return 0
 

@@ -13,12 +13,14 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service import scoring
-from service.cli.options import output_path
+from service.cli.options import int_in, output_path, write_atomically
 from service.cli.progress import progress_printer
-from service.countries.seed import languages_of, reference_groupings
+from service.countries.seed import languages_of, reference_factors, reference_groupings
 from service.errors import Unprocessable
 from service.schemas import Language
 from service.scoring import Modality
+
+MAX_TOP = 1_000_000
 
 
 class RankItem(BaseModel):
@@ -46,6 +48,15 @@ class RankItem(BaseModel):
             raise ValueError(f"unknown ISO 3166-1 alpha-3 code '{value}'")
         return code
 
+    @field_validator("factor")
+    @classmethod
+    def _known_factor(cls, value: str) -> str:
+        # As exact as the API's check on create: codes are lower case, "ICT" is unknown.
+        known = reference_factors()
+        if value not in known:
+            raise ValueError(f"Unknown accelerator factor '{value}'. Known: {', '.join(known)}.")
+        return value
+
     def to_scoring(self) -> scoring.Item:
         return scoring.Item(id=self.id, kind=self.kind, country=self.country, factor=self.factor,
                             language=self.language, modality=self.modality, title=self.title,
@@ -64,6 +75,9 @@ def load_items(path: Path) -> list[scoring.Item]:
         raise Unprocessable(f"{path}: is a folder.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unprocessable(f"{path}: not valid UTF-8 JSON ({exc}).") from None
+    except ValueError:  # int() refuses a number of more digits than Python's limit
+        raise Unprocessable(f"{path}: not valid UTF-8 JSON (a number has more than "
+                            f"{sys.get_int_max_str_digits()} digits).") from None
     except RecursionError:
         raise Unprocessable(f"{path}: not an items file (JSON nested too deeply).") from None
     if not isinstance(raw, list):
@@ -129,13 +143,11 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    if args.top < 1:
-        raise Unprocessable("--top must be at least 1.")
     out = output_path(args.out) if args.out else None  # checked before the ranking
     result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if out is not None:
-        out.write_text(text + "\n", encoding="utf-8")
+        write_atomically(out, (text + "\n").encode("utf-8"))
         print(f"ranked {len(result)} needs; wrote {args.out}", file=sys.stderr)
     else:
         print(text)
@@ -146,7 +158,8 @@ def add_commands(sub: Any) -> None:
     """Register `rank`."""
     p = sub.add_parser("rank", help="rank offers for needs from a JSON items file (no database)")
     p.add_argument("--items", required=True, help="JSON list of offers and needs")
-    p.add_argument("--top", type=int, default=10, help="offers to keep per need (K)")
+    p.add_argument("--top", type=int_in(1, MAX_TOP), default=10,
+                   help=f"offers to keep per need (K, 1 to {MAX_TOP:,})")
     p.add_argument("--out", help="write the result here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_rank)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from service import tabular
 from service.auth.service import Principal
-from service.cli.ops import prepare_database
-from service.cli.options import int_in, output_path
+from service.cli.ops import require_migrated_database
+from service.cli.options import int_in, output_format, output_path, write_atomically
 from service.db import session_scope
-from service.errors import Unprocessable
 from service.reports import export
 from service.reports.service import build_report, network_image, scope_for
 from service.schemas import MAX_ID
@@ -41,12 +39,10 @@ def _table_id(text: str) -> int | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise Unprocessable(f"Use --format {', '.join(FORMATS)} (or an --out with that suffix).")
     out = output_path(args.out)
-    prepare_database()
-    with session_scope() as session:
+    fmt = output_format(out, args.format, FORMATS)
+    require_migrated_database()
+    with session_scope(writes=False) as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
                           date_from=args.date_from, date_to=args.date_to)
         if fmt in ("svg", "png"):
@@ -61,7 +57,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 data = export.to_xlsx(report)
             else:
                 data = report.model_dump_json(indent=2).encode("utf-8")
-    out.write_bytes(data)
+    write_atomically(out, data)
     print(f"wrote {fmt} report to {out}" + (f": {headline}" if headline else ""))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -23,6 +24,12 @@ MEMBERS = (
 
 def _reference(name: str) -> Any:
     return json.loads(resources.files("service.reference").joinpath(name).read_text("utf-8"))
+
+
+@cache
+def reference_factors() -> tuple[str, ...]:
+    """Return the accelerator factor codes shipped with the service (those `migrate` stores)."""
+    return tuple(entry["code"] for entry in _reference("factors.json"))
 
 
 def reference_groupings() -> list[dict[str, Any]]:

@@ -19,12 +19,14 @@ from service.errors import Conflict, ServiceError, Unprocessable
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
 from service.items.service import ItemRow, Kind
+from service.tabular import CSV_ENCODING, FORMULA_STARTS
 
 # `version` is the item's version when exported (its ETag in the API): an import refuses a row
 # whose item has changed since, instead of silently reverting that change.
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
            "target_population", "capacity", "status", "version")
 REQUIRED = ("kind", "factor", "modality", "title", "description")
+FORMATS = ("csv", "xlsx")
 MAX_ROWS = 20_000
 
 
@@ -107,7 +109,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             number += 1
             if not any(v.strip() for v in values):
                 continue
-            yield number, _row(path.name, number, cols, values)
+            yield number, _row(path.name, number, cols, [_csv_value(v.strip()) for v in values])
     except csv.Error as exc:
         raise Unprocessable(f"{path.name}: row {number + 1}: {_csv_problem(exc)}.") from None
 
@@ -279,14 +281,28 @@ def export_rows(session: Session) -> list[dict[str, str]]:
     return out
 
 
-def write_rows(rows: list[dict[str, str]], path: Path, fmt: str) -> None:
-    """Write form rows as CSV (UTF-8 with BOM, for spreadsheet programs) or XLSX."""
+def _csv_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text: one apostrophe before text that would
+    start a formula, and before text that already starts with apostrophes and then a
+    formula character (so that `_csv_value` gives back exactly the text)."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def _csv_value(cell: str) -> str:
+    """The text of a CSV cell written by `_csv_cell`: one leading apostrophe before a formula
+    character (apostrophes included) is removed, as spreadsheets do on display."""
+    return cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+
+
+def form_bytes(rows: list[dict[str, str]], fmt: str) -> bytes:
+    """Return form rows as a CSV file (UTF-8 with BOM, for spreadsheet programs; text that
+    would start a formula behind an apostrophe) or as an XLSX workbook (every cell text)."""
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        return
+        out = io.StringIO(newline="")
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({c: _csv_cell(row[c]) for c in COLUMNS} for row in rows)
+        return out.getvalue().encode(CSV_ENCODING)
     if fmt != "xlsx":
         raise Unprocessable(f"Unknown format '{fmt}'; use csv or xlsx.")
     book = Workbook()
@@ -300,4 +316,6 @@ def write_rows(rows: list[dict[str, str]], path: Path, fmt: str) -> None:
             # Text is text: never let a cell starting with "=" become a formula.
             cell.data_type = "s"
     sheet.freeze_panes = "A2"
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

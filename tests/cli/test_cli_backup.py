@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,32 @@ def test_backup_of_a_missing_file_or_of_postgresql_is_a_clear_error(
     assert "pg_dump" in postgres[2]
     assert not missing.exists()
     assert not (tmp_path / "copy.db").exists()
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    ("corrupt", "is a corrupt database"),
+    ("not-sqlite", "is not a SQLite database"),
+])
+def test_backup_of_a_damaged_database_is_a_one_line_error_and_writes_nothing(
+        sqlite_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], damage: str, reason: str) -> None:
+    reset_engines()  # the last connection closed: the whole database is in the one file
+    damaged = tmp_path / "damaged.db"
+    if damage == "corrupt":
+        shutil.copyfile(sqlite_db, damaged)
+        with damaged.open("r+b") as fh:
+            fh.seek(20480)
+            fh.write(b"\xff" * 12 * 1024)
+    else:
+        damaged.write_text("notes, not a database\n" * 500, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{damaged}")
+    reset_engines()
+    out = tmp_path / "backups" / "copy.db"
+
+    status, stdout, err = run(capsys, "backup", "--out", str(out))
+
+    assert (status, stdout) == (1, "")
+    assert err.startswith(f"error: {damaged}: {reason}")
+    assert err.endswith("; no copy was written.\n")
+    assert len(err.splitlines()) == 1
+    assert not out.parent.exists()

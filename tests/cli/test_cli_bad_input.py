@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
 from service.config import get_settings
-from service.db import reset_engines
+from service.db import make_engine, reset_engines
+from service.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.cli.helpers import run
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API
@@ -39,6 +41,50 @@ def test_keys_on_a_database_never_migrated_prepare_it_first(
     assert listed[1].split() == ["id", "role", "country", "prefix", "state", "name"]
     assert created[0] == 0, created
     assert "created admin key #1" in created[1]
+
+
+def _revision(path: Path) -> str | None:
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", ["export", "import", "report"])
+@pytest.mark.parametrize("state", ["missing", "never-migrated", "behind"])
+def test_data_commands_refuse_a_database_that_is_missing_or_not_migrated(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], command: str, state: str) -> None:
+    db = tmp_path / "typo.db"
+    if state == "never-migrated":
+        db.touch()
+    elif state == "behind":
+        head = head_revision()
+        assert head is not None
+        script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        previous = script.get_revision(head).down_revision
+        assert isinstance(previous, str)
+        upgrade(f"sqlite:///{db}", previous)
+    before = _revision(db) if db.exists() else None
+    other_database.setenv("DATABASE_URL", f"sqlite:///{db}")
+    form = tmp_path / "form.csv"
+    form.write_text("kind,factor,modality,title,description\n", encoding="utf-8")
+    argv = {"export": ["export", "--out", str(tmp_path / "forms.csv")],
+            "import": ["import", str(form)],
+            "report": ["report", "all", "--out", str(tmp_path / "forms.csv")]}[command]
+
+    status, out, err = run(capsys, *argv)
+
+    assert (status, out) == (1, "")
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: ")
+    assert "`sscmatch migrate`" in err
+    assert not (tmp_path / "forms.csv").exists()
+    if state == "missing":
+        assert not db.exists()
+    else:
+        assert _revision(db) == before
 
 
 @pytest.mark.parametrize(("url", "message"), [
@@ -79,6 +125,10 @@ def test_a_file_that_is_not_a_database_is_a_one_line_error(
     (("keys", "revoke", "0"), "id"),
     (("report", "١", "--out", "x.json"), "TABLE_ID"),
     (("report", "99999999999999999999999", "--out", "x.json"), "TABLE_ID"),
+    (("rank", "--items", "x.json", "--top", "0"), "--top"),
+    (("rank", "--items", "x.json", "--top", "-3"), "--top"),
+    (("rank", "--items", "x.json", "--top", "abc"), "--top"),
+    (("rank", "--items", "x.json", "--top", "1000001"), "--top"),
 ], ids=str)
 def test_a_number_out_of_range_is_a_usage_error_naming_the_argument(
         capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], option: str) -> None:

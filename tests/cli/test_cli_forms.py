@@ -176,7 +176,10 @@ def test_export_keeps_tricky_text_verbatim(
             exported = {row["ref"]: row for row in csv.DictReader(fh)}
     for row in TRICKY_ROWS:
         for column in ("title", "description", "country", "status"):
-            assert exported[row["ref"]][column] == row[column]
+            expected = row[column]
+            if fmt == "csv" and expected.startswith(("=", "+", "-", "@")):
+                expected = "'" + expected  # shown as text by spreadsheets; import removes it
+            assert exported[row["ref"]][column] == expected
 
 
 @pytest.mark.usefixtures("tricky")
@@ -259,6 +262,20 @@ def test_import_with_country_option_rejects_rows_of_other_countries(
     assert status == 1
     assert set(_reported(err)) == {3}
     assert "BRA" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("rows", [0, 1])
+def test_import_with_unknown_country_option_is_refused_before_any_row(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int
+) -> None:
+    path = write_form(tmp_path / "form.csv", [_valid("offer")] * rows)
+
+    status, out, err = run(capsys, "import", str(path), "--country", "xxx")
+
+    assert (status, out) == (1, "")
+    assert err == "error: Unknown country code 'XXX' (ISO 3166-1 alpha-3). (--country)\n"
     assert counts(engine) == (0, 0)
 
 
@@ -631,3 +648,50 @@ def test_import_xlsx_version_typed_as_number_is_checked(
     assert status == 1
     assert set(_reported(err)) == {3}
     assert "stored version 2, file version 1)" in err
+
+
+# Text a spreadsheet would run as a formula, and text that already starts with an apostrophe.
+FORMULA_TITLES = {"F-1": '=HYPERLINK("http://x.example","Ver")', "F-2": "+55 cadastro único",
+                  "F-3": "-menos registro", "F-4": "@SUM(A1) plan", "F-5": "'=ya con apóstrofo",
+                  "F-6": "'Comillas' simples"}
+
+
+@pytest.fixture
+def formula_titles(cli_db: str, engine: Engine, tmp_path: Path,  # noqa: ARG001
+                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Offers titled FORMULA_TITLES; F-5's through the API (in a CSV form, an apostrophe
+    before a formula character is taken as the mark that the text is text)."""
+    rows = [_valid("offer", ref=ref, title="Título provisional" if ref == "F-5" else title)
+            for ref, title in FORMULA_TITLES.items()]
+    assert run(capsys, "import", str(write_form(tmp_path / "in.csv", rows)))[0] == 0
+    _edit_through_api(engine, "offer", "F-5", {"title": FORMULA_TITLES["F-5"]})
+
+
+@pytest.mark.usefixtures("formula_titles")
+def test_export_csv_puts_one_apostrophe_before_text_that_would_be_a_formula(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "forms.csv"
+
+    assert run(capsys, "export", "--out", str(out_file))[0] == 0
+
+    titles = {row["ref"]: row["title"] for row in _read_form(out_file)}
+    assert titles == {"F-1": "'" + FORMULA_TITLES["F-1"], "F-2": "'+55 cadastro único",
+                      "F-3": "'-menos registro", "F-4": "'@SUM(A1) plan",
+                      "F-5": "''=ya con apóstrofo", "F-6": "'Comillas' simples"}
+
+
+@pytest.mark.usefixtures("formula_titles")
+def test_import_of_an_exported_csv_takes_the_apostrophe_off_and_changes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "forms.csv"
+    assert run(capsys, "export", "--out", str(out_file))[0] == 0
+    versions = {ref: _stored(engine, "offer", ref)[2] for ref in FORMULA_TITLES}
+
+    status, out, err = run(capsys, "import", str(out_file))
+
+    assert status == 0, err
+    assert f"0 created, 0 updated, {len(FORMULA_TITLES)} unchanged" in out
+    assert {ref: _stored(engine, "offer", ref)[0] for ref in FORMULA_TITLES} == FORMULA_TITLES
+    assert {ref: _stored(engine, "offer", ref)[2] for ref in FORMULA_TITLES} == versions

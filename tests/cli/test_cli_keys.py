@@ -47,9 +47,13 @@ def test_keys_create_admin_key_manages_keys_through_api(
 
     with TestClient(create_app()) as client:
         response = client.get(f"{API}/keys", headers=bearer(secret))
+        forged = client.post(f"{API}/keys", json={"role": "admin", "name": "a\u202eb"},
+                             headers=bearer(secret))
 
     assert response.status_code == 200
     assert [k["role"] for k in response.json()] == ["admin"]
+    assert_problem(forged, 422)
+    assert "bidirectional" in forged.text
 
 
 @pytest.mark.usefixtures("committed_db")
@@ -103,6 +107,10 @@ def test_keys_revoke_unknown_id_fails(
     (("--role", "country"), "--country"),
     (("--role", "country", "--country", "XXX"), "XXX"),
     (("--role", "admin", "--country", "CHL"), "country"),
+    # Names are one line of text: none may break a line of `keys list`, forge or reorder one.
+    *((("--role", "admin", "--name", name), "error: A key's name ") for name in (
+        "Secretaría\n   9  admin     -       ssc_forged  active  Secretaría",
+        "Secretaría\r", "Secretaría\x1b[2J", "Secretaría\u202egnp.exe", "Secretaría\u2066")),
 ])
 @pytest.mark.usefixtures("committed_db")
 def test_keys_create_with_bad_options_fails_and_creates_nothing(
@@ -112,6 +120,7 @@ def test_keys_create_with_bad_options_fails_and_creates_nothing(
 
     assert status == 1
     assert message in err
+    assert len(err.splitlines()) == 1
     assert "ssc_" not in out
     assert run(capsys, "keys", "list")[1].strip().count("\n") == 0
 

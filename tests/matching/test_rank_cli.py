@@ -83,7 +83,9 @@ def test_rank_with_missing_file_is_an_error(
     assert "no such file" in capsys.readouterr().err
 
 
-def test_rank_with_top_zero_is_an_error(
+def test_rank_with_top_zero_is_a_usage_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["rank", "--items", str(_write(tmp_path, ITEMS)), "--top", "0"]) == 1
-    assert "--top" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["rank", "--items", str(_write(tmp_path, ITEMS)), "--top", "0"])
+    assert exit_.value.code == 2
+    assert "argument --top" in capsys.readouterr().err

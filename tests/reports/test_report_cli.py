@@ -104,6 +104,15 @@ def test_report_command_over_all_tables_and_bad_arguments(
     assert main(["report", str(table_id + 1000), "--out", str(tmp_path / "x.json")]) == 1
     assert "No cooperation table" in capsys.readouterr().err
     assert main(["report", str(table_id), "--out", str(tmp_path / "x.pdf")]) == 1
+    # A suffix that names another format is refused, and nothing is written.
+    assert main(["report", str(table_id), "--format", "json",
+                 "--out", str(tmp_path / "x.csv")]) == 1
+    assert "a .csv file cannot hold the json format" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+    # A failed report leaves no folder behind; a written one creates its folders.
+    assert main(["report", str(table_id + 1000), "--out", str(tmp_path / "new/x.json")]) == 1
+    assert not (tmp_path / "new").exists()
+    assert main(["report", str(table_id), "--out", str(tmp_path / "new/x.json")]) == 0
     with pytest.raises(SystemExit):
         main(["report", "first", "--out", str(out)])
 

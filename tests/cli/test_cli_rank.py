@@ -1,0 +1,69 @@
+"""`sscmatch rank` refuses what the service would refuse: unknown factors, numbers JSON cannot
+hold, and a --top out of range (a usage error, as for every bounded number)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.helpers import run
+
+NEED = {"id": "n1", "kind": "need", "country": "HTI", "factor": "ict", "language": "fr",
+        "title": "Registre numérique des enfants qui travaillent"}
+OFFER = {"id": "o1", "kind": "offer", "country": "CHL", "factor": "ict", "language": "es",
+         "title": "Registro digital de niños que trabajan", "capacity": 2}
+
+
+def _items(tmp_path: Path, items: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _shipped_factors() -> list[str]:
+    text = resources.files("service.reference").joinpath("factors.json").read_text("utf-8")
+    return [entry["code"] for entry in json.loads(text)]
+
+
+def test_rank_with_a_number_too_long_for_python_is_not_valid_json(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([OFFER])[:-2] + ', "capacity": 1' + "0" * 5000 + "}]",
+                    encoding="utf-8")
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    limit = sys.get_int_max_str_digits()
+    assert (status, out, err) == (
+        1, "", f"error: {path}: not valid UTF-8 JSON (a number has more than {limit} digits).\n")
+
+
+@pytest.mark.parametrize("factor", ["zzz", "ICT", "Education"])
+def test_rank_with_a_factor_the_service_does_not_know_names_item_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], factor: str) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"factor": factor}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    known = ", ".join(_shipped_factors())
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'factor': "
+                   f"Value error, Unknown accelerator factor '{factor}'. Known: {known}.\n")
+
+
+@pytest.mark.slow
+def test_rank_takes_every_factor_the_service_ships(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    needs = [NEED | {"id": f"n-{code}", "factor": code} for code in _shipped_factors()]
+    path = _items(tmp_path, [*needs, OFFER])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--top", "1", "--quiet")
+
+    assert status == 0, err
+    assert {need: [r["offer_id"] for r in ranked]
+            for need, ranked in json.loads(out).items()} == {n["id"]: ["o1"] for n in needs}
