@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Country, utcnow
@@ -80,9 +80,16 @@ def create_key(session: Session, *, role: str, country: str | None = None,
     return key, secret
 
 
-def list_keys(session: Session) -> list[ApiKey]:
-    """Return every key, newest first (hashes included only for internal use)."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+def list_keys(session: Session, *, limit: int | None = None, offset: int = 0) -> list[ApiKey]:
+    """Return the keys, newest first: `limit` of them after the first `offset` (None: all).
+    Hashes are included only for internal use."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())
+                                .limit(limit).offset(offset)))
+
+
+def count_keys(session: Session) -> int:
+    """Return how many keys there are, revoked ones included."""
+    return session.scalar(select(func.count(ApiKey.id))) or 0
 
 
 def revoke_key(session: Session, *, key_id: int) -> ApiKey:

@@ -127,7 +127,7 @@ def headers_of(app_client: TestClient, make_key: KeyMaker) -> dict[str, dict[str
     """Request headers of every kind of caller."""
     admin = make_key("admin")
     revoked = make_key("country", OWN)
-    keys = app_client.get(f"{API}/keys", headers=bearer(admin)).json()
+    keys = app_client.get(f"{API}/keys", headers=bearer(admin)).json()["items"]
     revoked_id = next(k["id"] for k in keys if revoked.startswith(k["prefix"]))
     assert app_client.delete(f"{API}/keys/{revoked_id}", headers=bearer(admin)).status_code == 200
     return {

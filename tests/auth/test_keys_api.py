@@ -56,8 +56,8 @@ def test_list_keys_never_shows_secrets_or_hashes(
     response = app_client.get(f"{API}/keys", headers=bearer(admin))
 
     assert response.status_code == 200
-    keys = response.json()
-    assert len(keys) == 4
+    keys = response.json()["items"]
+    assert len(keys) == response.json()["total"] == 4
     for key in keys:
         assert set(key) == {"id", "name", "role", "country", "prefix", "created_at",
                             "revoked_at"}

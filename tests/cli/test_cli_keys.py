@@ -51,7 +51,7 @@ def test_keys_create_admin_key_manages_keys_through_api(
                              headers=bearer(secret))
 
     assert response.status_code == 200
-    assert [k["role"] for k in response.json()] == ["admin"]
+    assert [k["role"] for k in response.json()["items"]] == ["admin"]
     assert_problem(forged, 422)
     assert "bidirectional" in forged.text
 

@@ -17,7 +17,7 @@ from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, created, get, make_world
 
-LISTS = ("/tables", "/pairings", "/followups", "/tables/{table}/plans",
+LISTS = ("/tables", "/pairings", "/followups", "/keys", "/tables/{table}/plans",
          "/tables/{table}/suggestions")
 
 
