@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import pycountry
 from fastapi import Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticUndefined, to_json
 
 T = TypeVar("T")
@@ -160,6 +160,15 @@ def _iso_date(value: object) -> object:
         return value
     raise ValueError("must be a date written YYYY-MM-DD")
 
+
+Whole = Annotated[int, Strict()]
+"""A JSON integer: `true`, `"3"` and `3.0` are refused, not read as 1 and 3."""
+
+Number = Annotated[float, Strict()]
+"""A JSON number (integers included): `true` and `"0.5"` are refused."""
+
+Flag = Annotated[bool, Strict()]
+"""`true` or `false`: `1`, `"yes"` and `"true"` are refused."""
 
 Day = Annotated[date, BeforeValidator(_iso_date),
                 Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), examples=["2026-12-07"])]

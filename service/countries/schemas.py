@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Language, Schema
+from service.schemas import ISO3, CleanLine, CleanText, Flag, InputSchema, Language, Schema, Whole
 
 LangMap = dict[Language, Annotated[CleanLine, Field(min_length=1, max_length=200)]]
 DescriptionMap = dict[Language, Annotated[CleanText, Field(max_length=2000)]]
@@ -30,8 +30,8 @@ class CountryRead(Schema):
 class CountryUpdate(InputSchema):
     """Admin changes to a country: membership, participation and groupings."""
 
-    is_member: bool | None = None
-    enabled: bool | None = None
+    is_member: Flag | None = None
+    enabled: Flag | None = None
     languages: list[Language] | None = Field(
         default=None, min_length=1, max_length=10,
         description="Official languages (ISO 639-1), at least one")
@@ -67,10 +67,10 @@ class FactorCreate(InputSchema):
     code: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
     labels: LangMap = Field(min_length=1, max_length=10)
     descriptions: DescriptionMap = Field(default_factory=dict)
-    position: int | None = Field(default=None, ge=0, le=10_000)
+    position: Whole | None = Field(default=None, ge=0, le=10_000)
 
 
 class FactorUpdate(InputSchema):
     labels: LangMap | None = None
     descriptions: DescriptionMap | None = None
-    position: int | None = Field(default=None, ge=0, le=10_000)
+    position: Whole | None = Field(default=None, ge=0, le=10_000)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, Day, InputSchema, Schema
+from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, Day, InputSchema, Schema, Whole
 
 ActivityStatus = Literal["planned", "in_progress", "done", "cancelled"]
 Title = Annotated[CleanLine, Field(min_length=3, max_length=200)]
@@ -80,7 +80,7 @@ class NoteCreate(InputSchema):
         "text": "Se realizó la primera videoconferencia técnica.", "activity_id": 3}]})
 
     text: NoteText
-    activity_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    activity_id: Annotated[Whole, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class NoteRead(Schema):

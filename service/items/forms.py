@@ -152,22 +152,31 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _row_fields(row: dict[str, str], kind: Kind) -> dict[str, Any]:
+    """The row's cells as the API's fields; a spreadsheet's capacity is text, the API's a
+    whole number, so it is read here (the API refuses "3")."""
     fields: dict[str, Any] = {k: v for k, v in row.items() if k != "kind" and v != ""}
     if kind == "need" and "capacity" in fields:
         raise Unprocessable("capacity: only offers have a capacity")
+    if "capacity" in fields:
+        fields["capacity"] = _whole("capacity", fields["capacity"], "how many partners the "
+                                    "offer can serve")
     return fields
+
+
+def _whole(field: str, raw: str, meaning: str) -> int:
+    """A cell holding a positive whole number (a spreadsheet may write 3 as "3.0")."""
+    text = raw.removesuffix(".0")
+    # At most 10 digits: the API's numbers are 32-bit, and int() refuses very long strings.
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) < 1:
+        raise Unprocessable(f"{field}: must be a positive whole number ({meaning}), "
+                            f"got '{raw}'")
+    return int(text)
 
 
 def _row_version(fields: dict[str, Any]) -> int | None:
     """Take the row's `version` out of its fields: None when the cell is empty or absent."""
     raw = fields.pop("version", None)
-    if raw is None:
-        return None
-    # At most 10 digits: versions are 32-bit, and int() refuses very long digit strings.
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) < 1:
-        raise Unprocessable(f"version: must be a positive whole number (the version the export "
-                            f"gave the item), got '{raw}'")
-    return int(raw)
+    return None if raw is None else _whole("version", raw, "the version the export gave the item")
 
 
 def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,

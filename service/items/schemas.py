@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema
+from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema, Whole
 from service.scoring import Modality
 
 Status = Literal["draft", "published", "withdrawn"]
@@ -18,7 +18,7 @@ Language = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[a-z]{2}$
                                 description="ISO 639-1 code", examples=["es"])]
 Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 FactorCode = Annotated[str, Field(min_length=1, max_length=40, examples=["education"])]
-Capacity = Annotated[int, Field(ge=1, le=50, description="How many partners the offer can serve")]
+Capacity = Annotated[Whole, Field(ge=1, le=50, description="How many partners the offer can serve")]
 
 _EXAMPLE_OFFER: dict[str, JsonValue] = {
     "country": "CHL",

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, JsonValue, field_validator
 
-from service.schemas import ISO3, CleanLine, Day, InputSchema, Schema
+from service.schemas import ISO3, CleanLine, Day, InputSchema, Number, Schema, Whole
 
 TableStatus = Literal["planning", "open", "matching", "in_session", "closed"]
-WeightMap = dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0, le=1000)]]
+WeightMap = dict[Annotated[str, Field(max_length=32)], Annotated[Number, Field(ge=0, le=1000)]]
 AffinityMap = dict[Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$")],
-                   Annotated[float, Field(ge=0, le=1)]]
+                   Annotated[Number, Field(ge=0, le=1)]]
 
 _EXAMPLE: dict[str, JsonValue] = {
     "name": "Mesa de Cooperación Sur-Sur 2026",
@@ -30,11 +30,11 @@ _EXAMPLE: dict[str, JsonValue] = {
 
 
 class TableSettings(InputSchema):
-    rounds: int = Field(default=6, ge=1, le=100, description="Negotiation rounds available")
-    tables_per_round: int = Field(default=10, ge=1, le=500,
+    rounds: Whole = Field(default=6, ge=1, le=100, description="Negotiation rounds available")
+    tables_per_round: Whole = Field(default=10, ge=1, le=500,
                                   description="Meeting tables available in each round")
-    max_meetings_per_delegation: int = Field(default=6, ge=1, le=100)
-    max_offers_per_need: int = Field(default=2, ge=1, le=20)
+    max_meetings_per_delegation: Whole = Field(default=6, ge=1, le=100)
+    max_offers_per_need: Whole = Field(default=2, ge=1, le=20)
     weights: WeightMap = Field(
         default_factory=dict,
         description="Overrides of the scoring weights (text, factor, modality, language, "
@@ -63,10 +63,10 @@ class TableUpdate(InputSchema):
     host_country: ISO3 | None = None
     participants: list[ISO3] | None = Field(default=None, max_length=250)
     status: TableStatus | None = None
-    rounds: int | None = Field(default=None, ge=1, le=100)
-    tables_per_round: int | None = Field(default=None, ge=1, le=500)
-    max_meetings_per_delegation: int | None = Field(default=None, ge=1, le=100)
-    max_offers_per_need: int | None = Field(default=None, ge=1, le=20)
+    rounds: Whole | None = Field(default=None, ge=1, le=100)
+    tables_per_round: Whole | None = Field(default=None, ge=1, le=500)
+    max_meetings_per_delegation: Whole | None = Field(default=None, ge=1, le=100)
+    max_offers_per_need: Whole | None = Field(default=None, ge=1, le=20)
     weights: WeightMap | None = None
     factor_affinity: AffinityMap | None = None
 
