@@ -318,7 +318,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _docs_routes(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "If-Match",
                                           "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Idempotent-Replayed"])

@@ -99,9 +99,10 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
 
 
 def _figure(value: Any) -> Cell:
-    """One summary figure as a cell: lists joined by commas, mappings as `key: value; ...`."""
+    """One summary figure as a cell: lists joined by commas, mappings one `key: value` a line
+    (the values may hold commas and semicolons)."""
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if isinstance(value, dict):
-        return "; ".join(f"{key}: {item}" for key, item in value.items())
+        return "\n".join(f"{key}: {item}" for key, item in value.items())
     return cast(Cell, value)

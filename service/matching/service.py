@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, PairingEvent, Plan
+from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
 from service.config import get_settings
@@ -27,7 +27,6 @@ from service.pairings import service as pairings_service
 from service.tables.service import effective_weights, factor_affinity
 
 CANDIDATES_PER_NEED = 10
-PLAN_EVENTS = ("created", "rescored")  # what a plan writes in its own suggestions' history
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,12 +257,16 @@ def _lock_open_table(session: Session, table: CooperationTable) -> None:
 
     The selection is computed without the lock (it may take seconds); storing then waits for
     any other plan of the table being stored, or for a change of the table, so that plans are
-    numbered one after the other and a table closed meanwhile gets no plan.
+    numbered one after the other, and a table closed or changed meanwhile (participants,
+    limits, weights: its version moved) gets no plan computed from what it was.
     """
-    status = session.scalar(select(CooperationTable.status)
-                            .where(CooperationTable.id == table.id).with_for_update())
-    if status == "closed":
+    row = session.execute(select(CooperationTable.status, CooperationTable.version)
+                          .where(CooperationTable.id == table.id).with_for_update()).one()
+    if row.status == "closed":
         raise Conflict("The table was closed while the plan was computed; nothing was stored.")
+    if row.version != table.version:
+        raise Conflict("The table's settings or participants changed while the plan was "
+                       "computed; nothing was stored. Compute the plan again.")
 
 
 def _held_pairs(session: Session, table: CooperationTable
@@ -322,9 +325,7 @@ def _store_suggested(session: Session, table: CooperationTable,
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
         select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested")
         .order_by(Pairing.id).with_for_update())}
-    acted_on = set(session.scalars(select(PairingEvent.pairing_id).where(
-        PairingEvent.pairing_id.in_([r.id for r in existing.values()]),
-        PairingEvent.action.not_in(PLAN_EVENTS)))) if existing else set()
+    acted_on = pairings_service.acted_on(session, [r.id for r in existing.values()])
     unchosen = [r.id for k, r in existing.items()
                 if k not in keep and r.origin == "plan" and r.id not in acted_on]
     if unchosen:

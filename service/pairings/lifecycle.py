@@ -17,7 +17,7 @@ from service.items.service import served
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
 from service.pairings.schemas import PartnerWrite, TransitionRequest
-from service.pairings.service import check_if_match, require_session, save
+from service.pairings.service import acted_on, check_if_match, require_session, save
 
 
 def _side_of(pairing: Pairing, country: str) -> str:
@@ -129,13 +129,14 @@ def _complete_if_ready(pairing: Pairing, step: str) -> str | None:
     return step
 
 
-def _retracts_suggestion(pairing: Pairing, principal: Principal,
+def _retracts_suggestion(session: Session, pairing: Pairing, principal: Principal,
                          data: TransitionRequest) -> bool:
-    """An organiser or admin withdraws a suggestion (nobody has acted on it yet: the
-    secretariat's own proposal) in its own name, at any time; every later step is a
-    delegation's, taken by an organiser only for it (`on_behalf_of`) during a session."""
-    return (principal.role != "country" and data.on_behalf_of is None
-            and pairing.stage == "suggested" and data.to == "withdrawn")
+    """An organiser or admin withdraws a suggestion nobody has acted on yet (the secretariat's
+    own proposal) in its own name, at any time; every later step is a delegation's, taken by
+    an organiser only for it (`on_behalf_of`) during a session."""
+    return (principal.is_staff and data.on_behalf_of is None
+            and pairing.stage == "suggested" and data.to == "withdrawn"
+            and not acted_on(session, [pairing.id]))
 
 
 def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
@@ -150,7 +151,7 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
-    if _retracts_suggestion(pairing, principal, data):
+    if _retracts_suggestion(session, pairing, principal, data):
         actor, side = Actor.of(principal), ""
     else:
         default = pairing.recipient_iso3 if target == "expression_of_interest" else None

@@ -20,6 +20,7 @@ from models import (
     Need,
     Offer,
     Pairing,
+    PairingEvent,
     PairingPartner,
     TableParticipant,
     utcnow,
@@ -138,12 +139,30 @@ def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reaso
 
 def under_way(session: Session, *, table_id: int, countries: Collection[str]) -> list[int]:
     """Return the ids of a table's pairings past `suggested` and still open (agreements
-    included) in which one of `countries` takes part, as either side."""
-    return list(session.scalars(select(Pairing.id).where(
-        Pairing.table_id == table_id,
-        Pairing.stage.not_in(("suggested", *rules.CLOSING)),
+    included) in which one of `countries` takes part, as either side.
+
+    Every open pairing of those countries at the table is read under its row lock, so a
+    suggestion taken up meanwhile is seen at its new stage (the move waits for, or is waited
+    for by, the caller's transaction)."""
+    rows = session.execute(select(Pairing.id, Pairing.stage).where(
+        Pairing.table_id == table_id, Pairing.stage.in_(OPEN_STAGES),
         or_(Pairing.recipient_iso3.in_(countries), Pairing.provider_iso3.in_(countries)),
-    ).order_by(Pairing.id)))
+    ).order_by(Pairing.id).with_for_update())
+    return [pairing_id for pairing_id, stage in rows if stage != "suggested"]
+
+
+SECRETARIAT_EVENTS = ("created", "rescored")
+"""The events of a suggestion nobody has taken up: its creation and a plan's new scores."""
+
+
+def acted_on(session: Session, pairing_ids: Collection[int]) -> set[int]:
+    """Return which of the pairings someone acted on: their history holds an event other than
+    `SECRETARIAT_EVENTS` (a move, a consent, a partner, a note...)."""
+    if not pairing_ids:
+        return set()
+    return set(session.scalars(select(PairingEvent.pairing_id).where(
+        PairingEvent.pairing_id.in_(pairing_ids),
+        PairingEvent.action.not_in(SECRETARIAT_EVENTS))))
 
 
 def require_session(session: Session, table_id: int | None) -> None:
@@ -196,7 +215,11 @@ def _items(session: Session, data: PairingCreate, principal: Principal) -> tuple
 
 
 def _check_table(session: Session, table_id: int, need: Need, offer: Offer) -> None:
-    table = session.get(CooperationTable, table_id)
+    # A shared lock on the table: a change of its participants or status (which locks the row
+    # for update) waits for this pairing, or this pairing sees the change.
+    table = session.scalar(select(CooperationTable).where(CooperationTable.id == table_id)
+                           .with_for_update(read=True)
+                           .execution_options(populate_existing=True))
     if table is None:
         raise field_error("table_id", f"No cooperation table with id {table_id}.")
     if table.status == "closed":

@@ -49,8 +49,9 @@ def without_meeting(result: Plan, *, participants: Collection[str],
     for meeting, reason in result.schedule.left_out:
         left_out.setdefault(meeting.a, reason)
         left_out.setdefault(meeting.b, reason)
-    limits_text = (f"the offers' capacity, {limits.max_offers_per_need} offers per need, "
-                   f"{limits.max_meetings_per_delegation} meetings per delegation")
+    limits_text = (f"the offers' capacity, {plural(limits.max_offers_per_need, 'offer')} per "
+                   f"need, {plural(limits.max_meetings_per_delegation, 'meeting')} per "
+                   "delegation")
     if limits.rounds is not None:
         most = limits.rounds * limits.tables_per_round
         limits_text += (f", {plural(limits.rounds, 'round')} of "
@@ -63,9 +64,9 @@ def without_meeting(result: Plan, *, participants: Collection[str],
     for country in sorted(set(participants) - seated):
         if country not in with_candidate:
             reasons[country] = (
-                "no candidate pairing: none of its published needs and offers pairs with "
-                "another participant's, or those pairs are followed elsewhere or their offers "
-                "are full")
+                "no candidate pairing: none of its published needs and offers is among the "
+                "best answers to another participant's (or for its own needs), or those pairs "
+                "are followed elsewhere or their offers are full")
         elif country not in selected:
             reasons[country] = (
                 "no selection within the table's limits gives it a meeting without leaving "

@@ -180,15 +180,16 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
         table.status = data.status or table.status
     if "participants" in changes:
         codes = changes.pop("participants")
-        _check_countries(session, codes, "participants")
         current = sorted(p.country_iso3 for p in table.participants)
+        # Only countries joining must be enabled: one disabled since it joined stays listed.
+        _check_countries(session, sorted(set(codes) - set(current)), "participants")
         if codes != current:
             removed = sorted(set(current) - set(codes))
             _check_removable(session, table, removed)
             table.participants = [TableParticipant(country_iso3=c) for c in codes]
     if "host_country" in changes:
         host = changes.pop("host_country")
-        if host is not None:
+        if host is not None and host != table.host_country_iso3:
             _check_countries(session, [host], "host_country")
         table.host_country_iso3 = host
     if "weights" in changes:

@@ -271,3 +271,60 @@ def test_a_move_on_racing_a_withdrawal_of_its_offer_waits_for_it_and_is_refused(
         pairing = session.get(Pairing, pid)
         assert pairing is not None
         assert (pairing.stage, pairing.version) == ("expression_of_interest", 1)
+
+
+def test_a_participant_removed_while_its_suggestion_is_taken_up_is_refused(
+        app: FastAPI, engine: Engine) -> None:
+    keys, need, offer = _world(app)
+    table = _table(app, keys)
+    with TestClient(app) as client:
+        created = client.post(f"{API}/pairings", headers=bearer(keys["organizer"]), json={
+            "need_id": need, "offer_id": offer, "table_id": table})
+        assert created.status_code == 201, created.text
+    pid = int(created.json()["id"])
+    answers: list[httpx.Response] = []
+
+    def remove_chile() -> None:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answers.append(client.patch(f"{API}/tables/{table}", json={"participants": ["HTI"]},
+                                        headers=bearer(keys["organizer"])))
+
+    with engine.connect() as mover:  # HTI takes the suggestion up: written, not yet committed
+        mover.execute(update(Pairing).where(Pairing.id == pid)
+                      .values(stage="expression_of_interest", version=2))
+        patch = threading.Thread(target=remove_chile)
+        patch.start()
+        deadline = time.monotonic() + 60
+        while patch.is_alive() and not _lock_waiters(engine) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert patch.is_alive(), answers[0].text if answers else "no answer"  # it waits
+        mover.commit()
+    patch.join(timeout=60)
+    assert [r.status_code for r in answers] == [409], answers[0].text
+    assert answers[0].json()["pairings"] == [pid]
+    with TestClient(app) as client:
+        stored = client.get(f"{API}/tables/{table}", headers=bearer(keys["organizer"])).json()
+    assert stored["participants"] == ["CHL", "HTI"]
+
+
+def test_a_plan_of_a_table_changed_while_it_computes_is_not_stored(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, _need, _offer = _world(app)
+    table = _table(app, keys)
+    compute = planning.plan
+
+    def remove_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
+        with TestClient(app) as other:  # another request, committed before the plan is stored
+            removed = other.patch(f"{API}/tables/{table}", json={"participants": ["HTI"]},
+                                  headers=bearer(keys["organizer"]))
+            assert removed.status_code == 200, removed.text
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "plan", remove_meanwhile)
+    with TestClient(app) as client:
+        resp = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
+        assert resp.status_code == 409, resp.text
+        assert "changed while the plan was computed" in resp.json()["detail"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Pairing.id)).where(
+            Pairing.table_id == table)) == 0

@@ -409,6 +409,13 @@ def test_once_a_country_took_it_up_the_secretariat_withdraws_only_for_a_delegati
     assert_problem(move(world, pid, "organizer", "withdrawn", reason=why, on_behalf_of="HTI"),
                    403)
     assert get(world, f"/pairings/{pid}")["stage"] == "expression_of_interest"
+    # A suggestion a country acted on (here: named a partner) is no longer the secretariat's.
+    named = created(world, need_id=world.need("HTI", title="Registro de trabajadores"))
+    partner = world.client.put(f"{API}/pairings/{named['id']}/partner", headers=bearer(
+        world.key("HTI")), json={"name": "OIT / ILO", "support": "technical"})
+    assert partner.status_code == 200, partner.text
+    assert_problem(move(world, named["id"], "organizer", "withdrawn", reason=why), 422,
+                   "on_behalf_of")
     # A country still acts only for itself, and a suggestion needs its reason.
     fresh = created(world, need_id=world.need("HTI", title="Formación de inspectores"))
     assert_problem(move(world, fresh["id"], "organizer", "withdrawn"), 422, "reason")

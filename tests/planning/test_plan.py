@@ -114,7 +114,7 @@ def test_plan_limited_rounds_fits_the_selection() -> None:
 def test_participants_without_a_meeting_are_each_given_the_reason() -> None:
     candidates = [Candidate("n-A", "o-B", "AAA", "BBB", 0.9),
                   Candidate("n-C", "o-D", "CCC", "DDD", 0.5)]
-    limits = Limits(max_meetings_per_delegation=4, max_offers_per_need=2, rounds=1,
+    limits = Limits(max_meetings_per_delegation=4, max_offers_per_need=1, rounds=1,
                     tables_per_round=1)
     result = plan(candidates, capacity={"o-B": 1, "o-D": 1}, limits=limits)
 
@@ -124,7 +124,7 @@ def test_participants_without_a_meeting_are_each_given_the_reason() -> None:
     assert sorted(reasons) == ["CCC", "DDD", "EEE"]  # one meeting fits: the better one
     assert reasons["CCC"] == reasons["DDD"] == (
         "no selection within the table's limits gives it a meeting without leaving another "
-        "participant without one (the offers' capacity, 2 offers per need, 4 meetings per "
+        "participant without one (the offers' capacity, 1 offer per need, 4 meetings per "
         "delegation, 1 round of 1 table (at most 1 meeting, all taken))")
     assert reasons["EEE"].startswith("no candidate pairing")
 

@@ -80,6 +80,20 @@ def test_cors_allows_a_configured_origin(open_client: TestClient, world: World) 
     assert "if-match" in preflight.headers["access-control-allow-headers"].lower()
 
 
+def test_cors_lets_a_page_read_an_etag_with_head(open_client: TestClient, world: World) -> None:
+    preflight = open_client.options(f"{API}/offers/1", headers={
+        "Origin": ALLOWED, "Access-Control-Request-Method": "HEAD",
+        "Access-Control-Request-Headers": "authorization"})
+    head = open_client.head(f"{API}/offers/{world.ids['offer']}",
+                            headers={**world.headers("admin"), "Origin": ALLOWED})
+
+    assert preflight.status_code == 200
+    assert "HEAD" in preflight.headers["access-control-allow-methods"]
+    assert head.status_code == 200
+    assert head.headers["access-control-allow-origin"] == ALLOWED
+    assert head.headers["etag"]
+
+
 def test_cors_refuses_an_unlisted_origin_when_open(open_client: TestClient,
                                                    world: World) -> None:
     simple = open_client.get(f"{API}/offers", headers={**world.headers("admin"),

@@ -156,3 +156,27 @@ def test_a_patch_that_changes_nothing_keeps_the_version(
     closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(key)).json()
     again = app_client.patch(url, json={}, headers=bearer(key))
     assert (again.status_code, again.json()) == (200, closed)
+
+
+def test_a_country_disabled_after_joining_does_not_lock_the_table(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    admin = bearer(make_key("admin"))
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=admin)
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/tables/{created.json()['id']}"
+    for iso3 in ("PER", "JAM"):  # the host and a participant, and one that never joined
+        off = app_client.patch(f"/api/v1/countries/{iso3}", json={"enabled": False},
+                               headers=admin)
+        assert off.status_code == 200, off.text
+
+    kept = app_client.patch(url, headers=admin, json={
+        "participants": [*TABLE["participants"], "CHL"], "host_country": "PER", "venue": "Cusco"})
+    refused = app_client.patch(url, headers=admin, json={
+        "participants": [*TABLE["participants"], "CHL", "JAM"]})
+
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["participants"] == ["ARG", "BRA", "CHL", "HTI", "PER"]
+    assert kept.json()["host_country"] == "PER"
+    assert refused.status_code == 422
+    assert "JAM" in refused.json()["detail"]
+    assert "PER" not in refused.json()["detail"]
