@@ -87,7 +87,8 @@ def create_factor(data: FactorCreate, session: SessionDep, _admin: AdminDep) -> 
               responses=responses(401, 403, 404, 422))
 def update_factor(code: str, data: FactorUpdate, session: SessionDep,
                   _admin: AdminDep) -> Factor:
-    """Change a factor's labels, descriptions or position (admins)."""
+    """Change a factor's labels, descriptions or position (admins); a null label or
+    description removes it, but a factor keeps one label at least."""
     factor = service.get_factor_or_raise(session, code)
     return service.update_factor(session, factor=factor, data=data)
 

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, TypeVar
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from service.config import get_settings
 from service.schemas import ISO3, CleanLine, CleanText, Flag, InputSchema, Language, Schema, Whole
 
-LangMap = dict[Language, Annotated[CleanLine, Field(min_length=1, max_length=200)]]
-DescriptionMap = dict[Language, Annotated[CleanText, Field(max_length=2000)]]
+Label = Annotated[CleanLine, Field(min_length=1, max_length=200)]
+Description = Annotated[CleanText, Field(max_length=2000)]
+TextsT = TypeVar("TextsT", bound=Mapping[str, str | None])
+
+
+def _working_languages(texts: TextsT) -> TextsT:
+    """Refuse a text in a language other than the service's working ones (`LANGUAGES`); a
+    null, which removes a text, may name any language (so a stray one can be removed)."""
+    languages = get_settings().languages
+    wrong = sorted(lang for lang, text in texts.items()
+                   if text is not None and lang not in languages)
+    if wrong:
+        raise ValueError(f"not a working language of the service: {', '.join(wrong)}; "
+                         f"use one of {', '.join(languages)}")
+    return texts
+
+
+LangMap = Annotated[dict[Language, Label], AfterValidator(_working_languages)]
+DescriptionMap = Annotated[dict[Language, Description], AfterValidator(_working_languages)]
+LangChanges = Annotated[dict[Language, Label | None], AfterValidator(_working_languages)]
+DescriptionChanges = Annotated[dict[Language, Description | None],
+                               AfterValidator(_working_languages)]
 
 
 class GroupingRef(Schema):
@@ -28,7 +50,7 @@ class CountryRead(Schema):
 
 
 class CountryUpdate(InputSchema):
-    """Admin changes to a country: membership, participation and groupings."""
+    """Admin changes to a country: membership, participation and groupings (none null)."""
 
     is_member: Flag | None = None
     enabled: Flag | None = None
@@ -64,13 +86,19 @@ class FactorRead(Schema):
 
 
 class FactorCreate(InputSchema):
+    """A new factor: labels and descriptions keyed by working language, one label at least."""
+
     code: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
-    labels: LangMap = Field(min_length=1, max_length=10)
+    labels: LangMap = Field(min_length=1, max_length=10, description=(
+        "Label per working language (es, pt, en, fr): at least one, all four preferably"))
     descriptions: DescriptionMap = Field(default_factory=dict)
     position: Whole | None = Field(default=None, ge=0, le=10_000)
 
 
 class FactorUpdate(InputSchema):
-    labels: LangMap | None = None
-    descriptions: DescriptionMap | None = None
+    """Changes to a factor: given labels and descriptions replace those of their language, a
+    null removes one (a factor keeps one label at least); no field itself may be null."""
+
+    labels: LangChanges | None = Field(default=None, max_length=10)
+    descriptions: DescriptionChanges | None = Field(default=None, max_length=10)
     position: Whole | None = Field(default=None, ge=0, le=10_000)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Country, CountryGrouping, Factor, Grouping
 from service import revisions
+from service.config import get_settings
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
 from service.db import contains_text
-from service.errors import Conflict, NotFound, Unprocessable, field_error
+from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 
 
 def get_country(session: Session, iso3: str) -> Country | None:
@@ -64,7 +67,8 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
 
 
 def update_country(session: Session, *, country: Country, data: CountryUpdate) -> Country:
-    """Apply an admin's changes to a country."""
+    """Apply an admin's changes to a country; a null field is a 422 naming it."""
+    reject_nulls(data.model_dump(exclude_unset=True))
     if data.is_member is not None:
         country.is_member = data.is_member
     if data.enabled is not None:
@@ -131,12 +135,30 @@ def create_factor(session: Session, *, data: FactorCreate) -> Factor:
     return factor
 
 
+def _merged(texts: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """`texts` with the given languages replaced, and those given as null removed."""
+    merged = dict(texts)
+    for language, text in changes.items():
+        if text is None:
+            merged.pop(language, None)
+        else:
+            merged[language] = text
+    return merged
+
+
 def update_factor(session: Session, *, factor: Factor, data: FactorUpdate) -> Factor:
-    """Change a factor's labels, descriptions or position."""
+    """Change a factor's labels, descriptions or position; a null label or description
+    removes it, but a factor keeps at least one label in a working language."""
+    reject_nulls(data.model_dump(exclude_unset=True))
     if data.labels is not None:
-        factor.labels = {**factor.labels, **data.labels}
+        labels = _merged(factor.labels, data.labels)
+        languages = get_settings().languages
+        if not any(language in labels for language in languages):
+            raise field_error("labels", "A factor keeps at least one label in a working "
+                                        f"language ({', '.join(languages)}).")
+        factor.labels = labels
     if data.descriptions is not None:
-        factor.descriptions = {**factor.descriptions, **data.descriptions}
+        factor.descriptions = _merged(factor.descriptions, data.descriptions)
     if data.position is not None:
         factor.position = data.position
     session.flush()

@@ -31,8 +31,10 @@ def build_context(session: Session, *, table: CooperationTable | None = None,
     for iso3, code in session.execute(
             select(CountryGrouping.country_iso3, CountryGrouping.grouping_code)):
         groups.setdefault(iso3, set()).add(code)
+    # Every country, enabled or not: disabling a country stops it submitting and joining
+    # tables, but its items still published keep their scores (visibility is the index's).
     languages = {iso3: frozenset(langs or ()) for iso3, langs in session.execute(
-        select(Country.iso3, Country.languages).where(Country.enabled.is_(True)))}
+        select(Country.iso3, Country.languages))}
     offer_load = offer_loads(session)
     pair_stmt = (select(Pairing.recipient_iso3, Pairing.provider_iso3, func.count(Pairing.id))
                  .where(Pairing.stage.in_(PAST_SUGGESTED))

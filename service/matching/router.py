@@ -16,8 +16,10 @@ from service.deps import (
     IndexCacheDep,
     PrincipalDep,
     SessionDep,
+    SettingsDep,
     StaffDep,
     WindowDep,
+    page_size,
 )
 from service.errors import NotFound
 from service.errors_doc import responses
@@ -40,7 +42,9 @@ from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-Limit = Annotated[int, Query(ge=1, le=200, description="How many to return (at most 200)")]
+MATCHES = 10
+Limit = Annotated[int, Query(ge=1, description=(
+    f"How many to return ({MATCHES} if absent; at most `MAX_PAGE_SIZE`, 200, as on the lists)"))]
 
 
 def _match(pair: RankedPair, subject_kind: Kind | None) -> MatchRead:
@@ -69,19 +73,21 @@ def _matches(kind: Kind, item_id: int, session: SessionDep, cache: IndexCacheDep
 
 
 @router.get("/needs/{item_id}/matches", response_model=MatchList,
-            responses=responses(401, 404, 422))
+            responses=responses(400, 401, 404, 422))
 def list_need_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
-                      principal: PrincipalDep, limit: Limit = 10) -> Response:
+                      principal: PrincipalDep, settings: SettingsDep,
+                      limit: Limit = MATCHES) -> Response:
     """Rank the published offers of other countries that answer this need, with reasons."""
-    return _matches("need", item_id, session, cache, principal, limit)
+    return _matches("need", item_id, session, cache, principal, page_size(limit, settings))
 
 
 @router.get("/offers/{item_id}/matches", response_model=MatchList,
-            responses=responses(401, 404, 422))
+            responses=responses(400, 401, 404, 422))
 def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
-                       principal: PrincipalDep, limit: Limit = 10) -> Response:
+                       principal: PrincipalDep, settings: SettingsDep,
+                       limit: Limit = MATCHES) -> Response:
     """Rank the published needs of other countries that this offer answers, with reasons."""
-    return _matches("offer", item_id, session, cache, principal, limit)
+    return _matches("offer", item_id, session, cache, principal, page_size(limit, settings))
 
 
 @router.get("/tables/{table_id}/suggestions", response_model=SuggestionList,

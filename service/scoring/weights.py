@@ -6,6 +6,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
+MIN_WEIGHT = 1e-6
+"""Smallest positive weight. Below it a weight's products with the components underflow
+(5e-324 times 0.5 is 0), and the total stops being the weighted mean its parts explain; no
+meaningful ratio needs one: the largest weights the API takes are 1000."""
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -26,7 +31,8 @@ class Weights:
     capacity: float = 0.03
 
     def validate(self) -> Weights:
-        """Return self, or raise ValueError if a weight is negative or non-finite, or all are 0."""
+        """Return self, or raise ValueError naming the weight if one is negative, non-finite or
+        positive but below MIN_WEIGHT, or if all are 0."""
         for name, value in self.as_dict().items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"weight {name!r} must be a number, got {value!r}")
@@ -34,6 +40,9 @@ class Weights:
                 raise ValueError(f"weight {name!r} must be finite, got {value!r}")
             if value < 0:
                 raise ValueError(f"weight {name!r} must not be negative, got {value!r}")
+            if 0 < value < MIN_WEIGHT:
+                raise ValueError(f"weight {name!r} must be 0 or at least {MIN_WEIGHT:g}, "
+                                 f"got {value!r}")
         if self.total() <= 0:
             raise ValueError("at least one weight must be greater than 0")
         return self

@@ -20,7 +20,7 @@ from models import Pairing
 from service.main import create_app, create_served_app, warm_index
 from service.matching.index import Kind
 from tests.conftest import KeyMaker, bearer
-from tests.factories import assert_problem
+from tests.factories import assert_problem, create_item
 
 ITEMS: list[dict[str, Any]] = [
     {"kind": "need", "country": "HTI", "factor": "education", "language": "fr",
@@ -135,12 +135,6 @@ def test_matches_of_unknown_need_is_404(app_client: TestClient, make_key: KeyMak
     resp = app_client.get("/api/v1/needs/999999/matches", headers=bearer(make_key("admin")))
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("application/problem+json")
-
-
-def test_matches_limit_over_200_is_422(app_client: TestClient, make_key: KeyMaker) -> None:
-    resp = app_client.get("/api/v1/needs/1/matches?limit=1000",
-                          headers=bearer(make_key("admin")))
-    assert resp.status_code == 422
 
 
 def _table(client: TestClient, key: str, **extra: Any) -> dict[str, Any]:
@@ -510,3 +504,56 @@ def test_a_warm_up_on_a_database_not_migrated_logs_and_leaves_it_to_requests(
     finally:
         reset_engines()
     assert "matching index not read at start" in caplog.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("country", "languages"), [("BRA", ["pt", "es"]), ("PER", ["es", "pt"])])
+def test_disabling_a_country_keeps_the_scores_of_its_published_items(
+        app_client: TestClient, make_key: KeyMaker, country: str, languages: list[str]) -> None:
+    """Disabling stops a country submitting and joining tables; its working languages still
+    count in the scores of its items that stay published (Peru's need in Spanish, Brazil's
+    offer in Portuguese: one shared language makes the language component 1)."""
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    resp = app_client.patch(f"/api/v1/countries/{country}", json={"languages": languages},
+                            headers=bearer(admin))
+    assert resp.status_code == 200, resp.text
+    url = f"/api/v1/needs/{ids['need4']}/matches"
+    before = app_client.get(url, headers=bearer(admin)).json()["matches"]
+    assert _component_of_brazil_offer(app_client, admin, ids, "language") == 1.0
+
+    resp = app_client.patch(f"/api/v1/countries/{country}", json={"enabled": False},
+                            headers=bearer(admin))
+    assert resp.status_code == 200, resp.text
+
+    assert app_client.get(url, headers=bearer(admin)).json()["matches"] == before
+
+
+@pytest.mark.parametrize("kind", ["need", "offer"])
+@pytest.mark.parametrize("limit", ["201", "1000"])
+def test_matches_limit_over_the_largest_page_is_400_as_on_the_lists(
+        app_client: TestClient, make_key: KeyMaker, kind: str, limit: str) -> None:
+    admin = make_key("admin")
+    item = create_item(app_client, admin, "need" if kind == "need" else "offer")
+    listed = app_client.get(f"/api/v1/{kind}s", params={"limit": limit}, headers=bearer(admin))
+
+    resp = app_client.get(f"/api/v1/{kind}s/{item['id']}/matches", params={"limit": limit},
+                          headers=bearer(admin))
+
+    problem = assert_problem(resp, 400, "limit")
+    assert problem["detail"] == f"limit={limit} is too large; the largest page is 200."
+    assert (problem["detail"], problem["errors"]) == (listed.json()["detail"],
+                                                      listed.json()["errors"])
+
+
+@pytest.mark.parametrize("kind", ["need", "offer"])
+def test_matches_limit_of_the_largest_page_is_accepted(
+        app_client: TestClient, make_key: KeyMaker, kind: str) -> None:
+    admin = make_key("admin")
+    item = create_item(app_client, admin, "need" if kind == "need" else "offer")
+
+    resp = app_client.get(f"/api/v1/{kind}s/{item['id']}/matches?limit=200",
+                          headers=bearer(admin))
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["matches"] == []

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from service.scoring import Context, CountryProfile, Item, Weights, rank, score_item
 from service.scoring import criteria as c
+from service.scoring.weights import MIN_WEIGHT
 
 from .helpers import FakeModel, make_item
 
@@ -59,7 +60,8 @@ contexts = st.builds(
     ),
     provider_counts=st.dictionaries(st.sampled_from(COUNTRIES), counts),
 )
-weight = st.floats(min_value=0.0, max_value=5.0, allow_nan=False)
+# The weights `Weights.validate` accepts: 0, or from MIN_WEIGHT up (no subnormal ones).
+weight = st.just(0.0) | st.floats(min_value=MIN_WEIGHT, max_value=5.0, allow_nan=False)
 weights = st.builds(Weights, weight, weight, weight, weight, weight, weight, weight, weight).filter(
     lambda w: w.total() > 0
 )

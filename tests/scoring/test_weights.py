@@ -6,7 +6,10 @@ import math
 
 import pytest
 
-from service.scoring import Weights
+from service.scoring import Context, Weights, rank
+from service.scoring.weights import MIN_WEIGHT
+
+from .helpers import FakeModel, make_item
 
 
 def test_defaults_are_valid_and_text_dominates() -> None:
@@ -66,3 +69,43 @@ def test_from_mapping_rejects_non_numbers(value: object) -> None:
 def test_from_mapping_validates() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         Weights.from_mapping({"factor": -1})
+
+
+@pytest.mark.parametrize("value", [5e-324, 1e-310, 1e-7, MIN_WEIGHT / 2])
+@pytest.mark.parametrize("field", ["text", "capacity"])
+def test_positive_weight_below_minimum_raises_naming_it(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match="must be 0 or at least 1e-06") as err:
+        Weights(**{field: value}).validate()
+    assert repr(field) in str(err.value)
+
+
+def test_subnormal_only_weight_is_refused_before_ranking(model: FakeModel) -> None:
+    # With text=5e-324 alone, text * 5e-324 underflows: the total read 1.0 while the only
+    # weighted part was below 1 (0.91 here).
+    only_text = Weights(**dict.fromkeys(Weights.names(), 0.0) | {"text": 5e-324})
+    need = make_item("n1", "need", "ARG", title="school dropout alert")
+    offer = make_item("o1", "offer", "BRA", title="school dropout alert system")
+
+    with pytest.raises(ValueError, match="'text' must be 0 or at least"):
+        rank([need], [offer], weights=only_text, context=Context(), top_k=1, model=model)
+
+
+@pytest.mark.parametrize("value", [MIN_WEIGHT, 2 * MIN_WEIGHT])
+def test_smallest_weights_give_totals_their_components_explain(
+    value: float, model: FakeModel
+) -> None:
+    weights = Weights(**dict.fromkeys(Weights.names(), 0.0) | {"text": value, "region": value})
+    need = make_item("n1", "need", "ARG", title="school dropout alert")
+    offer = make_item("o1", "offer", "BRA", title="school dropout alert system")
+
+    (pair,) = rank([need], [offer], weights=weights.validate(), context=Context(), top_k=1,
+                   model=model)["n1"]
+
+    expected = (pair.components["text"] + pair.components["region"]) / 2
+    assert pair.total == pytest.approx(expected, abs=1e-9)
+    assert 0 < pair.components["text"] < 1
+
+
+def test_from_mapping_refuses_a_subnormal_weight() -> None:
+    with pytest.raises(ValueError, match="'novelty' must be 0 or at least"):
+        Weights.from_mapping({"novelty": 5e-324})
