@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import OPEN_STAGES, CooperationTable, Need, Offer, Pairing, Plan
+from models import OPEN_STAGES, CooperationTable, Country, Need, Offer, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
 from service.config import get_settings
@@ -158,7 +158,7 @@ def table_pairs(session: Session, cache: IndexCache, *, table: CooperationTable,
 
 def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
                 per_need: int, data: DataKey) -> list[RankedPair]:
-    participants = {p.country_iso3 for p in table.participants}
+    participants = enabled_participants(session, table)
     offers_index = _index(session, cache, "offer", data)
     needs_index = _index(session, cache, "need", data)
     offers = [i for i in offers_index.items if i.country in participants]
@@ -177,6 +177,14 @@ def _rank_table(session: Session, cache: IndexCache, *, table: CooperationTable,
              for scored in ranked.values() for s in scored]
     pairs.sort(key=lambda p: (-p.scored.total, int(p.need.id), int(p.offer.id)))
     return pairs
+
+
+def enabled_participants(session: Session, table: CooperationTable) -> set[str]:
+    """The table's participants that are enabled: a disabled country takes no part in tables
+    (no suggestions, no plan) until an administrator enables it again."""
+    codes = [p.country_iso3 for p in table.participants]
+    return set(session.scalars(select(Country.iso3).where(Country.iso3.in_(codes),
+                                                          Country.enabled.is_(True))))
 
 
 def table_suggestions(session: Session, cache: IndexCache, *, table: CooperationTable,
@@ -226,6 +234,9 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     unseated = planning.without_meeting(
         result, participants=[p.country_iso3 for p in table.participants], candidates=offered,
         limits=limits)
+    for country in sorted(set(unseated) - enabled_participants(session, table)):
+        unseated[country] = ("the country is disabled: it takes no part in tables until an "
+                             "administrator enables it")
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _lock_open_table(session, table)

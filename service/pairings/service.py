@@ -27,6 +27,7 @@ from models import (
 )
 from service import revisions, versions
 from service.auth.service import Principal
+from service.countries.service import require_enabled_country
 from service.errors import (
     Conflict,
     Forbidden,
@@ -265,6 +266,8 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     stores those of the pairings it suggests (without one, the score is 0)."""
     need, offer = _items(session, data, principal)
     stage, origin, actor = _start(data, principal, need)
+    for country in sorted({need.country_iso3, offer.country_iso3}):
+        require_enabled_country(session, country)  # a disabled country takes no new pairing
     if data.table_id is not None:
         _check_table(session, data.table_id, need, offer)
     if actor.on_behalf_of is not None:

@@ -288,3 +288,30 @@ def test_a_new_plan_that_rescores_a_suggestion_gives_it_a_new_version_and_event(
     dropped = (set(first) - set(third)).pop()
     gone = world.client.get(f"{API}/pairings/{dropped}", headers=bearer(world.admin))
     assert gone.status_code == 404
+
+
+def test_a_disabled_country_takes_no_new_part_in_a_table_until_enabled_again(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    admin, url = bearer(world.admin), f"{API}/tables/{world.table_id}"
+
+    def switch(enabled: bool) -> None:
+        resp = app_client.patch(f"{API}/countries/HTI", json={"enabled": enabled}, headers=admin)
+        assert resp.status_code == 200, resp.text
+
+    assert get(world, f"/tables/{world.table_id}/suggestions")["total"] >= 1
+    switch(False)
+
+    assert get(world, f"/tables/{world.table_id}/suggestions")["total"] == 0
+    plan = app_client.post(f"{url}/plan", headers=bearer(world.organizer))
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["summary"]["participants_without_meeting"]["HTI"].startswith(
+        "the country is disabled")
+    refused = world.client.post(f"{API}/pairings", headers=bearer(world.key("HTI")), json={
+        "need_id": world.need_id, "offer_id": world.offer_id, "table_id": world.table_id})
+    assert "not enabled" in assert_problem(refused, 422, "country")["detail"]
+    assert get(world, "/pairings", table_id=world.table_id)["total"] == 0
+
+    switch(True)
+    assert get(world, f"/tables/{world.table_id}/suggestions")["total"] >= 1
+    assert created(world, "HTI")["stage"] == "expression_of_interest"
