@@ -3,9 +3,13 @@ sheet per table): the shared writer of the report and plan exports.
 
 CSV layout: each table starts with a line `# <name>`, then its header row and its rows, and
 ends with an empty line. The file starts with a UTF-8 byte-order mark, without which Excel reads
-it in the computer's legacy code page and garbles accents. Text that a spreadsheet would run as
-a formula gets a leading apostrophe in CSV; in XLSX it is stored as a string cell (marked
-`quotePrefix`, as Excel does for text typed after an apostrophe), so no apostrophe shows.
+it in the computer's legacy code page and garbles accents.
+
+Text that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+return, after any apostrophes) gets one more apostrophe in front in CSV, which `csv_value`
+takes off again; in XLSX it is stored as a string cell marked `quotePrefix` (as Excel does for
+text typed after an apostrophe), so no apostrophe is added. The forms export and import use the
+same helpers.
 
 Dates and datetimes are ISO 8601 text in CSV and real date cells in XLSX. Excel has no time
 zones, so an aware datetime is written to XLSX as naive UTC.
@@ -21,6 +25,7 @@ from datetime import UTC, date, datetime
 
 from fastapi import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell as XlsxCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,12 +45,36 @@ class Sheet:
     rows: list[list[Cell]]
 
 
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet would run `text` as a formula, or would once one leading
+    apostrophe is taken off (so that `csv_value` can tell the marker from the text)."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def csv_text(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as `text`: formula-like text behind one more
+    apostrophe (`'=x` is written `''=x`)."""
+    return "'" + text if looks_like_formula(text) else text
+
+
+def csv_value(cell: str) -> str:
+    """The text of a CSV cell written by `csv_text`: its marking apostrophe taken off."""
+    return cell[1:] if cell[:1] == "'" and looks_like_formula(cell) else cell
+
+
+def keep_text(cell: XlsxCell) -> None:
+    """Keep an XLSX cell holding formula-like text a string, also when it is edited."""
+    if isinstance(cell.value, str) and looks_like_formula(cell.value):
+        cell.data_type = "s"  # openpyxl makes every "=..." a formula
+        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+
+
 def _text(value: Cell) -> Cell:
-    """A CSV cell: dates in ISO 8601, and text starting like a formula behind an apostrophe."""
+    """A CSV cell: dates in ISO 8601, and formula-like text as `csv_text` writes it."""
     if isinstance(value, date):  # datetime too
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        return csv_text(value)
     return value
 
 
@@ -57,12 +86,10 @@ def _xlsx_value(value: Cell) -> Cell:
 
 
 def _append(ws: Worksheet, row: Sequence[Cell]) -> None:
-    """Append a row; text starting like a formula stays a plain string cell."""
+    """Append a row; formula-like text stays a plain string cell."""
     ws.append([_xlsx_value(v) for v in row])
     for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-            cell.data_type = "s"  # openpyxl makes every "=..." a formula
-            cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        keep_text(cell)
 
 
 def to_csv(sheets: Sequence[Sheet]) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from service.errors import Unprocessable
+
+NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
+DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|thread-self|\d+)/fd/\d+")
 
 
 def int_in(low: int, high: int) -> Callable[[str], int]:
@@ -66,24 +71,75 @@ def parent_folders(path: Path) -> Iterator[None]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace the file at `path` with `data` all at once, creating missing parent folders.
+    """Write `data` to the file at `path`, creating missing parent folders.
 
-    The bytes go to a temporary file in the same folder, which is flushed to disk and then
-    renamed onto `path` (`os.replace`): a failed write (disk full, no permission, Ctrl-C)
-    leaves the previous file as it was, and neither the temporary file nor new folders
-    behind. A file replaced keeps its permission bits; a new one gets the usual ones (umask).
-    Raises OSError whose `filename` is `path`.
+    - A regular file, new or existing, is written all at once: the bytes go to a temporary
+      file in the same folder (`.<name>.<random>.tmp`, or `.sscmatch-<random>.tmp` when that
+      name would be too long), which is flushed to disk and renamed onto the file
+      (`os.replace`). Readers see the whole old file or the whole new one; a failed write
+      (disk full, no permission, Ctrl-C) leaves the previous file as it was, and neither the
+      temporary file nor new folders behind.
+    - A symbolic link: the file it points to is written so; the link stays a link.
+    - An existing file the user may not write (e.g. mode 0444) is refused with a
+      PermissionError before anything is written. Root may write any file, so root is not
+      refused.
+    - A FIFO, a device, or a name of an open file such as `/dev/stdout` is opened as it is
+      and written to (after what a redirected file already holds): not all at once, since
+      there is no file to replace.
+
+    A replaced file keeps its permission bits but is a new file: its owner becomes the
+    user's, and its other hard links keep the old content. A new file gets the usual
+    permissions (umask). Raises OSError whose `filename` is `path`.
     """
     try:
         with parent_folders(path):
-            _replace_file(path, data)
+            folder = _write(path, data)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-    _sync_folder(path.parent)
+    if folder is not None:
+        _sync_folder(folder)
+
+
+def _write(path: Path, data: bytes) -> Path | None:
+    """Write `data` as `write_atomically` says; return the folder of a file replaced (to
+    sync), or None when the target was written in place."""
+    try:
+        mode: int | None = os.stat(path).st_mode  # following links
+    except FileNotFoundError:
+        mode = None  # a new file, or a link to one
+    if mode is not None and (not stat.S_ISREG(mode) or _names_a_descriptor(path)):
+        # A FIFO or device cannot be replaced, and /dev/stdout names the open file the shell
+        # redirected (`>` or `>>`): write where it points, after what is there. Opened as
+        # given, since the link of a pipe has no file name to resolve.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return None
+    if mode is not None and not os.access(path, os.W_OK):
+        # os.replace needs only the folder's permission: without this check a read-only file
+        # would be replaced although the user may not write it.
+        raise PermissionError(errno.EACCES, "no permission to write it; left as it was",
+                              str(path))
+    target = path.resolve()  # a link's file, so that the link itself stays
+    _replace_file(target, data)
+    return target.parent
+
+
+def _names_a_descriptor(path: Path) -> bool:
+    """True for /dev/stdout, /dev/stderr, /dev/fd/N and /proc/PID/fd/N: names of an open
+    file of this process, not of a file to replace."""
+    return DESCRIPTOR_PATH.fullmatch(os.path.abspath(path)) is not None
+
+
+def _temporary_name(target: Path) -> str:
+    """A new name beside `target`: the target's own name when that fits in a file name."""
+    token = secrets.token_hex(8)
+    name = f".{target.name}.{token}.tmp"
+    return name if len(os.fsencode(name)) <= NAME_MAX else f".sscmatch-{token}.tmp"
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(_temporary_name(path))
     # O_EXCL: never write through a file or link that is already there.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                  0o666)

@@ -19,7 +19,7 @@ from service.errors import Conflict, ServiceError, Unprocessable
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
 from service.items.service import ItemRow, Kind
-from service.tabular import CSV_ENCODING, FORMULA_STARTS
+from service.tabular import CSV_ENCODING, csv_text, csv_value, keep_text
 
 # `version` is the item's version when exported (its ETag in the API): an import refuses a row
 # whose item has changed since, instead of silently reverting that change.
@@ -109,7 +109,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             number += 1
             if not any(v.strip() for v in values):
                 continue
-            yield number, _row(path.name, number, cols, [_csv_value(v.strip()) for v in values])
+            yield number, _row(path.name, number, cols, [csv_value(v.strip()) for v in values])
     except csv.Error as exc:
         raise Unprocessable(f"{path.name}: row {number + 1}: {_csv_problem(exc)}.") from None
 
@@ -290,27 +290,15 @@ def export_rows(session: Session) -> list[dict[str, str]]:
     return out
 
 
-def _csv_cell(value: str) -> str:
-    """A CSV cell that a spreadsheet shows as text: one apostrophe before text that would
-    start a formula, and before text that already starts with apostrophes and then a
-    formula character (so that `_csv_value` gives back exactly the text)."""
-    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
-
-
-def _csv_value(cell: str) -> str:
-    """The text of a CSV cell written by `_csv_cell`: one leading apostrophe before a formula
-    character (apostrophes included) is removed, as spreadsheets do on display."""
-    return cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell
-
-
 def form_bytes(rows: list[dict[str, str]], fmt: str) -> bytes:
-    """Return form rows as a CSV file (UTF-8 with BOM, for spreadsheet programs; text that
-    would start a formula behind an apostrophe) or as an XLSX workbook (every cell text)."""
+    """Return form rows as a CSV file (UTF-8 with BOM, for spreadsheet programs) or as an
+    XLSX workbook (every cell text); formula-like text is kept text as `service.tabular`
+    says (behind an apostrophe in CSV, which the import takes off again)."""
     if fmt == "csv":
         out = io.StringIO(newline="")
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows({c: _csv_cell(row[c]) for c in COLUMNS} for row in rows)
+        writer.writerows({c: csv_text(row[c]) for c in COLUMNS} for row in rows)
         return out.getvalue().encode(CSV_ENCODING)
     if fmt != "xlsx":
         raise Unprocessable(f"Unknown format '{fmt}'; use csv or xlsx.")
@@ -322,8 +310,8 @@ def form_bytes(rows: list[dict[str, str]], fmt: str) -> bytes:
         sheet.append([row[c] for c in COLUMNS])
     for line in sheet.iter_rows(min_row=2):
         for cell in line:
-            # Text is text: never let a cell starting with "=" become a formula.
-            cell.data_type = "s"
+            cell.data_type = "s"  # text is text: no cell becomes a number or a formula
+            keep_text(cell)
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, text
 
 from service.auth.service import create_key
@@ -679,6 +679,23 @@ def test_export_csv_puts_one_apostrophe_before_text_that_would_be_a_formula(
     assert titles == {"F-1": "'" + FORMULA_TITLES["F-1"], "F-2": "'+55 cadastro único",
                       "F-3": "'-menos registro", "F-4": "'@SUM(A1) plan",
                       "F-5": "''=ya con apóstrofo", "F-6": "'Comillas' simples"}
+
+
+@pytest.mark.usefixtures("formula_titles")
+def test_export_xlsx_keeps_formula_like_text_as_text_cells_marked_like_the_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "forms.xlsx"
+
+    assert run(capsys, "export", "--out", str(out_file))[0] == 0
+
+    sheet = load_workbook(out_file).worksheets[0]
+    ref_at, title_at = COLUMNS.index("ref") + 1, COLUMNS.index("title") + 1
+    cells = {sheet.cell(n, ref_at).value: sheet.cell(n, title_at)
+             for n in range(2, sheet.max_row + 1)}
+    marked = {r: (c.value, c.data_type, c.quotePrefix) for r, c in cells.items()}
+    # Excel keeps a quotePrefix cell text when it is edited; F-6 would not become a formula.
+    assert marked == {ref: (title, "s", ref != "F-6") for ref, title in FORMULA_TITLES.items()}
 
 
 @pytest.mark.usefixtures("formula_titles")

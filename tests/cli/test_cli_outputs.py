@@ -1,11 +1,14 @@
 """Output files of `rank` and `export`: written whole or not at all, folders made only when
-writing, and a format that matches the file's suffix."""
+writing, a format that matches the file's suffix, and targets that are not plain files
+(links, FIFOs, open descriptors, read-only files, names near the length limit)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,123 @@ def test_export_takes_the_format_from_the_suffix_unless_given(
 
     assert xlsx_values(workbook)[0][0] == "kind"
     assert text.read_text(encoding="utf-8-sig").startswith("kind,")
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("command", ["rank", "export"])
+def test_output_through_a_symlink_writes_the_linked_file_and_keeps_the_link(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    real = tmp_path / "real" / "result.csv"
+    real.parent.mkdir()
+    real.write_bytes(OLD)
+    link = tmp_path / "result.csv"
+    link.symlink_to(real)
+
+    status, _out, err = run(capsys, *_command(command, tmp_path, link))
+
+    assert status == 0, err
+    assert link.is_symlink()
+    assert link.readlink() == real
+    assert real.read_bytes() != OLD
+    assert [p.name for p in real.parent.iterdir()] == ["result.csv"]
+
+
+def _read_fifo(fifo: Path, got: list[bytes]) -> None:
+    with fifo.open("rb") as fh:
+        got.append(fh.read())
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("command", ["rank", "export"])
+def test_output_to_a_fifo_writes_into_the_pipe(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    fifo = tmp_path / "result.csv"
+    os.mkfifo(fifo)
+    spare = tmp_path / "spare"
+    os.link(fifo, spare)  # the same pipe, to release the reader should the command not open it
+    got: list[bytes] = []
+    reader = threading.Thread(target=_read_fifo, args=(fifo, got), daemon=True)
+    reader.start()
+
+    status, _out, err = run(capsys, *_command(command, tmp_path, fifo))
+
+    reader.join(timeout=10)
+    if reader.is_alive():
+        with contextlib.suppress(OSError):  # ENXIO: the reader finished meanwhile
+            os.close(os.open(spare, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+    assert status == 0, err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(got) == 1, "the reader never saw the pipe opened for writing"
+    assert got[0].strip(), "nothing came through the pipe"
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
+def test_output_to_an_open_descriptor_appends_to_its_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "log.csv"
+    log.write_bytes(OLD)
+    with log.open("ab") as fh:  # as a shell's `>> log.csv` would give the command
+        status, _out, err = run(capsys, "export", "--format", "csv",
+                                "--out", f"/proc/self/fd/{fh.fileno()}")
+
+    assert status == 0, err
+    data = log.read_bytes()
+    assert data.startswith(OLD)
+    assert data[len(OLD):].decode("utf-8-sig").startswith("kind,")
+    assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]
+
+
+def _read_only(tmp_path: Path) -> Path:
+    out = tmp_path / "result.csv"
+    out.write_bytes(OLD)
+    out.chmod(0o444)
+    return out
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root may write any file, so a read-only file is not refused for "
+                           "root (as write_atomically's docstring says)")
+@pytest.mark.parametrize("command", ["rank", "export"])
+def test_output_to_a_read_only_file_is_refused_and_leaves_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    out = _read_only(tmp_path)
+
+    status, _out, err = run(capsys, *_command(command, tmp_path, out))
+
+    assert (status, err) == (1, f"error: {out}: no permission to write it; left as it was\n")
+    assert out.read_bytes() == OLD
+    assert stat.S_IMODE(out.stat().st_mode) == 0o444
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_output_to_a_file_the_user_may_not_write_is_refused_before_writing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _read_only(tmp_path)
+    # The check a user other than root meets (root may write any file).
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
+        False if mode & os.W_OK and Path(p) == out else real_access(p, mode, **kw)))
+
+    status, _out, err = run(capsys, *_command("export", tmp_path, out))
+
+    assert (status, err) == (1, f"error: {out}: no permission to write it; left as it was\n")
+    assert out.read_bytes() == OLD
+    assert [p.name for p in tmp_path.iterdir()] == ["result.csv"]
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("command", ["rank", "export"])
+def test_output_with_a_name_near_the_length_limit_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    out = tmp_path / ("r" * 251 + ".csv")  # 255 bytes: the longest name most systems allow
+    out.write_bytes(OLD)
+
+    status, _out, err = run(capsys, *_command(command, tmp_path, out))
+
+    assert status == 0, err
+    assert out.read_bytes() != OLD
+    assert {p.name for p in tmp_path.iterdir()} <= {out.name, "items.json"}
