@@ -46,6 +46,11 @@ fewer rows and columns): 4.4, 1.8, 4.9, 8.2, 0.8 s against 2.1, 6.0, 1.7, 9.0, 1
 same total. HiGHS 1.16 already runs two MIP workers on two cores by default (`threads=1`
 took seed 11 from 9.0 to 12.2 s); the simplex edge-weight options and scaling off changed
 nothing, scaling strategy 4 was slower.
+Also measured (2026-12-07, the machine under other load): under the API's limit, root
+heuristics on except RENS and the root reduced-cost one. On random-score seeds 7-12 it took
+1.2-10.9 s against 3.1-12.7 s with all of them on, but on scored seeds 8 and 11 it neither
+proved more nor found better plans within 2 s (same scores on 4 of 5 seeds) and proved seed 8
+later (not within 38 s, against 31.7 s): not adopted, since the API serves scored instances.
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
