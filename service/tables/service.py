@@ -14,13 +14,24 @@ from service.auth.service import Principal
 from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.pairings.audit import Actor
 from service.pairings.service import under_way, withdraw_suggestions
+from service.scoring.weights import MIN_WEIGHT
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
 from service.versions import check_if_match
 
 
 def effective_weights(table: CooperationTable) -> scoring.Weights:
-    """Return the table's weights: defaults overridden by the table's settings."""
-    return scoring.Weights.from_mapping({**asdict(scoring.Weights()), **table.weights})
+    """Return the table's weights: defaults overridden by the table's settings.
+
+    A table stored before weights under `MIN_WEIGHT` were refused is read with its ratios
+    kept: when one is that small, the weights are divided by the largest, and any still under
+    it counts as 0 (rather than every request that scores for the table failing).
+    """
+    weights: dict[str, float] = {**asdict(scoring.Weights()), **table.weights}
+    if any(0 < value < MIN_WEIGHT for value in weights.values()):
+        top = max(weights.values())
+        weights = {name: value / top if value / top >= MIN_WEIGHT else 0.0
+                   for name, value in weights.items()}
+    return scoring.Weights.from_mapping(weights)
 
 
 def factor_affinity(table: CooperationTable) -> dict[tuple[str, str], float]:

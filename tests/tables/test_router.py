@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from models import CooperationTable
 from tests.conftest import KeyMaker, bearer
 
 TABLE: dict[str, Any] = {
@@ -180,3 +183,25 @@ def test_a_country_disabled_after_joining_does_not_lock_the_table(
     assert refused.status_code == 422
     assert "JAM" in refused.json()["detail"]
     assert "PER" not in refused.json()["detail"]
+
+
+def test_a_table_stored_with_a_weight_now_too_small_is_read_with_its_ratios(
+        app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
+    admin = bearer(make_key("admin"))
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=admin)
+    assert created.status_code == 201, created.text
+    table_id = created.json()["id"]
+    names = list(created.json()["weights"])
+    stored = dict.fromkeys(names, 0.0) | {"text": 5e-324, "region": 1e-320}
+    session.execute(update(CooperationTable).where(CooperationTable.id == table_id)
+                    .values(weights=stored))  # as a release that let such weights in left it
+    session.commit()
+
+    read = app_client.get(f"/api/v1/tables/{table_id}", headers=admin)
+    suggestions = app_client.get(f"/api/v1/tables/{table_id}/suggestions", headers=admin)
+
+    assert read.status_code == 200, read.text
+    weights = read.json()["weights"]
+    assert weights["region"] == 1.0
+    assert weights["text"] == pytest.approx(5e-324 / 1e-320)
+    assert suggestions.status_code == 200, suggestions.text
