@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
 from service.config import Settings, get_settings
+from service.cursors import decode_cursor, encode_cursor
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, invalid_cursor
 from service.matching.index import IndexCache
@@ -82,10 +83,12 @@ PageT = TypeVar("PageT", bound=Page[Any])
 
 @dataclass(frozen=True)
 class Window:
-    """The slice of a list one request asks for: `limit` rows after the first `offset`."""
+    """The slice of a list one request asks for: `limit` rows after the first `offset`, or,
+    on a newest-first list, the `limit` rows below the id `before` (`KeysetWindowDep`)."""
 
     limit: int
     offset: int
+    before: int | None = None
 
     def next_cursor(self, total: int) -> str | None:
         """Return the cursor of the page after this one, None on the last page."""
@@ -96,6 +99,16 @@ class Window:
         """Return this window's rows as a page of `model` (a `Page[...]`)."""
         return model(items=items, total=total, limit=self.limit,
                      next_cursor=self.next_cursor(total))
+
+    def keyset_page(self, model: type[PageT], rows: list[Any], items: list[Any],
+                    total: int) -> PageT:
+        """Return a page of a newest-first list read with `limit + 1` rows (`rows`, which
+        have an `id`; `items` are the first `limit` of them as the page shows them). Its
+        cursor continues below the last row's id, so rows created meanwhile neither shift
+        nor repeat the pages that follow."""
+        more = len(rows) > self.limit
+        return model(items=items[:self.limit], total=total, limit=self.limit,
+                     next_cursor=encode_cursor(rows[self.limit - 1].id) if more else None)
 
 
 PageLimit = Annotated[int | None, Query(ge=1, description=(
@@ -116,14 +129,14 @@ def page_size(limit: int | None, settings: Settings) -> int:
     return size
 
 
-async def get_window(
-    settings: SettingsDep,
-    limit: PageLimit = None,
-    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET,
-                                        description="Rows to skip (or pass `cursor`)")] = None,
-    cursor: Annotated[str | None, Query(max_length=20, description=(
-        "The `next_cursor` of the previous page"))] = None,
-) -> Window:
+PageOffset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET,
+                                         description="Rows to skip (or pass `cursor`)")]
+PageCursor = Annotated[str | None, Query(max_length=20, description=(
+    "The `next_cursor` of the previous page"))]
+
+
+async def get_window(settings: SettingsDep, limit: PageLimit = None, offset: PageOffset = None,
+                     cursor: PageCursor = None) -> Window:
     """Read the page a list request asks for, by `cursor` (as every list) or by `offset`."""
     size = page_size(limit, settings)
     if not cursor:  # an empty cursor asks for the first page, as on the item lists
@@ -136,7 +149,18 @@ async def get_window(
     return Window(size, int(cursor))
 
 
+async def get_keyset_window(settings: SettingsDep, limit: PageLimit = None,
+                            offset: PageOffset = None, cursor: PageCursor = None) -> Window:
+    """Read the page of a newest-first list: its `next_cursor` continues below a row's id
+    (`Window.keyset_page`); a cursor of digits is still read as an offset."""
+    if cursor and not (cursor.isascii() and cursor.isdigit()):
+        first = await get_window(settings, limit, offset, "0")  # checks limit, and offset
+        return Window(first.limit, 0, before=decode_cursor(cursor))
+    return await get_window(settings, limit, offset, cursor)
+
+
 WindowDep = Annotated[Window, Depends(get_window)]
+KeysetWindowDep = Annotated[Window, Depends(get_keyset_window)]
 
 
 IfMatch = Annotated[str | None, Header(

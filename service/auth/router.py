@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, status
 from models import ApiKey
 from service.auth import service
 from service.auth.schemas import KeyCreate, KeyCreated, KeyRead
-from service.deps import AdminDep, SessionDep, WindowDep
+from service.deps import AdminDep, KeysetWindowDep, SessionDep
 from service.errors_doc import responses
 from service.schemas import MAX_ID, Page
 
@@ -15,12 +15,14 @@ router = APIRouter(prefix="/keys", tags=["access keys"])
 
 
 @router.get("", response_model=Page[KeyRead], responses=responses(400, 401, 403, 422))
-def list_keys(session: SessionDep, _admin: AdminDep, window: WindowDep) -> Page[KeyRead]:
+def list_keys(session: SessionDep, _admin: AdminDep,
+              window: KeysetWindowDep) -> Page[KeyRead]:
     """List access keys, newest first (never their secrets), one page at a time (`limit`,
     then `cursor` or `offset`), as every list."""
-    rows = service.list_keys(session, limit=window.limit, offset=window.offset)
-    return window.page(Page[KeyRead], [KeyRead.model_validate(k) for k in rows],
-                       service.count_keys(session))
+    rows = service.list_keys(session, limit=window.limit + 1, offset=window.offset,
+                             before=window.before)
+    return window.keyset_page(Page[KeyRead], rows, [KeyRead.model_validate(k) for k in rows],
+                              service.count_keys(session))
 
 
 @router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED,

@@ -80,11 +80,12 @@ def create_key(session: Session, *, role: str, country: str | None = None,
     return key, secret
 
 
-def list_keys(session: Session, *, limit: int | None = None, offset: int = 0) -> list[ApiKey]:
-    """Return the keys, newest first: `limit` of them after the first `offset` (None: all).
-    Hashes are included only for internal use."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())
-                                .limit(limit).offset(offset)))
+def list_keys(session: Session, *, limit: int | None = None, offset: int = 0,
+              before: int | None = None) -> list[ApiKey]:
+    """Return the keys, newest first: `limit` of them (None: all) after the first `offset`,
+    of those with an id below `before` if given. Hashes are included only for internal use."""
+    stmt = select(ApiKey) if before is None else select(ApiKey).where(ApiKey.id < before)
+    return list(session.scalars(stmt.order_by(ApiKey.id.desc()).limit(limit).offset(offset)))
 
 
 def count_keys(session: Session) -> int:

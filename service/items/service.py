@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,18 +15,17 @@ from service import revisions, versions
 from service.auth.service import Principal
 from service.config import get_settings
 from service.countries.service import require_enabled_country
+from service.cursors import decode_cursor, encode_cursor
 from service.db import contains_text
 from service.errors import (
     Conflict,
     Forbidden,
     NotFound,
     Unprocessable,
-    invalid_cursor,
     reject_nulls,
 )
 from service.items import vectors
 from service.items.schemas import ItemCreateBase, ItemUpdateBase
-from service.schemas import MAX_ID
 
 Kind = Literal["offer", "need"]
 ItemRow = Offer | Need
@@ -244,24 +241,6 @@ def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Pri
         session.flush()
         bump_revision(session, kind)
     return item
-
-
-def encode_cursor(last_id: int) -> str:
-    """Return the opaque cursor that continues after `last_id`."""
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """Read a cursor made by `encode_cursor`, or raise 400."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        prefix, _, value = raw.partition(":")
-        last_id = int(value)
-        if prefix != "id" or not 0 <= last_id <= MAX_ID:
-            raise ValueError(raw)
-        return last_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid_cursor() from None
 
 
 def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,

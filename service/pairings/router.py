@@ -12,9 +12,9 @@ from service.deps import (
     CountryFilter,
     IfMatch,
     IndexCacheDep,
+    KeysetWindowDep,
     PrincipalDep,
     SessionDep,
-    WindowDep,
 )
 from service.errors_doc import responses
 from service.matching import service as matching
@@ -78,7 +78,7 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
 def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
-    window: WindowDep,
+    window: KeysetWindowDep,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     stage: Stage | None = None,
     country: CountryFilter = None,  # the recipient or the provider
@@ -89,8 +89,10 @@ def list_pairings(
     filters = PairingFilters(table_id=table_id, stage=stage, country=country, need_id=need_id,
                              offer_id=offer_id)
     rows, total = service.list_pairings(session, principal=principal, filters=filters,
-                                        limit=window.limit, offset=window.offset)
-    return window.page(Page[PairingRead], [service.to_read(p, principal) for p in rows], total)
+                                        limit=window.limit + 1, offset=window.offset,
+                                        before=window.before)
+    return window.keyset_page(Page[PairingRead], rows,
+                              [service.to_read(p, principal) for p in rows], total)
 
 
 @router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))

@@ -176,8 +176,10 @@ def require_session(session: Session, table_id: int | None) -> None:
 
 
 def list_pairings(session: Session, *, principal: Principal, filters: PairingFilters,
-                  limit: int, offset: int) -> tuple[list[Pairing], int]:
-    """Return one page of the visible pairings (newest first) and the total count."""
+                  limit: int, offset: int, before: int | None = None
+                  ) -> tuple[list[Pairing], int]:
+    """Return one page of the visible pairings (newest first; those with an id below `before`,
+    if given) and the total count of the list."""
     conds = [visible_clause(principal)]
     if filters.table_id is not None:
         conds.append(Pairing.table_id == filters.table_id)
@@ -191,8 +193,10 @@ def list_pairings(session: Session, *, principal: Principal, filters: PairingFil
     if filters.offer_id is not None:
         conds.append(Pairing.offer_id == filters.offer_id)
     total = session.scalar(select(func.count(Pairing.id)).where(*conds)) or 0
+    below = [] if before is None else [Pairing.id < before]
     rows = session.scalars(
-        select(Pairing).where(*conds).order_by(Pairing.id.desc()).limit(limit).offset(offset)
+        select(Pairing).where(*conds, *below).order_by(Pairing.id.desc()).limit(limit)
+        .offset(offset)
         .options(joinedload(Pairing.need), joinedload(Pairing.offer),
                  joinedload(Pairing.partner), selectinload(Pairing.consents)))
     return list(rows.unique()), total

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.deps import IfMatch, PrincipalDep, SessionDep, StaffDep, WindowDep
+from service.deps import IfMatch, KeysetWindowDep, PrincipalDep, SessionDep, StaffDep
 from service.errors_doc import responses
 from service.schemas import MAX_ID, Page
 from service.tables import service
@@ -21,13 +21,14 @@ TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def list_tables(
     session: SessionDep,
     _principal: PrincipalDep,
-    window: WindowDep,
+    window: KeysetWindowDep,
     status_: Annotated[TableStatus | None, Query(alias="status")] = None,
 ) -> Page[TableRead]:
     """List cooperation tables, newest first."""
-    rows, total = service.list_tables(session, status=status_, limit=window.limit,
-                                      offset=window.offset)
-    return window.page(Page[TableRead], [service.to_read(t) for t in rows], total)
+    rows, total = service.list_tables(session, status=status_, limit=window.limit + 1,
+                                      offset=window.offset, before=window.before)
+    return window.keyset_page(Page[TableRead], rows, [service.to_read(t) for t in rows],
+                              total)
 
 
 @router.post("", response_model=TableRead, status_code=status.HTTP_201_CREATED,

@@ -128,13 +128,17 @@ def get_table_or_raise(session: Session, table_id: int, *,
 
 
 def list_tables(session: Session, *, status: str | None = None, limit: int = 50,
-                offset: int = 0) -> tuple[list[CooperationTable], int]:
-    """Return tables, newest first, and the total count."""
+                offset: int = 0, before: int | None = None
+                ) -> tuple[list[CooperationTable], int]:
+    """Return tables, newest first (those with an id below `before`, if given), and the
+    total count of the list."""
     stmt = select(CooperationTable)
     count = select(func.count(CooperationTable.id))
     if status:
         stmt = stmt.where(CooperationTable.status == status)
         count = count.where(CooperationTable.status == status)
+    if before is not None:
+        stmt = stmt.where(CooperationTable.id < before)
     rows = session.scalars(stmt.options(selectinload(CooperationTable.participants))
                            .order_by(CooperationTable.id.desc()).limit(limit).offset(offset))
     return list(rows), session.scalar(count) or 0

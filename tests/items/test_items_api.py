@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.items.service import encode_cursor
+from service.cursors import encode_cursor
 from tests.conftest import KeyMaker, bearer
 from tests.factories import (
     API,

@@ -1,5 +1,6 @@
-"""Every offset-paged list (tables, pairings, follow-ups, plans, a table's suggestions) can be
-walked by `cursor`.
+"""Every offset-paged list (tables, pairings, follow-ups, keys, plans, a table's suggestions)
+can be walked by `cursor`; on the newest-first ones (tables, pairings, keys) the cursor
+continues below the last row's id, so rows created meanwhile do not shift the pages.
 
 The page's `next_cursor` says "pass as `cursor`", as on the item lists; these lists also take
 `offset`. A client that follows `next_cursor` must see every row once and then stop.
@@ -70,6 +71,31 @@ def test_following_next_cursor_walks_every_row_once(world: World, path: str,
     assert _ids(by_offset) == _ids(whole)[limit:2 * limit]
     assert get(world, url, limit=limit, cursor="")["items"] == get(world, url, limit=limit)[
         "items"]
+
+
+@pytest.mark.parametrize("path", ["/tables", "/pairings", "/keys"])
+def test_rows_created_while_a_newest_first_list_is_paged_do_not_repeat_a_row(
+        world: World, path: str) -> None:
+    def create() -> None:
+        if path == "/tables":
+            resp = world.client.post(f"{API}/tables", headers=bearer(world.organizer), json={
+                "name": "Mesa nueva", "starts_on": "2026-12-07", "ends_on": "2026-12-09"})
+        elif path == "/keys":
+            resp = world.client.post(f"{API}/keys", headers=bearer(world.admin),
+                                     json={"role": "organizer"})
+        else:
+            created(world, need_id=world.need("HTI"), offer_id=world.offer("PER"))
+            return
+        assert resp.status_code == 201, resp.text
+
+    whole = get(world, path, limit=200)
+    first = get(world, path, limit=2)
+    create()
+    create()
+    second = get(world, path, limit=2, cursor=first["next_cursor"])
+
+    assert _ids(first) + _ids(second) == _ids(whole)[:4]  # as if nothing had been created
+    assert second["total"] == whole["total"] + 2  # the count is of the list as it is now
 
 
 @pytest.mark.parametrize("path", LISTS)
