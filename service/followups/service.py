@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
@@ -200,8 +200,7 @@ def list_followups(session: Session, *, principal: Principal, filters: FollowupF
         late = overdue_clause(as_of)
         conds.append(late if filters.overdue else ~late)
     if filters.country:
-        code = filters.country.upper()
-        conds.append(or_(Pairing.recipient_iso3 == code, Pairing.provider_iso3 == code))
+        conds.append(pairings_service.involving([filters.country.upper()]))
     if filters.responsible:
         conds.append(FollowupActivity.responsible_iso3 == filters.responsible.upper())
     if filters.table_id is not None:

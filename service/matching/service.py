@@ -349,10 +349,12 @@ def _store_suggested(session: Session, table: CooperationTable,
             row = Pairing(need_id=key[0], offer_id=key[1], table_id=table.id,
                           recipient_iso3=pair.need.country, provider_iso3=pair.offer.country,
                           stage="suggested", origin="plan")
+            pairings_service.stamp_score(row, pair.scored)
             created.append(row)
+            continue
         before = (row.score, row.components, row.scoring_version)
         pairings_service.stamp_score(row, pair.scored)
-        if row not in created and before != (row.score, row.components, row.scoring_version):
+        if before != (row.score, row.components, row.scoring_version):
             rescored.append((row, before[0]))
     try:
         with session.begin_nested():

@@ -117,14 +117,18 @@ def save(session: Session, pairing: Pairing, *, stage: str | None = None) -> Non
     revisions.bump(session, "pairings")
 
 
+def involving(countries: Collection[str]) -> ColumnElement[bool]:
+    """Pairings in which one of `countries` takes part, as recipient or as provider."""
+    return or_(Pairing.recipient_iso3.in_(countries), Pairing.provider_iso3.in_(countries))
+
+
 def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reason: str,
                          countries: Collection[str] | None = None) -> int:
     """Withdraw a table's pairings still at `suggested` (of `countries` only, when given, as
     either side), each with its audit event; return how many."""
     conds = [Pairing.table_id == table_id, Pairing.stage == "suggested"]
     if countries is not None:
-        conds.append(or_(Pairing.recipient_iso3.in_(countries),
-                         Pairing.provider_iso3.in_(countries)))
+        conds.append(involving(countries))
     details: dict[str, object] = (
         {"table_closed": table_id} if countries is None
         else {"table": table_id, "countries_removed": sorted(countries)})
@@ -146,8 +150,7 @@ def under_way(session: Session, *, table_id: int, countries: Collection[str]) ->
     suggestion taken up meanwhile is seen at its new stage (the move waits for, or is waited
     for by, the caller's transaction)."""
     rows = session.execute(select(Pairing.id, Pairing.stage).where(
-        Pairing.table_id == table_id, Pairing.stage.in_(OPEN_STAGES),
-        or_(Pairing.recipient_iso3.in_(countries), Pairing.provider_iso3.in_(countries)),
+        Pairing.table_id == table_id, Pairing.stage.in_(OPEN_STAGES), involving(countries),
     ).order_by(Pairing.id).with_for_update())
     return [pairing_id for pairing_id, stage in rows if stage != "suggested"]
 
@@ -186,8 +189,7 @@ def list_pairings(session: Session, *, principal: Principal, filters: PairingFil
     if filters.stage:
         conds.append(Pairing.stage == filters.stage)
     if filters.country:
-        code = filters.country.upper()
-        conds.append(or_(Pairing.recipient_iso3 == code, Pairing.provider_iso3 == code))
+        conds.append(involving([filters.country.upper()]))
     if filters.need_id is not None:
         conds.append(Pairing.need_id == filters.need_id)
     if filters.offer_id is not None:

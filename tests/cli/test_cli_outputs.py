@@ -30,6 +30,12 @@ def _command(name: str, tmp_path: Path, out: Path) -> list[str]:
     return ["export", "--format", "csv", "--out", str(out)]
 
 
+def _assert_refused_and_kept(status: int, err: str, out: Path, reason: str) -> None:
+    """The command failed with one line naming the file and why, and the file is as it was."""
+    assert (status, err) == (1, f"error: {out}: {reason}\n")
+    assert out.read_bytes() == OLD
+
+
 @pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("step", ["fsync", "replace"])
 @pytest.mark.parametrize("command", ["rank", "export"])
@@ -44,8 +50,7 @@ def test_output_that_fails_to_write_keeps_the_previous_file_and_leaves_no_tempor
 
     status, _out, err = run(capsys, *_command(command, tmp_path, out))
 
-    assert (status, err) == (1, f"error: {out}: No space left on device\n")
-    assert out.read_bytes() == OLD
+    _assert_refused_and_kept(status, err, out, "No space left on device")
     assert [p.name for p in folder.iterdir()] == ["result.csv"]
 
 
@@ -206,8 +211,7 @@ def test_output_to_a_read_only_file_is_refused_and_leaves_it(
 
     status, _out, err = run(capsys, *_command(command, tmp_path, out))
 
-    assert (status, err) == (1, f"error: {out}: no permission to write it; left as it was\n")
-    assert out.read_bytes() == OLD
+    _assert_refused_and_kept(status, err, out, "no permission to write it; left as it was")
     assert stat.S_IMODE(out.stat().st_mode) == 0o444
 
 
@@ -223,8 +227,7 @@ def test_output_to_a_file_the_user_may_not_write_is_refused_before_writing(
 
     status, _out, err = run(capsys, *_command("export", tmp_path, out))
 
-    assert (status, err) == (1, f"error: {out}: no permission to write it; left as it was\n")
-    assert out.read_bytes() == OLD
+    _assert_refused_and_kept(status, err, out, "no permission to write it; left as it was")
     assert [p.name for p in tmp_path.iterdir()] == ["result.csv"]
 
 

@@ -119,12 +119,18 @@ def test_update_factor_with_null_description_removes_it(
     assert set(_factor(app_client, admin, "education")["descriptions"]) == {"es", "en", "fr"}
 
 
+@pytest.fixture
+def child_care(app_client: TestClient, admin: str) -> None:
+    """A factor with one label only (English)."""
+    created = app_client.post(f"{API}/factors", headers=bearer(admin),
+                              json={"code": "child_care", "labels": {"en": "Care"}})
+    assert created.status_code == 201, created.text
+
+
+@pytest.mark.usefixtures("child_care")
 def test_update_factor_removing_its_last_label_returns_422_and_keeps_it(
     app_client: TestClient, admin: str
 ) -> None:
-    app_client.post(f"{API}/factors", json={"code": "child_care", "labels": {"en": "Care"}},
-                    headers=bearer(admin))
-
     response = app_client.patch(f"{API}/factors/child_care",
                                 json={"labels": {"en": None, "es": None}},
                                 headers=bearer(admin))
@@ -133,12 +139,10 @@ def test_update_factor_removing_its_last_label_returns_422_and_keeps_it(
     assert _factor(app_client, admin, "child_care")["labels"] == {"en": "Care"}
 
 
+@pytest.mark.usefixtures("child_care")
 def test_update_factor_replacing_every_label_at_once_succeeds(
     app_client: TestClient, admin: str
 ) -> None:
-    app_client.post(f"{API}/factors", json={"code": "child_care", "labels": {"en": "Care"}},
-                    headers=bearer(admin))
-
     response = app_client.patch(f"{API}/factors/child_care",
                                 json={"labels": {"en": None, "es": "Cuidado"}},
                                 headers=bearer(admin))

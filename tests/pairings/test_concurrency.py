@@ -19,10 +19,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, Executable, func, select, text, update
 
 from models import (
-    CooperationTable,
     IdempotencyRecord,
     Offer,
     Pairing,
@@ -212,23 +211,29 @@ def test_racing_table_changes_are_each_kept_with_its_own_version(app: FastAPI) -
         assert client.get(url, headers=bearer(keys["organizer"])).json() == last
 
 
-def test_a_table_closed_while_its_plan_computes_gets_no_plan(
-        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("change", "message"), [
+    ({"status": "closed"}, "closed while the plan was computed"),
+    ({"participants": ["HTI"]}, "changed while the plan was computed"),
+])
+def test_a_table_closed_or_changed_while_its_plan_computes_gets_no_plan(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any],
+        message: str) -> None:
     keys, _need, _offer = _world(app)
     table = _table(app, keys)
     compute = planning.plan
 
-    def close_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
-        with session_scope() as other:  # another request, committed before the plan is stored
-            other.execute(update(CooperationTable).where(CooperationTable.id == table)
-                          .values(status="closed"))
+    def change_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
+        with TestClient(app) as other:  # another request, committed before the plan is stored
+            changed = other.patch(f"{API}/tables/{table}", json=change,
+                                  headers=bearer(keys["organizer"]))
+            assert changed.status_code == 200, changed.text
         return compute(*args, **kwargs)
 
-    monkeypatch.setattr(planning, "plan", close_meanwhile)
+    monkeypatch.setattr(planning, "plan", change_meanwhile)
     with TestClient(app) as client:
         resp = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
         assert resp.status_code == 409, resp.text
-        assert "closed while the plan was computed" in resp.json()["detail"]
+        assert message in resp.json()["detail"]
         plans = client.get(f"{API}/tables/{table}/plans", headers=bearer(keys["organizer"]))
         assert plans.json()["total"] == 0
     with session_scope() as session:
@@ -243,29 +248,42 @@ def _lock_waiters(engine: Engine) -> int:
             "AND datname = current_database()")) or 0)
 
 
+def _answer_behind(app: FastAPI, engine: Engine, write: Executable,
+                   request: Callable[[TestClient], httpx.Response]) -> httpx.Response:
+    """Send `request` while `write`, executed on another connection and not yet committed,
+    holds its rows: check that the request waits for it, commit it, return the answer."""
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answers.append(request(client))
+
+    with engine.connect() as holder:
+        holder.execute(write)
+        sender = threading.Thread(target=send)
+        sender.start()
+        deadline = time.monotonic() + 60
+        while sender.is_alive() and not _lock_waiters(engine) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sender.is_alive(), answers[0].text if answers else "no answer"  # it waits
+        holder.commit()
+    sender.join(timeout=60)
+    assert len(answers) == 1
+    return answers[0]
+
+
 def test_a_move_on_racing_a_withdrawal_of_its_offer_waits_for_it_and_is_refused(
         app: FastAPI, engine: Engine) -> None:
     keys, need, offer = _world(app)
     pid = _pairing(app, keys, need, offer)
-    answers: list[httpx.Response] = []
 
-    def confirm() -> None:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            answers.append(client.post(f"{API}/pairings/{pid}/transitions",
-                                       json={"to": "commitment"}, headers=bearer(keys["CHL"])))
+    answer = _answer_behind(  # a withdrawal of the offer, written, not yet committed
+        app, engine, update(Offer).where(Offer.id == offer).values(status="withdrawn"),
+        lambda client: client.post(f"{API}/pairings/{pid}/transitions",
+                                   json={"to": "commitment"}, headers=bearer(keys["CHL"])))
 
-    with engine.connect() as withdrawal:  # a withdrawal of the offer, written, not yet committed
-        withdrawal.execute(update(Offer).where(Offer.id == offer).values(status="withdrawn"))
-        mover = threading.Thread(target=confirm)
-        mover.start()
-        deadline = time.monotonic() + 60
-        while mover.is_alive() and not _lock_waiters(engine) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert mover.is_alive(), answers[0].text if answers else "no answer"  # it waits
-        withdrawal.commit()
-    mover.join(timeout=60)
-    assert [r.status_code for r in answers] == [409], answers[0].text
-    assert f"offer {offer} of pairing {pid} is withdrawn" in answers[0].json()["detail"]
+    assert answer.status_code == 409, answer.text
+    assert f"offer {offer} of pairing {pid} is withdrawn" in answer.json()["detail"]
     assert [e.action for e in _events(pid)] == ["created"]
     with session_scope() as session:
         pairing = session.get(Pairing, pid)
@@ -282,49 +300,15 @@ def test_a_participant_removed_while_its_suggestion_is_taken_up_is_refused(
             "need_id": need, "offer_id": offer, "table_id": table})
         assert created.status_code == 201, created.text
     pid = int(created.json()["id"])
-    answers: list[httpx.Response] = []
 
-    def remove_chile() -> None:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            answers.append(client.patch(f"{API}/tables/{table}", json={"participants": ["HTI"]},
-                                        headers=bearer(keys["organizer"])))
+    answer = _answer_behind(  # HTI takes the suggestion up: written, not yet committed
+        app, engine, update(Pairing).where(Pairing.id == pid)
+        .values(stage="expression_of_interest", version=2),
+        lambda client: client.patch(f"{API}/tables/{table}", json={"participants": ["HTI"]},
+                                    headers=bearer(keys["organizer"])))
 
-    with engine.connect() as mover:  # HTI takes the suggestion up: written, not yet committed
-        mover.execute(update(Pairing).where(Pairing.id == pid)
-                      .values(stage="expression_of_interest", version=2))
-        patch = threading.Thread(target=remove_chile)
-        patch.start()
-        deadline = time.monotonic() + 60
-        while patch.is_alive() and not _lock_waiters(engine) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert patch.is_alive(), answers[0].text if answers else "no answer"  # it waits
-        mover.commit()
-    patch.join(timeout=60)
-    assert [r.status_code for r in answers] == [409], answers[0].text
-    assert answers[0].json()["pairings"] == [pid]
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["pairings"] == [pid]
     with TestClient(app) as client:
         stored = client.get(f"{API}/tables/{table}", headers=bearer(keys["organizer"])).json()
     assert stored["participants"] == ["CHL", "HTI"]
-
-
-def test_a_plan_of_a_table_changed_while_it_computes_is_not_stored(
-        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    keys, _need, _offer = _world(app)
-    table = _table(app, keys)
-    compute = planning.plan
-
-    def remove_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
-        with TestClient(app) as other:  # another request, committed before the plan is stored
-            removed = other.patch(f"{API}/tables/{table}", json={"participants": ["HTI"]},
-                                  headers=bearer(keys["organizer"]))
-            assert removed.status_code == 200, removed.text
-        return compute(*args, **kwargs)
-
-    monkeypatch.setattr(planning, "plan", remove_meanwhile)
-    with TestClient(app) as client:
-        resp = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
-        assert resp.status_code == 409, resp.text
-        assert "changed while the plan was computed" in resp.json()["detail"]
-    with session_scope() as session:
-        assert session.scalar(select(func.count(Pairing.id)).where(
-            Pairing.table_id == table)) == 0
