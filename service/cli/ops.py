@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from contextlib import closing
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from service.auth import service as auth_service
-from service.cli.options import int_in, output_path, parent_folders
+from service.cli.options import int_in, output_path, replace_file
 from service.cli.progress import progress_printer
 from service.config import get_settings
 from service.countries.seed import seed_reference
@@ -130,14 +131,18 @@ def cmd_reencode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _copy_database(source: Path, part: Path) -> str:
-    """Copy `source` into the new file `part`; return the copy's integrity verdict ("ok")."""
+def _copy_database(source: Path, copy: Path) -> None:
+    """Copy `source` into the new, empty file `copy`; refuse a copy that fails SQLite's
+    integrity check."""
     # One step of SQLite's online backup: a snapshot under a read lock, write-ahead log
     # included; writers wait at most the busy timeout meanwhile.
-    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(part)) as dst:
+    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(copy)) as dst:
         src.backup(dst)
-        verdict = dst.execute("PRAGMA integrity_check").fetchone()
-    return str(verdict[0]) if verdict else "no answer"
+        row = dst.execute("PRAGMA integrity_check").fetchone()
+    verdict = str(row[0]) if row else "no answer"
+    if verdict != "ok":
+        raise Unprocessable(f"{source}: is a corrupt database: the copy failed its integrity "
+                            f"check ({verdict}); no copy was written.")
 
 
 def _sqlite_problem(exc: sqlite3.DatabaseError, out: Path) -> str:
@@ -160,22 +165,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if url.database in (None, "", ":memory:") or not source.is_file():
         raise Unprocessable(f"{source}: no SQLite database file to back up.")
     out = output_path(args.out)
-    if out.exists() and out.resolve() == source.resolve():
+    if out.exists() and os.path.samefile(out, source):
         raise Unprocessable(f"{out}: is the database itself; give another file.")
     if out.exists() and not args.force:
         raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
-    part = out.with_name(out.name + ".part")
-    part.unlink(missing_ok=True)
     try:
-        with parent_folders(out):
-            try:
-                verdict = _copy_database(source, part)
-                if verdict != "ok":
-                    raise Unprocessable(f"{source}: is a corrupt database: the copy failed its "
-                                        f"integrity check ({verdict}); no copy was written.")
-                part.replace(out)
-            finally:
-                part.unlink(missing_ok=True)  # gone already when the copy is in place
+        replace_file(out, lambda copy: _copy_database(source, copy))
     except sqlite3.DatabaseError as exc:
         raise Unprocessable(f"{source}: {_sqlite_problem(exc, out)}; no copy was "
                             "written.") from None

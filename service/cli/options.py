@@ -73,56 +73,82 @@ def parent_folders(path: Path) -> Iterator[None]:
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to the file at `path`, creating missing parent folders.
 
-    - A regular file, new or existing, is written all at once: the bytes go to a temporary
-      file in the same folder (`.<name>.<random>.tmp`, or `.sscmatch-<random>.tmp` when that
-      name would be too long), which is flushed to disk and renamed onto the file
-      (`os.replace`). Readers see the whole old file or the whole new one; a failed write
-      (disk full, no permission, Ctrl-C) leaves the previous file as it was, and neither the
-      temporary file nor new folders behind.
-    - A symbolic link: the file it points to is written so; the link stays a link.
-    - An existing file the user may not write (e.g. mode 0444) is refused with a
-      PermissionError before anything is written. Root may write any file, so root is not
-      refused.
+    - A regular file, new or existing, is written all at once, as `replace_file` says.
     - A FIFO, a device, or a name of an open file such as `/dev/stdout` is opened as it is
       and written to (after what a redirected file already holds): not all at once, since
       there is no file to replace.
 
-    A replaced file keeps its permission bits but is a new file: its owner becomes the
-    user's, and its other hard links keep the old content. A new file gets the usual
-    permissions (umask). Raises OSError whose `filename` is `path`.
+    Raises OSError whose `filename` is `path`.
     """
-    try:
-        with parent_folders(path):
-            folder = _write(path, data)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-    if folder is not None:
-        _sync_folder(folder)
 
+    def fill(temporary: Path) -> None:
+        with temporary.open("wb") as fh:
+            fh.write(data)
 
-def _write(path: Path, data: bytes) -> Path | None:
-    """Write `data` as `write_atomically` says; return the folder of a file replaced (to
-    sync), or None when the target was written in place."""
-    try:
-        mode: int | None = os.stat(path).st_mode  # following links
-    except FileNotFoundError:
-        mode = None  # a new file, or a link to one
-    if mode is not None and (not stat.S_ISREG(mode) or _names_a_descriptor(path)):
+    if _is_stream(path):
         # A FIFO or device cannot be replaced, and /dev/stdout names the open file the shell
         # redirected (`>` or `>>`): write where it points, after what is there. Opened as
         # given, since the link of a pipe has no file name to resolve.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return None
-    if mode is not None and not os.access(path, os.W_OK):
-        # os.replace needs only the folder's permission: without this check a read-only file
-        # would be replaced although the user may not write it.
-        raise PermissionError(errno.EACCES, "no permission to write it; left as it was",
-                              str(path))
-    target = path.resolve()  # a link's file, so that the link itself stays
-    _replace_file(target, data)
-    return target.parent
+        with _naming(path):
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        return
+    replace_file(path, fill)
+
+
+def replace_file(path: Path, fill: Callable[[Path], None]) -> None:
+    """Put a new file at `path`, written by `fill`, all at once; create missing folders.
+
+    `fill` gets a new, empty file in the same folder (`.<name>.<random>.tmp`, or
+    `.sscmatch-<random>.tmp` when that name would be too long) and writes it by its name (it
+    may close it, as SQLite does). The file is then flushed to disk and renamed onto `path`
+    (`os.replace`). Readers see the whole old file or the whole new one; a failed `fill` or
+    write (an error it raises, disk full, no permission, Ctrl-C) leaves the previous file as it
+    was, and neither the temporary file nor new folders behind.
+
+    - A symbolic link: the file it points to is replaced so; the link stays a link.
+    - An existing file the user may not write (e.g. mode 0444) is refused with a
+      PermissionError before anything is written. Root may write any file, so root is not
+      refused.
+    - A FIFO, a device or a name of an open file (`/dev/stdout`) is refused: there is no file
+      to replace (`write_atomically` writes such targets as they are).
+
+    A replaced file keeps its permission bits but is a new file: its owner becomes the
+    user's, and its other hard links keep the old content. A new file gets the usual
+    permissions (umask). Raises OSError whose `filename` is `path`; what `fill` raises
+    otherwise passes through.
+    """
+    with _naming(path), parent_folders(path):
+        if _is_stream(path):
+            raise OSError(errno.EINVAL, "not a regular file; give a file name", str(path))
+        if path.exists() and not os.access(path, os.W_OK):
+            # os.replace needs only the folder's permission: without this check a read-only
+            # file would be replaced although the user may not write it.
+            raise PermissionError(errno.EACCES, "no permission to write it; left as it was",
+                                  str(path))
+        target = path.resolve()  # a link's file, so that the link itself stays
+        _replace(target, fill)
+    _sync_folder(target.parent)
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Re-raise an OSError as one whose `filename` is `path`, the name the user gave."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
+def _is_stream(path: Path) -> bool:
+    """True when `path` exists but is no regular file to replace: a FIFO, a device, or a
+    name of an open file of this process (/dev/stdout, /dev/fd/N, /proc/PID/fd/N)."""
+    try:
+        mode = os.stat(path).st_mode  # following links
+    except FileNotFoundError:
+        return False  # a new file, or a link to one
+    return not stat.S_ISREG(mode) or _names_a_descriptor(path)
 
 
 def _names_a_descriptor(path: Path) -> bool:
@@ -138,18 +164,19 @@ def _temporary_name(target: Path) -> str:
     return name if len(os.fsencode(name)) <= NAME_MAX else f".sscmatch-{token}.tmp"
 
 
-def _replace_file(path: Path, data: bytes) -> None:
+def _replace(path: Path, fill: Callable[[Path], None]) -> None:
     temporary = path.with_name(_temporary_name(path))
     # O_EXCL: never write through a file or link that is already there.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            if path.is_file():
-                os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if path.is_file():
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+        fill(temporary)
+        fd = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

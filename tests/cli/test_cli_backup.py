@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +47,11 @@ def test_backup_copies_what_is_committed_while_a_writer_holds_its_transaction(
         writer.close()
 
     assert status == 0, err
+    assert [p.name for p in out.parent.iterdir()] == ["copy.db"]  # no temporary file left
     assert stdout.startswith(f"backed up {sqlite_db} to {out} (")
     assert _key_names(out) == ["before the backup"]
     with sqlite3.connect(out) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert not out.with_name("copy.db.part").exists()
 
 
 @pytest.mark.usefixtures("sqlite_db")
@@ -128,3 +131,96 @@ def test_backup_of_a_damaged_database_is_a_one_line_error_and_writes_nothing(
     assert err.endswith("; no copy was written.\n")
     assert len(err.splitlines()) == 1
     assert not out.parent.exists()
+
+
+OLD = b"an older backup"
+
+
+@pytest.mark.usefixtures("sqlite_db")
+def test_backup_through_a_symlink_replaces_the_linked_file_and_keeps_the_link(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "kept" / "latest.db"
+    real.parent.mkdir()
+    real.write_bytes(OLD)
+    link = tmp_path / "latest.db"
+    link.symlink_to(real)
+
+    status, _out, err = run(capsys, "backup", "--out", str(link), "--force")
+
+    assert status == 0, err
+    assert [p.name for p in real.parent.iterdir()] == ["latest.db"]
+    assert link.is_symlink()
+    assert link.readlink() == real
+    assert _key_names(real) == ["before the backup"]
+
+
+@pytest.mark.usefixtures("sqlite_db")
+def test_backup_leaves_a_file_named_like_its_temporary_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "copy.db"
+    mine = tmp_path / "copy.db.part"  # a name the copy once used for its temporary file
+    mine.write_bytes(OLD)
+
+    status, _out, err = run(capsys, "backup", "--out", str(out))
+
+    assert status == 0, err
+    assert mine.read_bytes() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["copy.db",
+                                                                        "copy.db.part"]
+
+
+@pytest.mark.usefixtures("sqlite_db")
+@pytest.mark.parametrize("step", ["fsync", "replace"])
+def test_backup_that_fails_to_write_keeps_the_previous_copy_and_leaves_nothing_new(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        step: str) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    out = folder / "copy.db"
+    out.write_bytes(OLD)
+    new = tmp_path / "new" / "copy.db"
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, step, full_disk)  # the disk fills up at the flush or the rename
+    replaced = run(capsys, "backup", "--out", str(out), "--force")
+    created = run(capsys, "backup", "--out", str(new))
+
+    assert replaced[::2] == (1, f"error: {out}: No space left on device\n")
+    assert out.read_bytes() == OLD
+    assert [p.name for p in folder.iterdir()] == ["copy.db"]
+    assert created[::2] == (1, f"error: {new}: No space left on device\n")
+    assert not new.parent.exists()
+
+
+@pytest.mark.usefixtures("sqlite_db")
+def test_backup_onto_a_file_the_user_may_not_write_is_refused_and_leaves_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "copy.db"
+    out.write_bytes(OLD)
+    out.chmod(0o444)
+    # The check a user other than root meets (root may write any file).
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
+        False if mode & os.W_OK and Path(p) == out else real_access(p, mode, **kw)))
+
+    status, _out, err = run(capsys, "backup", "--out", str(out), "--force")
+
+    assert (status, err) == (1, f"error: {out}: no permission to write it; left as it was\n")
+    assert out.read_bytes() == OLD
+    assert stat.S_IMODE(out.stat().st_mode) == 0o444
+
+
+@pytest.mark.usefixtures("sqlite_db")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_backup_onto_a_fifo_is_refused_and_leaves_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "copy.db"
+    os.mkfifo(fifo)
+
+    status, _out, err = run(capsys, "backup", "--out", str(fifo), "--force")
+
+    assert (status, err) == (1, f"error: {fifo}: not a regular file; give a file name\n")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
