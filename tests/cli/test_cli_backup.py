@@ -70,16 +70,19 @@ def test_backup_replaces_a_file_only_with_force(
     assert _key_names(out) == ["before the backup"]
 
 
-@pytest.mark.parametrize("target", ["database", "folder"])
+@pytest.mark.parametrize("target", ["database", "hard link", "folder"])
 def test_backup_onto_the_database_or_a_folder_is_refused(
         sqlite_db: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
-    out = sqlite_db if target == "database" else sqlite_db.parent
+    out = {"database": sqlite_db, "hard link": sqlite_db.with_name("other-name.db"),
+           "folder": sqlite_db.parent}[target]
+    if target == "hard link":
+        os.link(sqlite_db, out)
     before = sqlite_db.read_bytes()
 
     status, _out, err = run(capsys, "backup", "--out", str(out), "--force")
 
     assert status == 1
-    reason = "is the database itself" if target == "database" else "is a folder"
+    reason = "is a folder" if target == "folder" else "is the database itself"
     assert err.strip().startswith(f"error: {out}: {reason}")
     assert sqlite_db.read_bytes() == before
 
