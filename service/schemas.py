@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticUndefined, to_json
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 MAX_ID = 2**31 - 1
 """Largest record id: ids are 32-bit INTEGER columns (PostgreSQL rejects larger values)."""
@@ -189,3 +190,16 @@ ISO3 = Annotated[
     Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", examples=["ARG"]),
     AfterValidator(str.upper),
 ]
+
+
+def merge_changes(current: Mapping[str, V], changes: Mapping[str, V | None]) -> dict[str, V]:
+    """A flat map after a PATCH of it (as JSON merge patch, RFC 7396, does for one level):
+    the keys given replace those of `current`, those given as null are removed, the others
+    stay as they are."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,6 +11,7 @@ from service.config import get_settings
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
 from service.db import contains_text
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
+from service.schemas import merge_changes
 
 
 def get_country(session: Session, iso3: str) -> Country | None:
@@ -135,30 +134,19 @@ def create_factor(session: Session, *, data: FactorCreate) -> Factor:
     return factor
 
 
-def _merged(texts: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
-    """`texts` with the given languages replaced, and those given as null removed."""
-    merged = dict(texts)
-    for language, text in changes.items():
-        if text is None:
-            merged.pop(language, None)
-        else:
-            merged[language] = text
-    return merged
-
-
 def update_factor(session: Session, *, factor: Factor, data: FactorUpdate) -> Factor:
     """Change a factor's labels, descriptions or position; a null label or description
     removes it, but a factor keeps at least one label in a working language."""
     reject_nulls(data.model_dump(exclude_unset=True))
     if data.labels is not None:
-        labels = _merged(factor.labels, data.labels)
+        labels = merge_changes(factor.labels, data.labels)
         languages = get_settings().languages
         if not any(language in labels for language in languages):
             raise field_error("labels", "A factor keeps at least one label in a working "
                                         f"language ({', '.join(languages)}).")
         factor.labels = labels
     if data.descriptions is not None:
-        factor.descriptions = _merged(factor.descriptions, data.descriptions)
+        factor.descriptions = merge_changes(factor.descriptions, data.descriptions)
     if data.position is not None:
         factor.position = data.position
     session.flush()

@@ -10,9 +10,12 @@ from pydantic import ConfigDict, Field, JsonValue, field_validator
 from service.schemas import ISO3, CleanLine, Day, InputSchema, Number, Schema, Whole
 
 TableStatus = Literal["planning", "open", "matching", "in_session", "closed"]
-WeightMap = dict[Annotated[str, Field(max_length=32)], Annotated[Number, Field(ge=0, le=1000)]]
-AffinityMap = dict[Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$")],
-                   Annotated[Number, Field(ge=0, le=1)]]
+WeightName = Annotated[str, Field(max_length=32)]
+Weight = Annotated[Number, Field(ge=0, le=1000)]
+FactorPair = Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$")]
+Affinity = Annotated[Number, Field(ge=0, le=1)]
+WeightMap = dict[WeightName, Weight]
+AffinityMap = dict[FactorPair, Affinity]
 
 _EXAMPLE: dict[str, JsonValue] = {
     "name": "Mesa de Cooperación Sur-Sur 2026",
@@ -67,8 +70,14 @@ class TableUpdate(InputSchema):
     tables_per_round: Whole | None = Field(default=None, ge=1, le=500)
     max_meetings_per_delegation: Whole | None = Field(default=None, ge=1, le=100)
     max_offers_per_need: Whole | None = Field(default=None, ge=1, le=20)
-    weights: WeightMap | None = None
-    factor_affinity: AffinityMap | None = None
+    weights: dict[WeightName, Weight | None] | None = Field(default=None, description=(
+        "Changes to the table's weight overrides: a weight given replaces the table's, a null "
+        "returns it to its default, and weights not named keep their value"))
+    factor_affinity: dict[FactorPair, Affinity | None] | None = Field(
+        default=None, description=(
+            "Changes to the table's affinity overrides, keyed 'factor_a:factor_b' (either "
+            "order names the same pair): a value given replaces the pair's, a null returns the "
+            "pair to the default table, and pairs not named keep their value"))
 
     @field_validator("participants")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date
 
@@ -14,6 +15,7 @@ from service.auth.service import Principal
 from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.pairings.audit import Actor
 from service.pairings.service import under_way, withdraw_suggestions
+from service.schemas import merge_changes
 from service.scoring.weights import MIN_WEIGHT
 from service.tables.schemas import TableCreate, TableRead, TableUpdate
 from service.versions import check_if_match
@@ -66,9 +68,9 @@ def _check_weights(weights: dict[str, float]) -> None:
                             errors=[{"field": "weights", "message": str(exc)}]) from None
 
 
-def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
-    """Known factors, two different ones per key, each pair given once (a:b and b:a are one
-    pair: the table is symmetric)."""
+def _check_affinity(session: Session, affinity: Iterable[str]) -> None:
+    """Keys of an affinity map: known factors, two different ones per key, each pair given
+    once (a:b and b:a are one pair: the table is symmetric)."""
     pairs: dict[frozenset[str], str] = {}
     codes: set[str] = set()
     for key in affinity:
@@ -92,6 +94,11 @@ def _check_affinity(session: Session, affinity: dict[str, float]) -> None:
         raise Unprocessable(
             f"Unknown factors in factor_affinity: {', '.join(unknown)}.",
             errors=[{"field": "factor_affinity", "message": f"unknown: {', '.join(unknown)}"}])
+
+
+def _same_pair(a: str, b: str) -> bool:
+    """True when two affinity keys name the same two factors ('x:y' and 'y:x' do)."""
+    return set(a.split(":")) == set(b.split(":"))
 
 
 def _check_countries(session: Session, codes: list[str], field: str) -> None:
@@ -208,9 +215,14 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
             _check_countries(session, [host], "host_country")
         table.host_country_iso3 = host
     if "weights" in changes:
+        changes["weights"] = merge_changes(table.weights, changes["weights"])
         _check_weights(changes["weights"])
     if "factor_affinity" in changes:
-        _check_affinity(session, changes["factor_affinity"])
+        given = changes["factor_affinity"]
+        _check_affinity(session, given)
+        kept = {key: value for key, value in table.factor_affinity.items()
+                if not any(_same_pair(key, new) for new in given)}
+        changes["factor_affinity"] = merge_changes(kept, given)
     _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on))
     for key, value in changes.items():
         setattr(table, key, value)

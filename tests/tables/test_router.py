@@ -109,6 +109,47 @@ def test_create_table_with_unknown_factors_in_the_affinity_table_is_422(
     assert created.json()["factor_affinity"] == {"ict:agriculture": 0.6}
 
 
+def test_update_table_weights_and_affinity_change_only_what_they_name(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    body = {**TABLE, "weights": {"text": 0.9}, "factor_affinity": {"ict:agriculture": 0.6}}
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+    defaults = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+
+    added = app_client.patch(url, headers=bearer(key), json={
+        "weights": {"region": 0.05}, "factor_affinity": {"education:ict": 0.4}})
+    turned = app_client.patch(url, headers=bearer(key), json={
+        "factor_affinity": {"agriculture:ict": 0.7}})  # the same pair, named the other way
+    reset = app_client.patch(url, headers=bearer(key), json={
+        "weights": {"text": None}, "factor_affinity": {"ict:education": None}})
+
+    assert added.status_code == 200, added.text
+    assert (added.json()["weights"]["text"], added.json()["weights"]["region"]) == (0.9, 0.05)
+    assert added.json()["factor_affinity"] == {"ict:agriculture": 0.6, "education:ict": 0.4}
+    assert turned.json()["factor_affinity"] == {"education:ict": 0.4, "agriculture:ict": 0.7}
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["weights"] == defaults["weights"] | {"region": 0.05}
+    assert reset.json()["factor_affinity"] == {"agriculture:ict": 0.7}
+    assert reset.json()["version"] == 4
+
+
+def test_update_table_weights_that_leave_all_zero_are_refused(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    names = ("text", "factor", "modality", "language", "region", "reciprocity", "novelty",
+             "capacity")
+    body = {**TABLE, "weights": {name: 0 for name in names if name != "text"}}
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key)).json()
+
+    resp = app_client.patch(f"/api/v1/tables/{created['id']}", headers=bearer(key),
+                            json={"weights": {"text": 0}})
+
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["field"] == "weights"
+    assert app_client.get(f"/api/v1/tables/{created['id']}", headers=bearer(key)).json() == created
+
+
 def test_update_table_with_a_stale_if_match_is_412_and_unchanged(
         app_client: TestClient, make_key: KeyMaker) -> None:
     key = make_key("organizer")
