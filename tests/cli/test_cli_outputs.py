@@ -1,6 +1,6 @@
-"""Output files of `rank` and `export`: written whole or not at all, folders made only when
-writing, a format that matches the file's suffix, and targets that are not plain files
-(links, FIFOs, open descriptors, read-only files, names near the length limit)."""
+"""Output files of `rank`, `export` and `report`: written whole or not at all, folders made
+only when writing, a format that matches the file's suffix, and targets that are not plain
+files (links, FIFOs, open descriptors, read-only files, names near the length limit)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from tests.cli.helpers import run, xlsx_values
 
 OLD = b"the previous, good file\n"
+COMMANDS = ["rank", "export", "report"]
 
 
 def _fail(*_args: object) -> None:
@@ -27,6 +28,8 @@ def _command(name: str, tmp_path: Path, out: Path) -> list[str]:
         items = tmp_path / "items.json"
         items.write_text("[]", encoding="utf-8")
         return ["rank", "--items", str(items), "--quiet", "--out", str(out)]
+    if name == "report":
+        return ["report", "all", "--format", "csv", "--out", str(out)]
     return ["export", "--format", "csv", "--out", str(out)]
 
 
@@ -38,7 +41,7 @@ def _assert_refused_and_kept(status: int, err: str, out: Path, reason: str) -> N
 
 @pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("step", ["fsync", "replace"])
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_that_fails_to_write_keeps_the_previous_file_and_leaves_no_temporary(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         command: str, step: str) -> None:
@@ -55,7 +58,7 @@ def test_output_that_fails_to_write_keeps_the_previous_file_and_leaves_no_tempor
 
 
 @pytest.mark.usefixtures("cli_db")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_that_fails_to_write_leaves_no_new_folder(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         command: str) -> None:
@@ -69,7 +72,7 @@ def test_output_that_fails_to_write_leaves_no_new_folder(
 
 
 @pytest.mark.usefixtures("cli_db")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_replaces_the_previous_file_and_keeps_its_permissions(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     out = tmp_path / "result.csv"
@@ -128,7 +131,7 @@ def test_export_takes_the_format_from_the_suffix_unless_given(
 
 
 @pytest.mark.usefixtures("cli_db")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_through_a_symlink_writes_the_linked_file_and_keeps_the_link(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     real = tmp_path / "real" / "result.csv"
@@ -152,7 +155,7 @@ def _read_fifo(fifo: Path, got: list[bytes]) -> None:
 
 
 @pytest.mark.usefixtures("cli_db")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_to_a_fifo_writes_into_the_pipe(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     fifo = tmp_path / "result.csv"
@@ -204,7 +207,7 @@ def _read_only(tmp_path: Path) -> Path:
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
                     reason="root may write any file, so a read-only file is not refused for "
                            "root (as write_atomically's docstring says)")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_to_a_read_only_file_is_refused_and_leaves_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     out = _read_only(tmp_path)
@@ -232,7 +235,7 @@ def test_output_to_a_file_the_user_may_not_write_is_refused_before_writing(
 
 
 @pytest.mark.usefixtures("cli_db")
-@pytest.mark.parametrize("command", ["rank", "export"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_output_with_a_name_near_the_length_limit_is_written(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     out = tmp_path / ("r" * 251 + ".csv")  # 255 bytes: the longest name most systems allow
