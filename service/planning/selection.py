@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
@@ -307,10 +308,30 @@ def select(
     )
     covered = {c.recipient for c in chosen} | {c.provider for c in chosen}
     optimal = optimal and best.optimal
+    total = math.fsum(c.score for c in chosen)
     return Selection(
         chosen=chosen,
-        total_score=math.fsum(c.score for c in chosen),
+        total_score=total,
         uncovered=tuple(v for v in model.countries if v not in covered),
         optimal=optimal,
-        score_bound=None if optimal else best.bound,
+        # The solver's bound can be infinite when it stopped before its first relaxation
+        # solved; the bound of the caps alone is always finite.
+        score_bound=None if optimal else max(total, min(best.bound, caps_bound(cands, caps))),
     )
+
+
+def caps_bound(cands: Sequence[Candidate], caps: Caps) -> float:
+    """A finite upper bound on the total score of any selection, from the caps alone: no need
+    gets more than its best `caps.need` candidates, and no offer serves more than its best
+    `caps.offer` ones."""
+    by_need: defaultdict[str, list[float]] = defaultdict(list)
+    by_offer: defaultdict[str, list[float]] = defaultdict(list)
+    for cand in cands:
+        by_need[cand.need_id].append(cand.score)
+        by_offer[cand.offer_id].append(cand.score)
+
+    def best(groups: Mapping[str, list[float]], cap: Mapping[str, int]) -> float:
+        return math.fsum(math.fsum(heapq.nlargest(cap[key], scores))
+                         for key, scores in groups.items())
+
+    return min(best(by_need, caps.need), best(by_offer, caps.offer))

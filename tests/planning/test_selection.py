@@ -261,3 +261,40 @@ def test_select_cut_short_before_its_root_bound_reports_the_relaxation_bound(
     assert limited.score_bound >= exact.total_score - 1e-9
     assert limited.total_score <= exact.total_score + 1e-9
     assert violations(limited.chosen, capacity, limits) == []
+
+
+def test_select_cut_short_before_any_bound_reports_the_caps_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped before even the linear relaxation is solved (a very short limit on a large
+    table), the selection still carries a finite proven bound: the caps' own."""
+    candidates, capacity, limits = _dense_instance(2)
+    exact = select(candidates, capacity=capacity, limits=limits)
+    real_solve = milp.solve
+
+    def cut_short(*args: Any, **kwargs: Any) -> Solved:
+        if kwargs.get("relax") or kwargs.get("heuristics"):  # nothing solved, nothing bounded
+            return Solved(None, -math.inf, math.inf, optimal=False)
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(selection_module, "solve", cut_short)
+    limited = select(candidates, capacity=capacity, limits=limits, time_limit_s=60)
+
+    ordered = canonical_candidates(candidates)
+    caps = caps_for(ordered, capacity, limits, [False] * len(ordered))
+    assert not limited.optimal
+    assert limited.score_bound is not None
+    assert limited.score_bound == pytest.approx(selection_module.caps_bound(ordered, caps))
+    assert math.isfinite(limited.score_bound)
+    assert limited.score_bound >= exact.total_score - 1e-9
+    assert violations(limited.chosen, capacity, limits) == []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_caps_bound_is_never_below_the_optimum(seed: int) -> None:
+    candidates, capacity, limits = random_candidates(random.Random(seed))
+    ordered = canonical_candidates(candidates)
+    caps = caps_for(ordered, capacity, limits, [False] * len(ordered))
+
+    _cover, best_score = brute_force(candidates, capacity, limits)
+
+    assert selection_module.caps_bound(ordered, caps) >= best_score - 1e-9
