@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,16 +212,17 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     if table.status == "closed":
         raise Conflict("The table is closed; its plan cannot be recomputed.")
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
-    held, open_elsewhere = _held_pairs(session, table)
+    held, open_elsewhere, ended = _held_pairs(session, table)
     capacity = _free_capacity(session, pairs, held)
     candidates = [
         planning.Candidate(need_id=p.need.id, offer_id=p.offer.id, recipient=p.need.country,
                            provider=p.offer.country, score=p.scored.total)
         for p in pairs
         if (key := (p.need.id, p.offer.id)) not in held
-        and key not in open_elsewhere and capacity[p.offer.id] > 0
+        and key not in open_elsewhere and key not in ended and capacity[p.offer.id] > 0
     ]
     elsewhere = sum((p.need.id, p.offer.id) in open_elsewhere for p in pairs)
+    turned_down = sum((p.need.id, p.offer.id) in ended for p in pairs)
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
@@ -248,7 +249,9 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         table_id=table.id, number=number, scoring_version=scoring.SCORING_VERSION,
         created_by=audit.Actor.of(actor).label()[:120],
         summary=_summary(result, len(candidates), len(held), len(scheduled & held.keys()),
-                         elsewhere, limit, seconds) | {"participants_without_meeting": unseated},
+                         elsewhere, limit, seconds) | {
+                             "pairs_declined_or_withdrawn": turned_down,
+                             "participants_without_meeting": unseated},
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
@@ -280,30 +283,44 @@ def _lock_open_table(session: Session, table: CooperationTable) -> None:
                        "computed; nothing was stored. Compute the plan again.")
 
 
+Pair = tuple[str, str]
+
+
 def _held_pairs(session: Session, table: CooperationTable
-                ) -> tuple[dict[tuple[str, str], planning.Candidate], set[tuple[str, str]]]:
-    """(need, offer) pairs with an open pairing, as the planner names them (ids as text).
+                ) -> tuple[dict[Pair, planning.Candidate], set[Pair], set[Pair]]:
+    """(need, offer) pairs a plan must keep or leave out, as the planner names them (ids as
+    text).
 
     First the table's pairings already past `suggested`: a new plan keeps them as they are,
     counts them against the table's limits and schedules their meetings (fixed candidates,
     with the score they carry). Then the pairs with an open pairing in another table or in
     none: a need and an offer have at most one open pairing, so those pairs are followed
-    there and a plan of this table leaves them out.
+    there and a plan of this table leaves them out. Last the pairs of the table's declined or
+    withdrawn pairings: a country (or the secretariat) turned them down at this table, so a
+    plan does not propose them again, unless the pair is open at the table once more (an
+    organiser suggested it again by hand).
     """
-    here: dict[tuple[str, str], planning.Candidate] = {}
-    elsewhere: set[tuple[str, str]] = set()
+    here: dict[Pair, planning.Candidate] = {}
+    elsewhere: set[Pair] = set()
+    ended: set[Pair] = set()
+    open_here: set[Pair] = set()
     rows = session.execute(select(
         Pairing.need_id, Pairing.offer_id, Pairing.table_id, Pairing.stage,
         Pairing.recipient_iso3, Pairing.provider_iso3, Pairing.score,
-    ).where(Pairing.stage.in_(OPEN_STAGES)))
+    ).where(or_(Pairing.stage.in_(OPEN_STAGES), Pairing.table_id == table.id)))
     for need_id, offer_id, table_id, stage, recipient, provider, score in rows:
         key = (str(need_id), str(offer_id))
-        if table_id != table.id:
+        if stage not in OPEN_STAGES:
+            ended.add(key)
+        elif table_id != table.id:
             elsewhere.add(key)
-        elif stage != "suggested":
-            here[key] = planning.Candidate(need_id=key[0], offer_id=key[1], recipient=recipient,
-                                           provider=provider, score=min(max(score, 0.0), 1.0))
-    return here, elsewhere
+        else:
+            open_here.add(key)
+            if stage != "suggested":
+                here[key] = planning.Candidate(
+                    need_id=key[0], offer_id=key[1], recipient=recipient, provider=provider,
+                    score=min(max(score, 0.0), 1.0))
+    return here, elsewhere, ended - open_here
 
 
 def _free_capacity(session: Session, pairs: Sequence[RankedPair],
@@ -327,10 +344,10 @@ def _store_suggested(session: Session, table: CooperationTable,
     The table's `suggested` pairings are read under their row locks, so a pairing acted on
     while the plan was computed is seen as it is now (or no longer at `suggested`). Those that
     anyone acted on (an event in their history other than a plan's), and suggestions an
-    organiser made by hand, stay as they are; a stale plan suggestion nobody touched is
-    deleted together with its history. A suggestion chosen again whose score changed (new
-    weights, edited items) gets the new score as a change of its own: a new version (ETag)
-    and a `rescored` event with both scores.
+    organiser made by hand, stay (those acted on keep their score too); a stale plan
+    suggestion nobody touched is deleted together with its history. A suggestion nobody acted
+    on chosen again whose score changed (new weights, edited items) gets the new score as a
+    change of its own: a new version (ETag) and a `rescored` event with both scores.
     """
     keep = {(int(p.need.id), int(p.offer.id)): p for p in chosen}
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
@@ -352,6 +369,8 @@ def _store_suggested(session: Session, table: CooperationTable,
             pairings_service.stamp_score(row, pair.scored)
             created.append(row)
             continue
+        if row.id in acted_on:
+            continue  # chosen as it is: one that anyone acted on stays as it is
         before = (row.score, row.components, row.scoring_version)
         pairings_service.stamp_score(row, pair.scored)
         if before != (row.score, row.components, row.scoring_version):

@@ -80,7 +80,7 @@ def test_a_pairing_opened_while_the_plan_computed_is_a_conflict_that_stores_noth
     world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
     loose = created(world, table_id=None)
     # As if the pairing had been opened by another request after the plan read the open ones.
-    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: ({}, set()))
+    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: ({}, set(), set()))
 
     resp = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(world.admin))
 
@@ -315,3 +315,49 @@ def test_a_disabled_country_takes_no_new_part_in_a_table_until_enabled_again(
     switch(True)
     assert get(world, f"/tables/{world.table_id}/suggestions")["total"] >= 1
     assert created(world, "HTI")["stage"] == "expression_of_interest"
+
+
+@pytest.mark.parametrize(("who", "to"), [("HTI", "declined"), ("CHL", "withdrawn"),
+                                         ("organizer", "withdrawn")])
+def test_a_new_plan_does_not_propose_again_a_pair_turned_down_at_the_table(
+        app_client: TestClient, make_key: KeyMaker, who: str, to: str) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    first = plan(world, world.table_id)
+    suggested = get(world, "/pairings", table_id=world.table_id)["items"]
+    assert [(p["need_id"], p["offer_id"]) for p in suggested] == [(world.need_id, world.offer_id)]
+    moved(world, suggested[0]["id"], who, to, reason="No es una prioridad este año.")
+
+    second = plan(world, world.table_id)
+
+    assert _open_pairs(world, world.table_id) == set()
+    assert (first["summary"]["candidates"], second["summary"]["candidates"]) == (1, 0)
+    assert second["summary"]["pairs_declined_or_withdrawn"] == 1
+    assert second["meetings"] == []
+    by_hand = created(world)  # an organiser may still propose the pair again
+    assert (by_hand["stage"], by_hand["origin"]) == ("suggested", "organizer")
+    third = plan(world, world.table_id)  # and plans take it up again
+    assert third["summary"]["pairs_declined_or_withdrawn"] == 0
+    assert [m["countries"] for m in third["meetings"]] == [["CHL", "HTI"]]
+
+
+def test_a_new_plan_leaves_the_score_and_version_of_a_suggestion_someone_acted_on(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    plan(world, world.table_id)
+    first = {p["need_id"]: p for p in get(world, "/pairings", table_id=world.table_id)["items"]}
+    pid = first[world.need_id]["id"]
+    partner = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(world.key("HTI")),
+                               json={"name": "ABC", "support": "technical"})
+    assert partner.status_code == 200, partner.text
+    url = f"{API}/tables/{world.table_id}"
+    weights = app_client.patch(url, headers=bearer(world.organizer),
+                               json={"weights": {"text": 0.9}})
+    assert weights.status_code == 200, weights.text
+
+    second = plan(world, world.table_id)
+
+    read = world.client.get(f"{API}/pairings/{pid}", headers=bearer(world.admin))
+    assert read.headers["ETag"] == partner.headers["ETag"]
+    assert read.json()["score"] == first[world.need_id]["score"]
+    assert [e["action"] for e in history(world, pid)] == ["created", "partner_set"]
+    assert [p["need_id"] for m in second["meetings"] for p in m["pairings"]] == [world.need_id]
