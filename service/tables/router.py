@@ -35,9 +35,11 @@ def list_tables(
              responses=responses(401, 403, 422))
 def create_table(data: TableCreate, session: SessionDep, _staff: StaffDep,
                  response: Response) -> TableRead:
-    """Create a cooperation table (organisers)."""
+    """Create a cooperation table (organisers); its version is in `ETag`, for the first
+    conditional PATCH."""
     table = service.create_table(session, data=data)
     response.headers["Location"] = f"/api/v1/tables/{table.id}"
+    response.headers["ETag"] = etag(table)
     return service.to_read(table)
 
 

@@ -34,6 +34,7 @@ def test_create_table_as_organizer_returns_effective_settings(
     assert body["participants"] == ["ARG", "BRA", "HTI", "PER"]
     assert body["weights"]["text"] > 0
     assert resp.headers["Location"] == f"/api/v1/tables/{body['id']}"
+    assert resp.headers["ETag"] == '"1"'
 
 
 @pytest.mark.parametrize(("role", "country", "expected"), [
