@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(f"demo data loaded: {result.offers} offers, {result.needs} needs",
                       file=sys.stderr)
     close_connections()  # a worker's own are closed when it stops; none stay open here
-    from service.cli.nodelay import NoDelayHTTPProtocol
+    from service.nodelay import NoDelayHTTPProtocol
 
     uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,

@@ -34,7 +34,10 @@
 from __future__ import annotations
 
 import contextlib
+import pickle
 import socket
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -223,7 +226,7 @@ def test_more_concurrent_requests_than_the_limit_all_get_answers(module_world: W
 
 
 def test_server_connections_have_nagle_switched_off() -> None:
-    from service.cli.nodelay import NoDelayHTTPProtocol
+    from service.nodelay import NoDelayHTTPProtocol
 
     class Transport:
         def __init__(self, sock: socket.socket) -> None:
@@ -254,7 +257,7 @@ def test_serve_uses_the_nodelay_protocol(monkeypatch: pytest.MonkeyPatch,
     import uvicorn
 
     from service.cli import main
-    from service.cli.nodelay import NoDelayHTTPProtocol
+    from service.nodelay import NoDelayHTTPProtocol
 
     del service_db
     seen: dict[str, Any] = {}
@@ -265,12 +268,27 @@ def test_serve_uses_the_nodelay_protocol(monkeypatch: pytest.MonkeyPatch,
     assert seen["workers"] == 2
 
 
+def test_a_server_worker_reads_the_protocol_without_importing_the_service() -> None:
+    """Each worker of `serve --workers N` unpickles the protocol class before uvicorn starts
+    the thread that answers the parent's health pings (5 s): importing the whole service
+    there (numpy, the text model) got workers killed and spawned again at start."""
+    from service.nodelay import NoDelayHTTPProtocol
+
+    script = ("import pickle, sys; pickle.loads(sys.stdin.buffer.read()); "
+              "print(' '.join(sorted(m for m in sys.modules "
+              "if m.split('.')[0] in ('service', 'models', 'numpy', 'sqlalchemy'))))")
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                          input=pickle.dumps(NoDelayHTTPProtocol), timeout=60)
+
+    assert done.stdout.decode().split() == ["service", "service.nodelay"]
+
+
 def test_the_server_parses_http_with_the_c_parser_on_uvloop() -> None:
     import uvicorn.config
     import uvloop  # a dependency wherever it builds (not on Windows)
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    from service.cli.nodelay import NoDelayHTTPProtocol
+    from service.nodelay import NoDelayHTTPProtocol
 
     assert issubclass(NoDelayHTTPProtocol, HttpToolsProtocol)
     # `sscmatch serve` leaves uvicorn's loop setting at "auto", which must pick uvloop.
