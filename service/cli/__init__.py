@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli import data, ops, rank, report
 from service.config import get_settings
+from service.db import close_connections
 from service.errors import ServiceError
 
 
@@ -36,8 +41,47 @@ def _options_named(exc: ServiceError, args: argparse.Namespace) -> str:
     return f" ({', '.join(dict.fromkeys(options))})" if options else ""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind as Ctrl-C does (a BaseException, so no handler swallows it)."""
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def stopping_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM stop the command by unwinding it (transactions roll back, temporary files
+    go) instead of killing the process where it stands; a process that is PID 1, as in a
+    container, would otherwise ignore SIGTERM altogether (`docker stop` during a migration
+    waits for its grace period, then kills). `serve` hands SIGTERM to uvicorn once it
+    starts. Outside the main thread signals cannot be handled, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
+    with stopping_on_sigterm():
+        try:
+            return _run(argv)
+        except Terminated:
+            print("stopped: SIGTERM", file=sys.stderr)
+            return 128 + signal.SIGTERM
+        finally:
+            # On SQLite the last connection to close folds the write-ahead log back into the
+            # database file: after any command, the file alone holds all (a plain copy is
+            # whole, README "Backups").
+            close_connections()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

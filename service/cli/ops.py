@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sqlite3
 import sys
 from contextlib import closing
@@ -80,6 +81,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     close_connections()  # a worker's own are closed when it stops; none stay open here
     from service.nodelay import NoDelayHTTPProtocol
 
+    # From here uvicorn handles SIGTERM (a graceful stop); it then raises the signal again for
+    # the handler it found, which must end the process as a SIGTERM does.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,
                 http=NoDelayHTTPProtocol, timeout_keep_alive=5, timeout_graceful_shutdown=10)

@@ -1,0 +1,89 @@
+"""SIGTERM stops a command by unwinding it: what it was writing is rolled back, and the
+process exits with 143 (in a container, a command that is PID 1 would otherwise ignore it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.auth import service as auth_service
+from service.cli import ops
+from service.db import reset_engines
+from tests.cli.helpers import run
+
+
+@pytest.fixture
+def own_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A SQLite file of its own, whatever database the suite runs on."""
+    path = tmp_path / "sscmatch.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    reset_engines()
+    yield path
+    reset_engines()
+
+
+def test_sigterm_during_the_demo_load_rolls_it_back_and_exits_143(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def load_then_stop(session: Session, **_kw: Any) -> None:
+        auth_service.create_key(session, role="admin", name="half done")
+        session.flush()
+        os.kill(os.getpid(), signal.SIGTERM)  # as `docker stop` would, mid-load
+        raise AssertionError("SIGTERM did not stop the command")
+
+    monkeypatch.setattr(ops, "load_demo", load_then_stop)
+    before = signal.getsignal(signal.SIGTERM)
+
+    status, stdout, err = run(capsys, "demo")
+
+    assert (status, stdout, err) == (143, "", "stopped: SIGTERM\n")
+    assert signal.getsignal(signal.SIGTERM) == before
+    reset_engines()
+    with sqlite3.connect(own_sqlite) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+
+
+def test_serve_leaves_sigterm_to_the_server(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    seen: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run",
+                        lambda *_a, **_kw: seen.append(signal.getsignal(signal.SIGTERM)))
+
+    status, _out, err = run(capsys, "serve")
+
+    assert status == 0, err
+    assert seen == [signal.SIG_DFL]  # uvicorn installs its own, and raises SIGTERM again after
+    assert own_sqlite.is_file()
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_command_leaves_the_whole_database_in_its_file(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], stopped: bool) -> None:
+    """After any command, finished or stopped, a copy of the SQLite file alone holds what the
+    command committed: no write-ahead log is left beside it."""
+    def stop(*_a: Any, **_kw: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ops, "load_demo", stop)
+    status, _out, err = run(capsys, "keys", "create", "--role", "admin", "--name", "kept")
+    if stopped:
+        assert run(capsys, "demo")[0] == 143
+
+    assert status == 0, err
+    assert sorted(p.name for p in own_sqlite.parent.iterdir()) == ["sscmatch.db"]
+    copy = own_sqlite.with_name("copy.db")
+    copy.write_bytes(own_sqlite.read_bytes())
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT name FROM api_keys").fetchall() == [("kept",)]
