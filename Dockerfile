@@ -10,7 +10,7 @@ COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY models/ models/
 COPY migrations/ migrations/
-RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install .
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
