@@ -144,6 +144,7 @@ def test_a_service_on_a_database_behind_its_migrations_says_so(
         _key, secret = create_key(session, role="admin", name="behind")
         session.commit()
     downgrade(fresh_url, "-1")  # the code expects a column that is not there yet
+    behind = current_revision(fresh_engine)
     monkeypatch.setenv("DATABASE_URL", fresh_url)
     reset_engines()
     try:
@@ -158,4 +159,7 @@ def test_a_service_on_a_database_behind_its_migrations_says_so(
     assert offers.json()["type"].endswith("/not-migrated")
     assert "`sscmatch migrate`" in offers.json()["detail"]
     assert ready.status_code == 503
-    assert "run `sscmatch migrate`" in ready.json()["detail"]
+    assert ready.json()["detail"] == (f"Database is at migration {behind}, expected "
+                                      f"{head_revision()}; run `sscmatch migrate`.")
+    assert behind is not None
+    assert behind != head_revision()
