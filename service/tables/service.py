@@ -36,6 +36,16 @@ def effective_weights(table: CooperationTable) -> scoring.Weights:
     return scoring.Weights.from_mapping(weights)
 
 
+def _weight_overrides(table: CooperationTable) -> dict[str, float]:
+    """The overrides a PATCH of weights changes: as stored, or, for a table stored with a
+    weight now refused as too small, all its weights as read (`effective_weights`), so that
+    the change keeps the ratios it had and the PATCH is not refused for a value it did not
+    send."""
+    if any(0 < value < MIN_WEIGHT for value in table.weights.values()):
+        return effective_weights(table).as_dict()
+    return dict(table.weights)
+
+
 def factor_affinity(table: CooperationTable) -> dict[tuple[str, str], float]:
     """Return the affinity table: defaults overridden (symmetrically) by the table's."""
     table_map = dict(scoring.DEFAULT_FACTOR_AFFINITY)
@@ -215,7 +225,7 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
             _check_countries(session, [host], "host_country")
         table.host_country_iso3 = host
     if "weights" in changes:
-        changes["weights"] = merge_changes(table.weights, changes["weights"])
+        changes["weights"] = merge_changes(_weight_overrides(table), changes["weights"])
         _check_weights(changes["weights"])
     if "factor_affinity" in changes:
         given = changes["factor_affinity"]

@@ -247,3 +247,8 @@ def test_a_table_stored_with_a_weight_now_too_small_is_read_with_its_ratios(
     assert weights["region"] == 1.0
     assert weights["text"] == pytest.approx(5e-324 / 1e-320)
     assert suggestions.status_code == 200, suggestions.text
+    # A change of another weight keeps those ratios (it is not refused for the tiny ones).
+    changed = app_client.patch(f"/api/v1/tables/{table_id}", headers=admin,
+                               json={"weights": {"factor": 0.5}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["weights"] == weights | {"factor": 0.5}
