@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 from collections import Counter, defaultdict
@@ -331,7 +330,7 @@ def caps_bound(cands: Sequence[Candidate], caps: Caps) -> float:
         by_offer[cand.offer_id].append(cand.score)
 
     def best(groups: Mapping[str, list[float]], cap: Mapping[str, int]) -> float:
-        return math.fsum(math.fsum(heapq.nlargest(cap[key], scores))
+        return math.fsum(math.fsum(sorted(scores, reverse=True)[:cap[key]])
                          for key, scores in groups.items())
 
     return min(best(by_need, caps.need), best(by_offer, caps.offer))
