@@ -1,19 +1,17 @@
-"""The `sscmatch` command line: serve, migrate, keys, demo, import, export, rank, report."""
+"""The command line's parser and its `main`: every sub-command, errors as one line each."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli import data, ops, rank, report
+from service.cli.signals import Terminated, stopping_on_sigterm
 from service.config import get_settings
 from service.db import close_connections
 from service.errors import ServiceError
@@ -39,31 +37,6 @@ def _options_named(exc: ServiceError, args: argparse.Namespace) -> str:
     options = [f"--{field.replace('_', '-')}" for e in exc.errors or []
                if isinstance(field := e.get("field"), str) and field in vars(args)]
     return f" ({', '.join(dict.fromkeys(options))})" if options else ""
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: unwind as Ctrl-C does (a BaseException, so no handler swallows it)."""
-
-
-def _terminate(_signum: int, _frame: FrameType | None) -> None:
-    raise Terminated
-
-
-@contextmanager
-def stopping_on_sigterm() -> Iterator[None]:
-    """Make SIGTERM stop the command by unwinding it (transactions roll back, temporary files
-    go) instead of killing the process where it stands; a process that is PID 1, as in a
-    container, would otherwise ignore SIGTERM altogether (`docker stop` during a migration
-    waits for its grace period, then kills). `serve` hands SIGTERM to uvicorn once it
-    starts. Outside the main thread signals cannot be handled, and nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

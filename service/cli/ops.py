@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sqlite3
 import sys
 from contextlib import closing
@@ -16,6 +15,7 @@ from sqlalchemy.engine import make_url
 from service.auth import service as auth_service
 from service.cli.options import int_in, output_path, replace_file
 from service.cli.progress import progress_printer
+from service.cli.signals import leave_sigterm_to_the_server
 from service.config import get_settings
 from service.countries.seed import seed_reference
 from service.db import close_connections, get_engine, session_scope
@@ -81,9 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     close_connections()  # a worker's own are closed when it stops; none stay open here
     from service.nodelay import NoDelayHTTPProtocol
 
-    # From here uvicorn handles SIGTERM (a graceful stop); it then raises the signal again for
-    # the handler it found, which must end the process as a SIGTERM does.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    leave_sigterm_to_the_server()
     uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,
                 http=NoDelayHTTPProtocol, timeout_keep_alive=5, timeout_graceful_shutdown=10)
@@ -174,7 +172,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
     try:
-        replace_file(out, lambda copy: _copy_database(source, copy))
+        replace_file(out, lambda _handle, copy: _copy_database(source, copy))
     except sqlite3.DatabaseError as exc:
         raise Unprocessable(f"{source}: {_sqlite_problem(exc, out)}; no copy was "
                             "written.") from None

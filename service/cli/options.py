@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from service.errors import Unprocessable
 
@@ -81,9 +82,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     Raises OSError whose `filename` is `path`.
     """
 
-    def fill(temporary: Path) -> None:
-        with temporary.open("wb") as fh:
-            fh.write(data)
+    def fill(handle: BinaryIO, _name: Path) -> None:
+        handle.write(data)
 
     if _is_stream(path):
         # A FIFO or device cannot be replaced, and /dev/stdout names the open file the shell
@@ -97,15 +97,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     replace_file(path, fill)
 
 
-def replace_file(path: Path, fill: Callable[[Path], None]) -> None:
+def replace_file(path: Path, fill: Callable[[BinaryIO, Path], None]) -> None:
     """Put a new file at `path`, written by `fill`, all at once; create missing folders.
 
     `fill` gets a new, empty file in the same folder (`.<name>.<random>.tmp`, or
-    `.sscmatch-<random>.tmp` when that name would be too long) and writes it by its name (it
-    may close it, as SQLite does). The file is then flushed to disk and renamed onto `path`
-    (`os.replace`). Readers see the whole old file or the whole new one; a failed `fill` or
-    write (an error it raises, disk full, no permission, Ctrl-C) leaves the previous file as it
-    was, and neither the temporary file nor new folders behind.
+    `.sscmatch-<random>.tmp` when that name would be too long), created for this write only:
+    open for writing (`handle`), and its name, for writers that open a file themselves (as
+    SQLite does). The file is then flushed to disk, given the permission bits of the file it
+    replaces, and renamed onto `path` (`os.replace`). Readers see the whole old file or the
+    whole new one; a failed `fill` or write (an error it raises, disk full, no permission,
+    Ctrl-C) leaves the previous file as it was, and neither the temporary file nor new
+    folders behind.
 
     - A symbolic link: the file it points to is replaced so; the link stays a link.
     - An existing file the user may not write (e.g. mode 0444) is refused with a
@@ -164,19 +166,18 @@ def _temporary_name(target: Path) -> str:
     return name if len(os.fsencode(name)) <= NAME_MAX else f".sscmatch-{token}.tmp"
 
 
-def _replace(path: Path, fill: Callable[[Path], None]) -> None:
+def _replace(path: Path, fill: Callable[[BinaryIO, Path], None]) -> None:
     temporary = path.with_name(_temporary_name(path))
     # O_EXCL: never write through a file or link that is already there.
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o666)
     try:
-        if path.is_file():
-            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
-        fill(temporary)
-        fd = os.open(temporary, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle, temporary)
+            handle.flush()
+            os.fsync(handle.fileno())  # what `fill` wrote by name too: it is the same file
+            if path.is_file():  # last: a mode such as 0o200 would refuse SQLite's reading
+                os.fchmod(handle.fileno(), stat.S_IMODE(path.stat().st_mode))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

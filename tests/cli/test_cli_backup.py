@@ -227,3 +227,18 @@ def test_backup_onto_a_fifo_is_refused_and_leaves_it(
 
     assert (status, err) == (1, f"error: {fifo}: not a regular file; give a file name\n")
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+@pytest.mark.usefixtures("sqlite_db")
+def test_backup_onto_a_write_only_file_keeps_its_permissions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "copy.db"
+    out.write_bytes(OLD)
+    out.chmod(0o200)  # the user may write it, not read it: SQLite reads the copy it writes
+
+    status, _out, err = run(capsys, "backup", "--out", str(out), "--force")
+
+    assert status == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o200
+    out.chmod(0o600)
+    assert _key_names(out) == ["before the backup"]

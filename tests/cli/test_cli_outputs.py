@@ -72,18 +72,20 @@ def test_output_that_fails_to_write_leaves_no_new_folder(
 
 
 @pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("mode", [0o600, 0o200])  # 0o200: the user may write it, not read it
 @pytest.mark.parametrize("command", COMMANDS)
 def test_output_replaces_the_previous_file_and_keeps_its_permissions(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, mode: int) -> None:
     out = tmp_path / "result.csv"
     out.write_bytes(OLD)
-    out.chmod(0o600)
+    out.chmod(mode)
 
     status, _out, err = run(capsys, *_command(command, tmp_path, out))
 
     assert status == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    out.chmod(0o600)
     assert out.read_bytes() != OLD
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["result.csv", *(["items.json"] if command == "rank" else [])])
 

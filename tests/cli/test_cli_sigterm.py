@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -87,3 +88,30 @@ def test_a_command_leaves_the_whole_database_in_its_file(
     copy.write_bytes(own_sqlite.read_bytes())
     with closing(sqlite3.connect(copy)) as conn:
         assert conn.execute("SELECT name FROM api_keys").fetchall() == [("kept",)]
+
+
+def test_serve_from_another_thread_leaves_the_signals_alone(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signal handlers belong to the main thread: a command run from another thread (as an
+    embedding program might) neither sets nor restores them, and does not fail on them."""
+    import uvicorn
+
+    from service.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_kw: None)
+    before = signal.getsignal(signal.SIGTERM)
+    results: list[int | BaseException] = []
+
+    def serve() -> None:
+        try:
+            results.append(main(["serve"]))
+        except BaseException as exc:  # the test reports what came out
+            results.append(exc)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join(timeout=60)
+
+    assert results == [0]
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert own_sqlite.is_file()

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -268,19 +269,43 @@ def test_serve_uses_the_nodelay_protocol(monkeypatch: pytest.MonkeyPatch,
     assert seen["workers"] == 2
 
 
-def test_a_server_worker_reads_the_protocol_without_importing_the_service() -> None:
-    """Each worker of `serve --workers N` unpickles the protocol class before uvicorn starts
-    the thread that answers the parent's health pings (5 s): importing the whole service
-    there (numpy, the text model) got workers killed and spawned again at start."""
+# The `sscmatch` script pip writes, with a worker spawned as uvicorn spawns one: the child runs
+# the script again (as `__mp_main__`), then unpickles the config that names the protocol.
+SPAWNING_SCRIPT = """\
+import multiprocessing, sys
+from service.cli import main
+if __name__ == "__main__":
+    child = multiprocessing.get_context("spawn").Process(target=exec, args=(sys.argv[1],))
+    child.start()
+    child.join()
+    sys.exit(child.exitcode)
+"""
+WORKER_START = """\
+import pickle, sys
+with open({pickled!r}, "rb") as fh:
+    pickle.load(fh)
+print(" ".join(sorted(m for m in sys.modules
+                      if m.split(".")[0] in ("service", "models", "numpy", "sqlalchemy"))))
+"""
+
+
+def test_a_server_worker_starts_without_importing_the_service(tmp_path: Path) -> None:
+    """Each worker of `serve --workers N` runs the script again and unpickles the protocol
+    class before uvicorn starts the thread that answers the parent's health pings (5 s):
+    importing the whole service there (numpy, the text model; seconds per worker) got
+    workers killed and spawned again at start."""
     from service.nodelay import NoDelayHTTPProtocol
 
-    script = ("import pickle, sys; pickle.loads(sys.stdin.buffer.read()); "
-              "print(' '.join(sorted(m for m in sys.modules "
-              "if m.split('.')[0] in ('service', 'models', 'numpy', 'sqlalchemy'))))")
-    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                          input=pickle.dumps(NoDelayHTTPProtocol), timeout=60)
+    pickled = tmp_path / "protocol.pickle"
+    pickled.write_bytes(pickle.dumps(NoDelayHTTPProtocol))
+    script = tmp_path / "sscmatch"
+    script.write_text(SPAWNING_SCRIPT, encoding="utf-8")
 
-    assert done.stdout.decode().split() == ["service", "service.nodelay"]
+    done = subprocess.run(
+        [sys.executable, str(script), WORKER_START.format(pickled=str(pickled))],
+        check=True, capture_output=True, timeout=120)
+
+    assert done.stdout.decode().split() == ["service", "service.cli", "service.nodelay"]
 
 
 def test_the_server_parses_http_with_the_c_parser_on_uvloop() -> None:
