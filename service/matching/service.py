@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -295,32 +295,29 @@ def _held_pairs(session: Session, table: CooperationTable
     counts them against the table's limits and schedules their meetings (fixed candidates,
     with the score they carry). Then the pairs with an open pairing in another table or in
     none: a need and an offer have at most one open pairing, so those pairs are followed
-    there and a plan of this table leaves them out. Last the pairs of the table's declined or
-    withdrawn pairings: a country (or the secretariat) turned them down at this table, so a
-    plan does not propose them again, unless the pair is open at the table once more (an
-    organiser suggested it again by hand).
+    there and a plan of this table leaves them out. Last the pairs a country or an organiser
+    declined or withdrew at this table (`turned_down`), so that a plan does not propose them
+    again, unless the pair is open once more (an organiser suggested it again by hand).
     """
     here: dict[Pair, planning.Candidate] = {}
     elsewhere: set[Pair] = set()
-    ended: set[Pair] = set()
     open_here: set[Pair] = set()
     rows = session.execute(select(
         Pairing.need_id, Pairing.offer_id, Pairing.table_id, Pairing.stage,
         Pairing.recipient_iso3, Pairing.provider_iso3, Pairing.score,
-    ).where(or_(Pairing.stage.in_(OPEN_STAGES), Pairing.table_id == table.id)))
+    ).where(Pairing.stage.in_(OPEN_STAGES)))
     for need_id, offer_id, table_id, stage, recipient, provider, score in rows:
         key = (str(need_id), str(offer_id))
-        if stage not in OPEN_STAGES:
-            ended.add(key)
-        elif table_id != table.id:
+        if table_id != table.id:
             elsewhere.add(key)
-        else:
-            open_here.add(key)
-            if stage != "suggested":
-                here[key] = planning.Candidate(
-                    need_id=key[0], offer_id=key[1], recipient=recipient, provider=provider,
-                    score=min(max(score, 0.0), 1.0))
-    return here, elsewhere, ended - open_here
+            continue
+        open_here.add(key)
+        if stage != "suggested":
+            here[key] = planning.Candidate(need_id=key[0], offer_id=key[1], recipient=recipient,
+                                           provider=provider, score=min(max(score, 0.0), 1.0))
+    ended = {(str(n), str(o)) for n, o in pairings_service.turned_down(session,
+                                                                     table_id=table.id)}
+    return here, elsewhere, ended - open_here - elsewhere
 
 
 def _free_capacity(session: Session, pairs: Sequence[RankedPair],

@@ -122,6 +122,10 @@ def involving(countries: Collection[str]) -> ColumnElement[bool]:
     return or_(Pairing.recipient_iso3.in_(countries), Pairing.provider_iso3.in_(countries))
 
 
+TABLE_CLOSED, COUNTRIES_REMOVED = "table_closed", "countries_removed"
+"""Keys of the details of the withdrawals a table makes itself (`withdraw_suggestions`)."""
+
+
 def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reason: str,
                          countries: Collection[str] | None = None) -> int:
     """Withdraw a table's pairings still at `suggested` (of `countries` only, when given, as
@@ -130,8 +134,8 @@ def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reaso
     if countries is not None:
         conds.append(involving(countries))
     details: dict[str, object] = (
-        {"table_closed": table_id} if countries is None
-        else {"table": table_id, "countries_removed": sorted(countries)})
+        {TABLE_CLOSED: table_id} if countries is None
+        else {"table": table_id, COUNTRIES_REMOVED: sorted(countries)})
     pairings = session.scalars(select(Pairing).where(*conds)
                                .order_by(Pairing.id).with_for_update()).all()
     for pairing in pairings:
@@ -140,6 +144,22 @@ def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reaso
                      from_stage="suggested", to_stage="withdrawn", reason=reason,
                      details=details)
     return len(pairings)
+
+
+def turned_down(session: Session, *, table_id: int) -> set[tuple[int, int]]:
+    """Return the (need, offer) pairs declined or withdrawn at a table by a country or an
+    organiser: not those the table withdrew itself when it closed or a country left it."""
+    ended = {pairing_id: (need_id, offer_id) for pairing_id, need_id, offer_id in session.execute(
+        select(Pairing.id, Pairing.need_id, Pairing.offer_id).where(
+            Pairing.table_id == table_id, Pairing.stage.in_(("declined", "withdrawn"))))}
+    if not ended:
+        return set()
+    events = session.execute(select(PairingEvent.pairing_id, PairingEvent.details).where(
+        PairingEvent.pairing_id.in_(ended), PairingEvent.to_stage == "withdrawn"))
+    by_the_table = {pairing_id for pairing_id, details in events
+                    if isinstance(details, dict) and details.keys() & {TABLE_CLOSED,
+                                                                        COUNTRIES_REMOVED}}
+    return {pair for pairing_id, pair in ended.items() if pairing_id not in by_the_table}
 
 
 def under_way(session: Session, *, table_id: int, countries: Collection[str]) -> list[int]:

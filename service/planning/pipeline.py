@@ -66,7 +66,8 @@ def without_meeting(result: Plan, *, participants: Collection[str],
             reasons[country] = (
                 "no candidate pairing: none of its published needs and offers is among the "
                 "best answers to another participant's (or for its own needs), or those pairs "
-                "are followed elsewhere or their offers are full")
+                "are followed elsewhere, were declined or withdrawn at this table, or their "
+                "offers are full")
         elif country not in selected:
             reasons[country] = (
                 "no selection within the table's limits gives it a meeting without leaving "

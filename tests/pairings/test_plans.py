@@ -361,3 +361,34 @@ def test_a_new_plan_leaves_the_score_and_version_of_a_suggestion_someone_acted_o
     assert read.json()["score"] == first[world.need_id]["score"]
     assert [e["action"] for e in history(world, pid)] == ["created", "partner_set"]
     assert [p["need_id"] for m in second["meetings"] for p in m["pairings"]] == [world.need_id]
+
+
+def test_a_country_that_left_the_table_and_came_back_gets_its_pairs_proposed_again(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """The table's own withdrawal of a leaving country's suggestions turns nothing down."""
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    plan(world, world.table_id)
+    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
+    for participants in (["CHL"], ["CHL", "HTI"]):
+        resp = app_client.patch(url, headers=organizer, json={"participants": participants})
+        assert resp.status_code == 200, resp.text
+
+    again = plan(world, world.table_id)
+
+    assert again["summary"]["candidates"] == 1
+    assert again["summary"]["pairs_declined_or_withdrawn"] == 0
+    assert _open_pairs(world, world.table_id) == {(world.need_id, world.offer_id)}
+
+
+def test_a_pair_declined_here_and_open_elsewhere_is_counted_once(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    plan(world, world.table_id)
+    suggested = get(world, "/pairings", table_id=world.table_id)["items"]
+    moved(world, suggested[0]["id"], "HTI", "declined", reason="Aquí no.")
+    created(world, table_id=None)  # the two countries follow the pair outside any table
+
+    again = plan(world, world.table_id)
+
+    assert again["summary"]["pairs_open_elsewhere"] == 1
+    assert again["summary"]["pairs_declined_or_withdrawn"] == 0
