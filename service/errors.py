@@ -9,7 +9,13 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -159,6 +165,24 @@ def install_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input",
                        "A value is out of the range the database can store.",
                        "validation", instance=request.url.path)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique key or reference that a check before the write found free was taken by a
+        # concurrent request meanwhile: the same answer the check gives, in general words.
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        return problem(409, "Conflict",
+                       "Another change stored at the same time conflicts with this one; "
+                       "nothing was stored. Read the current state and try again.",
+                       "conflict", instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        # A fault of the service: answered as problem details too; the server still logs the
+        # exception with its traceback.
+        return problem(500, "Internal error", "The service failed on this request. Retry, "
+                       "and report it if it happens again.", "internal",
+                       instance=request.url.path)
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -182,3 +182,38 @@ def test_head_of_what_a_get_refuses_gets_the_same_status_and_no_body(
     assert head.status_code == status
     assert head.content == b""
     assert app_client.get(path).status_code == status
+
+
+def test_a_fault_of_the_service_is_a_500_problem(
+        app_client: TestClient, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even an unexpected failure answers in problem details, not in plain text."""
+    from service.countries import service as countries_service
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a fault of the service")
+
+    monkeypatch.setattr(countries_service, "list_factors", broken)
+
+    resp = app_client.get(f"{API}/factors", headers=bearer(make_key("admin")))
+
+    body = assert_problem(resp, 500)
+    assert body["type"].endswith("/internal")
+    assert "fault" not in body["detail"]  # the exception's text stays in the server's log
+
+
+def test_a_unique_key_taken_by_a_concurrent_request_is_a_409_problem(
+        app_client: TestClient, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that a check found free but the database refused as a duplicate (another
+    request stored it in between) is a conflict to retry, not a fault."""
+    from sqlalchemy.exc import IntegrityError
+
+    from service.countries import service as countries_service
+
+    def duplicate(*_args: object) -> None:
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key value"))
+
+    monkeypatch.setattr(countries_service, "list_factors", duplicate)
+
+    resp = app_client.get(f"{API}/factors", headers=bearer(make_key("admin")))
+
+    assert assert_problem(resp, 409)["type"].endswith("/conflict")

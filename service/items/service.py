@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Factor, Need, Offer, Pairing
@@ -160,16 +161,26 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
     _require_language(language)
     model = model_for(kind)
     ref = data.ref or _new_ref(kind, country.iso3)
+    taken = Conflict(f"The ref '{ref}' is taken: refs are unique among the {kind}s of all "
+                     f"countries. Choose another, or leave `ref` out to have one generated.",
+                     errors=[{"field": "ref", "message": "taken"}])
     if session.scalar(select(model.id).where(model.ref == ref)) is not None:
-        message = (f"The ref '{ref}' is taken: refs are unique among the {kind}s of all "
-                   f"countries. Choose another, or leave `ref` out to have one generated.")
-        raise Conflict(message, errors=[{"field": "ref", "message": "taken"}])
+        raise taken
     fields = data.model_dump(exclude={"country", "factor", "language", "ref"})
     item = model(ref=ref, country_iso3=country.iso3, factor_code=data.factor,
                  language=language, version=1, **fields)
     if encode:  # before the INSERT, which then carries the vector (no second statement)
         vectors.encode_rows([item], kind)
-    session.add(item)
+    try:
+        with session.begin_nested():
+            session.add(item)
+            session.flush()
+    except IntegrityError:
+        # Another request stored the same ref after the check above (the unique index waited
+        # for it to commit): the same answer as when it came first.
+        if session.scalar(select(model.id).where(model.ref == ref)) is not None:
+            raise taken from None
+        raise
     bump_revision(session, kind)
     return item
 

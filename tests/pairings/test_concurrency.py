@@ -1,6 +1,7 @@
 """Real concurrent requests on PostgreSQL: racing confirmations, transitions and creations of
 one pairing give one consistent result (row locks + version-checked updates + unique keys),
-and a move on that races a withdrawal of its offer waits for it and sees it.
+and a move on that races a withdrawal of its offer waits for it and sees it; a need whose ref
+another request takes meanwhile gets the same 409 as a ref taken before.
 
 Each thread has its own client (its own event loop) on one application whose request sessions
 commit for real (`committed_db`); all threads start together at a barrier. Skipped on SQLite,
@@ -23,6 +24,7 @@ from sqlalchemy import Engine, Executable, func, select, text, update
 
 from models import (
     IdempotencyRecord,
+    Need,
     Offer,
     Pairing,
     PairingConsent,
@@ -312,3 +314,23 @@ def test_a_participant_removed_while_its_suggestion_is_taken_up_is_refused(
     with TestClient(app) as client:
         stored = client.get(f"{API}/tables/{table}", headers=bearer(keys["organizer"])).json()
     assert stored["participants"] == ["CHL", "HTI"]
+
+
+def test_a_new_need_racing_another_for_its_ref_waits_and_gets_the_same_409(
+        app: FastAPI, engine: Engine) -> None:
+    """The ref check reads before the INSERT: a ref stored meanwhile by another request is
+    caught by the unique index, and answered as a ref already taken (it was a 500)."""
+    keys, need, _offer = _world(app)
+    body = {"country": "HTI", "language": "es", "factor": "education",
+            "modality": "technical_assistance", "title": "Necesidad en carrera",
+            "description": "Dos solicitudes con la misma referencia.", "ref": "RACE-REF-1"}
+
+    answer = _answer_behind(  # another request's need takes the ref, not yet committed
+        app, engine, update(Need).where(Need.id == need).values(ref="RACE-REF-1"),
+        lambda client: client.post(f"{API}/needs", json=body, headers=bearer(keys["HTI"])))
+
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"] == [{"field": "ref", "message": "taken"}]
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Need.id))) == 1
