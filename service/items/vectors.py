@@ -33,8 +33,17 @@ def to_scoring_item(row: Offer | Need | Row[Any], kind: Kind) -> scoring.Item:
 
 def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> int:
-    """Encode and store the text vectors of `rows`; return how many were encoded."""
-    if not rows or not (force or get_settings().encode_on_write):
+    """Encode and store the text vectors of `rows`; return how many were encoded.
+
+    With encoding on write switched off (and no `force`), the rows' stored vectors are dropped
+    instead, since their text is new: matching encodes such rows in memory, and `sscmatch
+    reencode` stores their vectors later.
+    """
+    if not rows:
+        return 0
+    if not (force or get_settings().encode_on_write):
+        for row in rows:
+            row.embedding = row.embedding_model = None
         return 0
     model = scoring.get_text_model()
     texts = [scoring.item_text(to_scoring_item(row, kind)) for row in rows]

@@ -6,6 +6,7 @@ import csv
 import gc
 import io
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Pairing
+from models import Offer, Pairing
+from service.config import get_settings
 from service.main import create_app, create_served_app, warm_index
 from service.matching.index import Kind
 from tests.conftest import KeyMaker, bearer
@@ -97,6 +99,42 @@ def test_withdrawn_offer_disappears_from_matches(
     matches = app_client.get(f"/api/v1/needs/{ids['need0']}/matches",
                              headers=bearer(admin)).json()["matches"]
     assert ids["offer1"] not in [m["offer_id"] for m in matches]
+
+
+@pytest.fixture
+def settings_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After a test that changes settings through the environment, the settings as before."""
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("settings_restored")
+def test_an_edit_with_encoding_off_is_scored_by_its_new_text(
+        app_client: TestClient, make_key: KeyMaker, session: Session,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item encoded when written, then edited while ENCODE_ON_WRITE is off, loses its stored
+    vector (matching encodes its new text; `reencode` stores it): its old vector scored the
+    old text."""
+    admin = make_key("admin")
+    ids = _create_all(app_client, admin)
+    url = f"/api/v1/needs/{ids['need4']}/matches?limit=10"
+    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
+    get_settings.cache_clear()
+    coffee = {key: ITEMS[2][key] for key in ("title", "description")}
+    edited = app_client.patch(f"/api/v1/offers/{ids['offer1']}", headers=bearer(admin),
+                              json=coffee)  # the Chilean offer now speaks of coffee harvests
+    twin = {k: v for k, v in ITEMS[1].items() if k != "kind"} | coffee | {"country": "ARG"}
+    fresh = app_client.post("/api/v1/offers", headers=bearer(admin), json=twin)
+
+    assert edited.status_code == 200, edited.text
+    assert fresh.status_code == 201, fresh.text
+    stored = session.scalar(select(Offer.embedding).where(Offer.id == ids["offer1"]))
+    assert stored is None
+    text = {m["offer_id"]: m["components"]["text"]["value"]
+            for m in app_client.get(url, headers=bearer(admin)).json()["matches"]}
+    assert text[ids["offer1"]] == pytest.approx(text[fresh.json()["id"]])
 
 
 @pytest.mark.slow
