@@ -171,17 +171,17 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
                  language=language, version=1, **fields)
     if encode:  # before the INSERT, which then carries the vector (no second statement)
         vectors.encode_rows([item], kind)
+    session.add(item)
     try:
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:
+        bump_revision(session, kind)  # flushes the INSERT
+    except IntegrityError as exc:
         # Another request stored the same ref after the check above (the unique index waited
-        # for it to commit): the same answer as when it came first.
-        if session.scalar(select(model.id).where(model.ref == ref)) is not None:
+        # for it to commit): the same answer as when it came first. (No savepoint to read it
+        # back: releasing one would apply the revision bump early.)
+        table = model.__tablename__
+        if f"uq_{table}_ref" in str(exc.orig) or f"{table}.ref" in str(exc.orig):
             raise taken from None
         raise
-    bump_revision(session, kind)
     return item
 
 
