@@ -183,7 +183,7 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
                 country: str | None = None) -> ImportReport:
     """Validate and apply every row; the caller rolls back when `errors` is not empty."""
     report = ImportReport()
-    touched: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}
+    created: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}  # encoded together
     first_rows: dict[tuple[str, str], int] = {}
     count = 0
     for number, row in rows:
@@ -207,14 +207,13 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
             continue
         if outcome == "created":
             report.created += 1
+            created[kind].append(item)
         elif outcome == "updated":
-            report.updated += 1
+            report.updated += 1  # its text, if changed, was encoded by the update
         else:
             report.unchanged += 1
-        if outcome != "unchanged":
-            touched[kind].append(item)
     if not report.errors:
-        for kind, items in touched.items():
+        for kind, items in created.items():
             vectors.encode_rows(items, kind)
     return report
 

@@ -36,8 +36,8 @@ def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False
     """Encode and store the text vectors of `rows`; return how many were encoded.
 
     With encoding on write switched off (and no `force`), the rows' stored vectors are dropped
-    instead, since their text is new: matching encodes such rows in memory, and `sscmatch
-    reencode` stores their vectors later.
+    instead: callers pass rows whose text is new or changed, so a stored vector is stale.
+    Matching encodes such rows in memory, and `sscmatch reencode` stores their vectors later.
     """
     if not rows:
         return 0

@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, text
 
 from service.auth.service import create_key
+from service.config import get_settings
 from service.db import session_scope
 from service.main import create_app
 from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
@@ -337,6 +338,33 @@ def test_export_to_unknown_format_fails(tmp_path: Path, capsys: pytest.CaptureFi
     assert status == 1
     assert "csv" in err
     assert not (tmp_path / "forms.txt").exists()
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_import_with_encoding_off_keeps_the_vectors_of_rows_whose_text_is_unchanged(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-import that changes only a capacity leaves the stored vectors (text unchanged)."""
+    first = write_form(tmp_path / "first.csv", [_valid("offer", ref="KEEP-1")])
+    assert run(capsys, "import", str(first))[0] == 0  # encoded: encoding on by default
+    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
+    get_settings.cache_clear()
+    again = write_form(tmp_path / "again.csv",
+                       [_valid("offer", ref="KEEP-1", capacity="5", version="1")])
+    try:
+        status, out, err = run(capsys, "import", str(again))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    assert status == 0, err
+    assert "1 updated" in out
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT capacity, embedding IS NOT NULL, embedding_model "
+                                "FROM offers WHERE ref = 'KEEP-1'")).one()
+    assert (row[0], bool(row[1])) == (5, True)
+    assert row[2]
 
 
 @pytest.mark.usefixtures("committed_db")
