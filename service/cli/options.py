@@ -173,11 +173,14 @@ def _replace(path: Path, fill: Callable[[BinaryIO, Path], None]) -> None:
                  0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
+            mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+            if mode is not None:  # no wider than the file it replaces while it is written,
+                os.fchmod(fd, mode | stat.S_IRUSR | stat.S_IWUSR)  # but readable by its writer
             fill(handle, temporary)
             handle.flush()
-            os.fsync(handle.fileno())  # what `fill` wrote by name too: it is the same file
-            if path.is_file():  # last: a mode such as 0o200 would refuse SQLite's reading
-                os.fchmod(handle.fileno(), stat.S_IMODE(path.stat().st_mode))
+            os.fsync(fd)  # what `fill` wrote by name too: it is the same file
+            if mode is not None:
+                os.fchmod(fd, mode)  # last: a mode such as 0o200 refuses SQLite's reading
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -10,9 +10,11 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
+from service.cli.options import replace_file
 from tests.cli.helpers import run, xlsx_values
 
 OLD = b"the previous, good file\n"
@@ -248,3 +250,27 @@ def test_output_with_a_name_near_the_length_limit_is_written(
     assert status == 0, err
     assert out.read_bytes() != OLD
     assert {p.name for p in tmp_path.iterdir()} <= {out.name, "items.json"}
+
+
+def test_a_replaced_file_is_no_wider_open_while_its_successor_is_written(
+        tmp_path: Path) -> None:
+    """A 0600 file (a backup, an export) is not readable by others through its temporary
+    successor while that is written, whatever the umask."""
+    out = tmp_path / "private.db"
+    out.write_bytes(OLD)
+    out.chmod(0o600)
+    seen: list[int] = []
+
+    def fill(handle: BinaryIO, name: Path) -> None:
+        seen.append(stat.S_IMODE(name.stat().st_mode))
+        handle.write(b"new")
+
+    umask = os.umask(0o022)
+    try:
+        replace_file(out, fill)
+    finally:
+        os.umask(umask)
+
+    assert seen == [0o600]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_bytes() == b"new"
