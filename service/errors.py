@@ -168,9 +168,12 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
-        # A unique key or reference that a check before the write found free was taken by a
-        # concurrent request meanwhile: the same answer the check gives, in general words.
-        log.warning("integrity error on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        # A unique key that a check before the write found free was taken by a concurrent
+        # request meanwhile: the same answer the check gives, in general words. Any other
+        # violation (NOT NULL, a foreign key...) is a fault of the service.
+        if not _unique_violation(exc):
+            raise exc
+        log.warning("unique key taken meanwhile on %s: %s", request.url.path, exc.orig)
         return problem(409, "Conflict",
                        "Another change stored at the same time conflicts with this one; "
                        "nothing was stored. Read the current state and try again.",
@@ -203,6 +206,12 @@ def install_handlers(app: FastAPI) -> None:
 # A table or column the service needs is missing: the database is behind the code's migration.
 _UNDEFINED_SQLSTATES = frozenset({"42P01", "42703"})  # PostgreSQL: undefined table, column
 _SQLITE_UNDEFINED = ("no such table", "no such column", "has no column named")
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    """A duplicate in a unique key (PostgreSQL SQLSTATE 23505; SQLite's UNIQUE failure)."""
+    return (getattr(exc.orig, "sqlstate", None) == "23505"
+            or str(exc.orig).startswith("UNIQUE constraint failed"))
 
 
 def _schema_behind(exc: DBAPIError) -> bool:

@@ -209,11 +209,17 @@ def test_a_unique_key_taken_by_a_concurrent_request_is_a_409_problem(
 
     from service.countries import service as countries_service
 
-    def duplicate(*_args: object) -> None:
-        raise IntegrityError("INSERT ...", {}, Exception("duplicate key value"))
+    violation = "UNIQUE constraint failed: factors.code"
 
-    monkeypatch.setattr(countries_service, "list_factors", duplicate)
+    def refused(*_args: object) -> None:
+        raise IntegrityError("INSERT ...", {}, Exception(violation))
 
-    resp = app_client.get(f"{API}/factors", headers=bearer(make_key("admin")))
+    monkeypatch.setattr(countries_service, "list_factors", refused)
+    url, headers = f"{API}/factors", bearer(make_key("admin"))
 
-    assert assert_problem(resp, 409)["type"].endswith("/conflict")
+    duplicate = app_client.get(url, headers=headers)
+    violation = "NOT NULL constraint failed: factors.code"  # a fault of the service
+    other = app_client.get(url, headers=headers)
+
+    assert assert_problem(duplicate, 409)["type"].endswith("/conflict")
+    assert assert_problem(other, 500)["type"].endswith("/internal")
