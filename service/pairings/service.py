@@ -148,10 +148,15 @@ def withdraw_suggestions(session: Session, *, table_id: int, actor: Actor, reaso
 
 def turned_down(session: Session, *, table_id: int) -> set[tuple[int, int]]:
     """Return the (need, offer) pairs declined or withdrawn at a table by a country or an
-    organiser: not those the table withdrew itself when it closed or a country left it."""
-    ended = {pairing_id: (need_id, offer_id) for pairing_id, need_id, offer_id in session.execute(
-        select(Pairing.id, Pairing.need_id, Pairing.offer_id).where(
-            Pairing.table_id == table_id, Pairing.stage.in_(("declined", "withdrawn"))))}
+    organiser: not those the table withdrew itself when it closed or a country left it. The
+    latest ended pairing of a pair decides (an organiser may have suggested it again)."""
+    latest: dict[tuple[int, int], int] = {}
+    for pairing_id, need_id, offer_id in session.execute(
+            select(Pairing.id, Pairing.need_id, Pairing.offer_id).where(
+                Pairing.table_id == table_id, Pairing.stage.in_(("declined", "withdrawn")))
+            .order_by(Pairing.id)):
+        latest[(need_id, offer_id)] = pairing_id
+    ended = {pairing_id: pair for pair, pairing_id in latest.items()}
     if not ended:
         return set()
     events = session.execute(select(PairingEvent.pairing_id, PairingEvent.details).where(

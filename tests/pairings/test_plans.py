@@ -392,3 +392,23 @@ def test_a_pair_declined_here_and_open_elsewhere_is_counted_once(
 
     assert again["summary"]["pairs_open_elsewhere"] == 1
     assert again["summary"]["pairs_declined_or_withdrawn"] == 0
+
+
+def test_the_latest_end_of_a_pair_decides_whether_it_was_turned_down(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """Declined, suggested again by an organiser, then withdrawn by the table as the country
+    left: the organiser's choice stands, and the pair is proposed again after the return."""
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    plan(world, world.table_id)
+    suggested = get(world, "/pairings", table_id=world.table_id)["items"]
+    moved(world, suggested[0]["id"], "HTI", "declined", reason="No por ahora.")
+    created(world)  # the organiser suggests it again
+    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
+    for participants in (["CHL"], ["CHL", "HTI"]):
+        resp = app_client.patch(url, headers=organizer, json={"participants": participants})
+        assert resp.status_code == 200, resp.text
+
+    again = plan(world, world.table_id)
+
+    assert again["summary"]["pairs_declined_or_withdrawn"] == 0
+    assert again["summary"]["candidates"] == 1
