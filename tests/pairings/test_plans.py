@@ -363,15 +363,21 @@ def test_a_new_plan_leaves_the_score_and_version_of_a_suggestion_someone_acted_o
     assert [p["need_id"] for m in second["meetings"] for p in m["pairings"]] == [world.need_id]
 
 
+def _leave_and_come_back(world: World, country: str) -> None:
+    """Take `country` out of the table's participants, then put it back."""
+    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
+    everyone = get(world, f"/tables/{world.table_id}")["participants"]
+    for participants in ([c for c in everyone if c != country], everyone):
+        resp = world.client.patch(url, headers=organizer, json={"participants": participants})
+        assert resp.status_code == 200, resp.text
+
+
 def test_a_country_that_left_the_table_and_came_back_gets_its_pairs_proposed_again(
         app_client: TestClient, make_key: KeyMaker) -> None:
     """The table's own withdrawal of a leaving country's suggestions turns nothing down."""
     world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
     plan(world, world.table_id)
-    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
-    for participants in (["CHL"], ["CHL", "HTI"]):
-        resp = app_client.patch(url, headers=organizer, json={"participants": participants})
-        assert resp.status_code == 200, resp.text
+    _leave_and_come_back(world, "HTI")
 
     again = plan(world, world.table_id)
 
@@ -403,10 +409,7 @@ def test_the_latest_end_of_a_pair_decides_whether_it_was_turned_down(
     suggested = get(world, "/pairings", table_id=world.table_id)["items"]
     moved(world, suggested[0]["id"], "HTI", "declined", reason="No por ahora.")
     created(world)  # the organiser suggests it again
-    url, organizer = f"{API}/tables/{world.table_id}", bearer(world.organizer)
-    for participants in (["CHL"], ["CHL", "HTI"]):
-        resp = app_client.patch(url, headers=organizer, json={"participants": participants})
-        assert resp.status_code == 200, resp.text
+    _leave_and_come_back(world, "HTI")
 
     again = plan(world, world.table_id)
 
