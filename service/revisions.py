@@ -127,9 +127,9 @@ def _pend(session: Session, counter: Counter) -> None:
 def _note_written_rows(session: Session, _flush: UOWTransaction) -> None:
     # Rows this flush inserted or changed are stamped, by id, at the bump; a deleted row
     # needs no stamp, but its counter must move all the same.
-    for row in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(row, Offer | Need) and (row not in session.dirty
-                                              or session.is_modified(row)):
+    dirty = session.dirty  # computed once: it walks every changed object of the session
+    for row in (*session.new, *dirty, *session.deleted):
+        if isinstance(row, Offer | Need) and (row not in dirty or session.is_modified(row)):
             counter = _COUNTER_OF[row.__tablename__]
             _pend(session, counter)
             if row not in session.deleted:

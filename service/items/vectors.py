@@ -43,7 +43,8 @@ def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False
         return 0
     if not (force or get_settings().encode_on_write):
         for row in rows:
-            row.embedding = row.embedding_model = None
+            if row.embedding_model is not None:  # a new row has none: left untouched
+                row.embedding = row.embedding_model = None
         return 0
     model = scoring.get_text_model()
     texts = [scoring.item_text(to_scoring_item(row, kind)) for row in rows]
