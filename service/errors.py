@@ -18,6 +18,9 @@ from sqlalchemy.exc import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import headers
+from service.config import get_settings
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://sscmatch.example/problems/"
 log = logging.getLogger("service")
@@ -182,10 +185,17 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
         # A fault of the service: answered as problem details too; the server still logs the
-        # exception with its traceback.
+        # exception with its traceback. Starlette answers it outside every middleware, so it
+        # gets here the headers they would add: security, and CORS for an allowed origin.
+        api = request.url.path.startswith(headers.API_PREFIX)
+        extra = {name.decode(): value.decode()
+                 for name, value in (headers.API_SECURITY if api else headers.SECURITY)}
+        origin = request.headers.get("origin")
+        if origin is not None and origin in get_settings().cors_origins:
+            extra |= {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
         return problem(500, "Internal error", "The service failed on this request. Retry, "
                        "and report it if it happens again.", "internal",
-                       instance=request.url.path)
+                       instance=request.url.path, headers=extra)
 
     @app.exception_handler(OperationalError)
     async def _db_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import headers
 from service.auth.router import router as keys_router
 from service.config import Settings, get_settings
 from service.countries.router import router as countries_router
@@ -40,7 +41,7 @@ from service.reports.router import router as reports_router
 from service.scoring import get_text_model
 from service.tables.router import router as tables_router
 
-API_PREFIX = "/api/v1"
+API_PREFIX = headers.API_PREFIX
 DESCRIPTION = """
 Matchmaking for South–South cooperation tables on child labour: countries submit what they
 can **offer** and what they **need** per accelerator factor; the service proposes pairings and
@@ -67,6 +68,14 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(scope, receive, send)
             return
+        if declared is None:
+            # No length given (a chunked body, or none): read it here, up to the limit, so that
+            # a route that never reads its body cannot let a larger one through.
+            early = await self._read_up_to_limit(receive)
+            if early is None:
+                await self._reject(scope, receive, send)
+                return
+            receive = _replaying(early, receive)
         seen = 0
         too_large = False
         started = False
@@ -95,6 +104,21 @@ class BodySizeLimit:
         if too_large and not started:
             await self._reject(scope, receive, send)
 
+    async def _read_up_to_limit(self, receive: Receive) -> list[Message] | None:
+        """The body's messages, or None once they pass the limit (or the client left)."""
+        messages: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages  # the client disconnected: the app sees it as it would
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, "Request body too large",
                            f"The request body is larger than {self.max_bytes} bytes.",
@@ -104,6 +128,16 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that gives `messages` first, then what `receive` gives."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 class AdmissionLimit:
@@ -206,10 +240,8 @@ class SecurityHeaders:
     """Add conservative security headers to every response (a plain ASGI middleware: the
     `@app.middleware("http")` form costs a task and a memory stream per request)."""
 
-    COMMON: tuple[tuple[bytes, bytes], ...] = (
-        (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"))
-    API: tuple[tuple[bytes, bytes], ...] = (*COMMON, (b"cache-control", b"no-store"))
+    COMMON = headers.SECURITY
+    API = headers.API_SECURITY
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -316,18 +348,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    keys_router):
         app.include_router(router, prefix=API_PREFIX, responses=common)
     _docs_routes(app)
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "If-Match",
-                                          "Idempotency-Key"],
-                           expose_headers=["ETag", "Location", "Idempotent-Replayed"])
     app.openapi = _problem_media_type(app)  # type: ignore[method-assign]
     app.add_middleware(AdmissionLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharGuard)
     app.add_middleware(HeadAsGet)
-    # Outermost, so that the answers of the guards above carry the headers too.
+    if settings.cors_origins:  # around the guards: an allowed origin reads their answers too
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=list(headers.CORS_METHODS),
+                           allow_headers=["Authorization", "Content-Type", "If-Match",
+                                          "Idempotency-Key"],
+                           expose_headers=["ETag", "Location", "Idempotent-Replayed"])
+    # Outermost, so that the answers of the guards above carry the headers too. (A 500 is
+    # answered further out, by Starlette's error middleware: errors.install_handlers gives it
+    # the same headers.)
     app.add_middleware(SecurityHeaders)
     return app
 

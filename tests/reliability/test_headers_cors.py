@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import Settings
+from service.config import Settings, get_settings
 from service.main import create_app
 from tests.factories import API
 from tests.reliability.conftest import World
@@ -110,3 +110,45 @@ def test_cors_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CORS_ORIGINS", f'["{ALLOWED}"]')
 
     assert Settings().cors_origins == (ALLOWED,)
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
+    ("POST", f"{API}/offers", {"content": b"x" * 2_000_000}, 413),  # the body-size guard
+    ("GET", f"{API}/offers?q=%00", {}, 400),  # the URL guard
+])
+def test_an_allowed_origin_can_read_the_guards_answers(
+        open_client: TestClient, world: World, method: str, path: str,
+        kwargs: dict[str, object], status: int) -> None:
+    response = open_client.request(method, path, headers={**world.headers("admin"),
+                                                          "Origin": ALLOWED}, **kwargs)  # type: ignore[arg-type]
+
+    assert response.status_code == status
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+
+
+def test_a_fault_of_the_service_carries_the_security_and_cors_headers(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette answers a 500 outside every middleware; it gets their headers all the same."""
+    from service.countries import service as countries_service
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a fault of the service")
+
+    monkeypatch.setattr(countries_service, "list_factors", broken)
+    monkeypatch.setenv("CORS_ORIGINS", f'["{ALLOWED}"]')
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get(f"{API}/factors",
+                                  headers={**world.headers("admin"), "Origin": ALLOWED})
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["access-control-allow-origin"] == ALLOWED
