@@ -33,12 +33,9 @@ async def _settings() -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def get_principal(
-    session: SessionDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
+def get_principal(session: SessionDep, request: Request) -> Principal:
     """Authenticate the request's bearer key."""
-    return authenticate(session, authorization=authorization)
+    return authenticate(session, authorization=request.headers.getlist("authorization"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

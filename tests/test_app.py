@@ -125,6 +125,43 @@ def test_body_over_limit_returns_413_before_authentication(app_client: TestClien
     assert "1000000" in problem["detail"]
 
 
+def test_a_chunked_body_over_limit_is_refused_where_the_route_reads_none(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    """Without a Content-Length the body is counted before the route runs: a route that never
+    reads its body (a DELETE) does not let a larger one through."""
+    admin = bearer(make_key("admin"))
+    offer = app_client.post(f"{API}/offers", json=item_payload("offer", country="CHL"),
+                            headers=admin).json()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b" " * 65_536  # 1.3 MB in all, sent chunked
+
+    refused = app_client.request("DELETE", f"{API}/offers/{offer['id']}", headers=admin,
+                                 content=chunks())
+    small = app_client.request("DELETE", f"{API}/offers/{offer['id']}", headers=admin,
+                               content=iter([b" " * 10]))
+
+    assert "content-length" not in {k.lower() for k in refused.request.headers}
+    assert assert_problem(refused, 413)
+    assert small.status_code == 200, small.text
+    assert small.json()["status"] == "withdrawn"
+    assert small.json()["version"] == offer["version"] + 1
+
+
+def test_several_authorization_headers_are_refused(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    """A proxy or a log could read another of them than the service would act on."""
+    admin, country = make_key("admin"), make_key("country", "HTI")
+
+    for first, second in ((admin, country), (country, admin)):
+        response = app_client.get(f"{API}/keys", headers=[
+            ("Authorization", f"Bearer {first}"), ("Authorization", f"Bearer {second}")])
+        assert "several" in assert_problem(response, 401)["detail"]
+
+
 def test_body_just_under_limit_is_not_rejected_for_size(
     app_client: TestClient, make_key: KeyMaker
 ) -> None:

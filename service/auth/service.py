@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
@@ -104,9 +105,15 @@ def revoke_key(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
-def authenticate(session: Session, *, authorization: str | None) -> Principal:
-    """Turn an `Authorization: Bearer <key>` header into a principal, or raise 401."""
+def authenticate(session: Session, *, authorization: str | Sequence[str] | None) -> Principal:
+    """Turn an `Authorization: Bearer <key>` header (its value, or the values of every such
+    header of the request) into a principal, or raise 401; several headers are refused, since
+    a proxy or a log could read another one than the service acts on."""
     challenge = {"WWW-Authenticate": 'Bearer realm="sscmatch"'}
+    if not isinstance(authorization, str) and authorization is not None:
+        if len(authorization) > 1:
+            raise Unauthorized("Send one Authorization header, not several.", headers=challenge)
+        authorization = authorization[0] if authorization else None
     if not authorization:
         raise Unauthorized("Send 'Authorization: Bearer <key>'.", headers=challenge)
     scheme, _, secret = authorization.partition(" ")
