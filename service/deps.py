@@ -35,7 +35,7 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 
 def get_principal(session: SessionDep, request: Request) -> Principal:
     """Authenticate the request's bearer key."""
-    return authenticate(session, authorization=request.headers.getlist("authorization"))
+    return authenticate(session, authorizations=request.headers.getlist("authorization"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

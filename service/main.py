@@ -71,11 +71,13 @@ class BodySizeLimit:
         if declared is None:
             # No length given (a chunked body, or none): read it here, up to the limit, so that
             # a route that never reads its body cannot let a larger one through.
-            early = await self._read_up_to_limit(receive)
-            if early is None:
+            body = await self._read_up_to_limit(receive)
+            if body is None:
                 await self._reject(scope, receive, send)
-                return
-            receive = _replaying(early, receive)
+            else:
+                await self.app(scope, _replaying(body, receive), send)
+            return
+        # A declared length within the limit: the bytes are still counted as the app reads.
         seen = 0
         too_large = False
         started = False
@@ -240,9 +242,6 @@ class SecurityHeaders:
     """Add conservative security headers to every response (a plain ASGI middleware: the
     `@app.middleware("http")` form costs a task and a memory stream per request)."""
 
-    COMMON = headers.SECURITY
-    API = headers.API_SECURITY
-
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -250,7 +249,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.API if str(scope.get("path", "")).startswith(API_PREFIX) else self.COMMON
+        api = str(scope.get("path", "")).startswith(API_PREFIX)
+        extra = headers.API_SECURITY if api else headers.SECURITY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -105,15 +105,14 @@ def revoke_key(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
-def authenticate(session: Session, *, authorization: str | Sequence[str] | None) -> Principal:
-    """Turn an `Authorization: Bearer <key>` header (its value, or the values of every such
-    header of the request) into a principal, or raise 401; several headers are refused, since
-    a proxy or a log could read another one than the service acts on."""
+def authenticate(session: Session, *, authorizations: Sequence[str]) -> Principal:
+    """Turn the request's `Authorization: Bearer <key>` header (the values of every such
+    header) into a principal, or raise 401; several headers are refused, since a proxy or a
+    log could read another one than the service acts on."""
     challenge = {"WWW-Authenticate": 'Bearer realm="sscmatch"'}
-    if not isinstance(authorization, str) and authorization is not None:
-        if len(authorization) > 1:
-            raise Unauthorized("Send one Authorization header, not several.", headers=challenge)
-        authorization = authorization[0] if authorization else None
+    if len(authorizations) > 1:
+        raise Unauthorized("Send one Authorization header, not several.", headers=challenge)
+    authorization = authorizations[0] if authorizations else None
     if not authorization:
         raise Unauthorized("Send 'Authorization: Bearer <key>'.", headers=challenge)
     scheme, _, secret = authorization.partition(" ")

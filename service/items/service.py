@@ -136,6 +136,12 @@ def _new_ref(kind: Kind, country: str) -> str:
     return f"{kind[0].upper()}-{country}-{secrets.token_hex(4).upper()}"
 
 
+def _ref_taken(kind: Kind, ref: str) -> Conflict:
+    return Conflict(f"The ref '{ref}' is taken: refs are unique among the {kind}s of all "
+                    f"countries. Choose another, or leave `ref` out to have one generated.",
+                    errors=[{"field": "ref", "message": "taken"}])
+
+
 def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
                 principal: Principal | None, encode: bool = True) -> ItemRow:
     """Create an offer or need after checking rights, country, factor, language and ref."""
@@ -161,11 +167,8 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
     _require_language(language)
     model = model_for(kind)
     ref = data.ref or _new_ref(kind, country.iso3)
-    taken = Conflict(f"The ref '{ref}' is taken: refs are unique among the {kind}s of all "
-                     f"countries. Choose another, or leave `ref` out to have one generated.",
-                     errors=[{"field": "ref", "message": "taken"}])
     if session.scalar(select(model.id).where(model.ref == ref)) is not None:
-        raise taken
+        raise _ref_taken(kind, ref)
     fields = data.model_dump(exclude={"country", "factor", "language", "ref"})
     item = model(ref=ref, country_iso3=country.iso3, factor_code=data.factor,
                  language=language, version=1, **fields)
@@ -180,7 +183,7 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
         # back: releasing one would apply the revision bump early.)
         table = model.__tablename__
         if f"uq_{table}_ref" in str(exc.orig) or f"{table}.ref" in str(exc.orig):
-            raise taken from None
+            raise _ref_taken(kind, ref) from None
         raise
     return item
 

@@ -156,15 +156,14 @@ def turned_down(session: Session, *, table_id: int) -> set[tuple[int, int]]:
                 Pairing.table_id == table_id, Pairing.stage.in_(("declined", "withdrawn")))
             .order_by(Pairing.id)):
         latest[(need_id, offer_id)] = pairing_id
-    ended = {pairing_id: pair for pair, pairing_id in latest.items()}
-    if not ended:
+    if not latest:
         return set()
     events = session.execute(select(PairingEvent.pairing_id, PairingEvent.details).where(
-        PairingEvent.pairing_id.in_(ended), PairingEvent.to_stage == "withdrawn"))
+        PairingEvent.pairing_id.in_(latest.values()), PairingEvent.to_stage == "withdrawn"))
     by_the_table = {pairing_id for pairing_id, details in events
                     if isinstance(details, dict) and details.keys() & {TABLE_CLOSED,
                                                                         COUNTRIES_REMOVED}}
-    return {pair for pairing_id, pair in ended.items() if pairing_id not in by_the_table}
+    return {pair for pair, pairing_id in latest.items() if pairing_id not in by_the_table}
 
 
 def under_way(session: Session, *, table_id: int, countries: Collection[str]) -> list[int]:

@@ -29,7 +29,7 @@ def effective_weights(table: CooperationTable) -> scoring.Weights:
     it counts as 0 (rather than every request that scores for the table failing).
     """
     weights: dict[str, float] = {**asdict(scoring.Weights()), **table.weights}
-    if any(0 < value < MIN_WEIGHT for value in weights.values()):
+    if _too_small(weights):
         top = max(weights.values())
         weights = {name: value / top if value / top >= MIN_WEIGHT else 0.0
                    for name, value in weights.items()}
@@ -41,9 +41,20 @@ def _weight_overrides(table: CooperationTable) -> dict[str, float]:
     weight now refused as too small, all its weights as read (`effective_weights`), so that
     the change keeps the ratios it had and the PATCH is not refused for a value it did not
     send."""
-    if any(0 < value < MIN_WEIGHT for value in table.weights.values()):
+    if _too_small(table.weights):
         return effective_weights(table).as_dict()
     return dict(table.weights)
+
+
+def _too_small(weights: dict[str, float]) -> bool:
+    """Whether a weight is above 0 but under `MIN_WEIGHT` (refused since; stored before)."""
+    return any(0 < value < MIN_WEIGHT for value in weights.values())
+
+
+def factor_pair(key: str) -> frozenset[str]:
+    """The two factors an affinity key names: 'a:b' and 'b:a' name the same pair."""
+    a, _, b = key.partition(":")
+    return frozenset((a, b))
 
 
 def factor_affinity(table: CooperationTable) -> dict[tuple[str, str], float]:
@@ -90,7 +101,7 @@ def _check_affinity(session: Session, affinity: Iterable[str]) -> None:
             raise Unprocessable(
                 f"factor_affinity '{key}': a factor's affinity with itself is always 1.",
                 errors=[{"field": "factor_affinity", "message": f"{key}: same factor twice"}])
-        other = pairs.setdefault(frozenset((a, b)), key)
+        other = pairs.setdefault(factor_pair(key), key)
         if other != key:
             raise Unprocessable(
                 f"factor_affinity gives the pair {other} twice (as '{other}' and '{key}'); "
@@ -104,11 +115,6 @@ def _check_affinity(session: Session, affinity: Iterable[str]) -> None:
         raise Unprocessable(
             f"Unknown factors in factor_affinity: {', '.join(unknown)}.",
             errors=[{"field": "factor_affinity", "message": f"unknown: {', '.join(unknown)}"}])
-
-
-def _same_pair(a: str, b: str) -> bool:
-    """True when two affinity keys name the same two factors ('x:y' and 'y:x' do)."""
-    return set(a.split(":")) == set(b.split(":"))
 
 
 def _check_countries(session: Session, codes: list[str], field: str) -> None:
@@ -230,8 +236,9 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     if "factor_affinity" in changes:
         given = changes["factor_affinity"]
         _check_affinity(session, given)
+        named = {factor_pair(key) for key in given}  # a pair named the other way replaces it
         kept = {key: value for key, value in table.factor_affinity.items()
-                if not any(_same_pair(key, new) for new in given)}
+                if factor_pair(key) not in named}
         changes["factor_affinity"] = merge_changes(kept, given)
     _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on))
     for key, value in changes.items():
