@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from models import ApiKey, Country, utcnow
+from models import ApiKey, Country, IdempotencyRecord, utcnow
 from service.errors import NotFound, Unauthorized, field_error
 from service.schemas import CleanLine
 
@@ -95,12 +95,15 @@ def count_keys(session: Session) -> int:
 
 
 def revoke_key(session: Session, *, key_id: int) -> ApiKey:
-    """Revoke a key; it stops working at once. Revoking twice is harmless."""
+    """Revoke a key; it stops working at once, and the responses stored for its
+    `Idempotency-Key` retries are deleted. Revoking twice is harmless."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No access key with id {key_id}.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        session.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.principal_key_id == key_id))
         session.flush()
     return key
 

@@ -6,7 +6,8 @@ key id + key) before doing its work, in the same transaction, and stores its res
 a concurrent request with the same key waits on that unique index, then replays the stored
 response. Reusing a key for a different request (other path or body) is a 422. Only successful
 responses are stored: a request that failed can be retried with the same key. Records expire
-after `TTL`.
+after `TTL`: each claim deletes the calling key's expired records, so what is stored stays
+bounded by a key's last `TTL` of requests (revoking a key deletes its records).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,11 +83,10 @@ def claim(session: Session, *, principal: Principal, key: str,
           fp: Fingerprint) -> IdempotencyRecord | JSONResponse:
     """Claim `key` for this request, or return the stored response of its first use."""
     check_key(key)
+    session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.principal_key_id == principal.key_id,
+        IdempotencyRecord.created_at < utcnow() - TTL))
     existing = _lookup(session, principal, key)
-    if existing is not None and existing.created_at < utcnow() - TTL:
-        session.delete(existing)
-        session.flush()
-        existing = None
     if existing is not None:
         return _replay(existing, fp)
     record = IdempotencyRecord(principal_key_id=principal.key_id, key=key, method=fp.method,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import FollowupActivity, IdempotencyRecord, Pairing, PairingEvent
+from models import ApiKey, FollowupActivity, IdempotencyRecord, Pairing, PairingEvent, utcnow
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, create, history, make_world, move
@@ -96,6 +98,59 @@ def test_retried_activity_and_note_are_created_once(world: World, session: Sessi
     assert [n.status_code for n in notes] == [201, 201]
     assert world.client.get(f"{API}/pairings/{pid}/notes",
                             headers=bearer(world.admin)).json()["total"] == 1
+
+
+def _records_of(session: Session, role: str) -> list[str]:
+    session.expire_all()
+    return list(session.scalars(
+        select(IdempotencyRecord.key).join(ApiKey, ApiKey.id == IdempotencyRecord.principal_key_id)
+        .where(ApiKey.role == role).order_by(IdempotencyRecord.key)))
+
+
+def _age_records(session: Session, hours: int) -> None:
+    session.execute(update(IdempotencyRecord).values(
+        created_at=utcnow() - timedelta(hours=hours)))
+    session.commit()
+
+
+def test_expired_records_are_deleted_by_the_next_claim_of_their_key(
+        world: World, session: Session) -> None:
+    first = create(world, "organizer", headers={"Idempotency-Key": "old-1"})
+    assert first.status_code == 201, first.text
+    assert create(world, "organizer", need_id=world.need("PER"),
+                  headers={"Idempotency-Key": "old-2"}).status_code == 201
+    assert create(world, "admin", need_id=world.need("PER"),
+                  headers={"Idempotency-Key": "admin-old"}).status_code == 201
+    _age_records(session, 25)
+    # A key stored more than a day ago is free again: another request under it runs.
+    again = create(world, "organizer", need_id=world.need("ARG"),
+                   headers={"Idempotency-Key": "old-1"})
+    assert again.status_code == 201, again.text
+    assert "Idempotent-Replayed" not in again.headers
+    # The claim deleted the caller's other expired record, and nobody else's.
+    assert _records_of(session, "organizer") == ["old-1"]
+    assert _records_of(session, "admin") == ["admin-old"]
+
+
+def test_records_younger_than_a_day_are_kept_and_replayed(
+        world: World, session: Session) -> None:
+    key = {"Idempotency-Key": "recent"}
+    first = create(world, "organizer", headers=key)
+    _age_records(session, 23)
+    assert create(world, "organizer", need_id=world.need("ARG"),
+                  headers={"Idempotency-Key": "other"}).status_code == 201
+    again = create(world, "organizer", headers=key)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _records_of(session, "organizer") == ["other", "recent"]
+
+
+def test_revoking_a_key_deletes_its_records(world: World, session: Session) -> None:
+    assert create(world, "organizer", headers={"Idempotency-Key": "k"}).status_code == 201
+    organizer_id = session.scalar(select(ApiKey.id).where(ApiKey.role == "organizer"))
+    revoked = world.client.delete(f"{API}/keys/{organizer_id}", headers=bearer(world.admin))
+    assert revoked.status_code == 200, revoked.text
+    assert _records_of(session, "organizer") == []
 
 
 @pytest.mark.parametrize("bad", [b"", b"x" * 201, "clé".encode("latin-1"), b"with space"])
