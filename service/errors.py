@@ -17,11 +17,13 @@ from sqlalchemy.exc import (
     ProgrammingError,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service import headers
 from service.config import get_settings
 
 PROBLEM_JSON = "application/problem+json"
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TYPE_BASE = "https://sscmatch.example/problems/"
 log = logging.getLogger("service")
 
@@ -156,9 +158,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        extra = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            extra = (extra or {}) | {"Allow": allowed_methods(request)}
         return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                       f"http-{exc.status_code}", instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+                       f"http-{exc.status_code}", instance=request.url.path, headers=extra)
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
@@ -216,6 +220,19 @@ def install_handlers(app: FastAPI) -> None:
 # A table or column the service needs is missing: the database is behind the code's migration.
 _UNDEFINED_SQLSTATES = frozenset({"42P01", "42703"})  # PostgreSQL: undefined table, column
 _SQLITE_UNDEFINED = ("no such table", "no such column", "has no column named")
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` value of a 405 (RFC 9110, 15.5.6): every method a route of this path
+    answers, HEAD wherever GET is. Starlette names only the methods of the first route that
+    matched the path, and FastAPI makes one route per method: each method is tried on the
+    routes as the router would try it."""
+    routes = request.app.router.routes
+    methods = {method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _unique_violation(exc: IntegrityError) -> bool:

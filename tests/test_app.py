@@ -178,15 +178,20 @@ def test_unknown_route_returns_404_problem(app_client: TestClient, path: str) ->
     assert_problem(app_client.get(path), 404)
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("PUT", f"{API}/offers"),
-    ("DELETE", f"{API}/countries"),
-    ("POST", "/health"),
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("PUT", f"{API}/offers", "GET, HEAD, POST"),
+    ("DELETE", f"{API}/countries", "GET, HEAD"),
+    ("POST", "/health", "GET, HEAD"),
+    ("PUT", f"{API}/tables/1", "GET, HEAD, PATCH"),
+    ("PUT", f"{API}/offers/1", "DELETE, GET, HEAD, PATCH"),
+    ("GET", f"{API}/pairings/1/transitions", "POST"),
 ])
-def test_unsupported_method_returns_405_problem(
-    app_client: TestClient, method: str, path: str
+def test_unsupported_method_returns_405_problem_naming_every_allowed_method(
+    app_client: TestClient, method: str, path: str, allow: str
 ) -> None:
-    assert_problem(app_client.request(method, path), 405)
+    resp = app_client.request(method, path)
+    assert_problem(resp, 405)
+    assert resp.headers["allow"] == allow
 
 
 def test_head_answers_as_get_without_the_body(app_client: TestClient, make_key: KeyMaker) -> None:
