@@ -22,6 +22,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import headers
@@ -238,6 +240,26 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem details (the same
+    400 and headers; Starlette answers it in plain text, "Disallowed CORS origin, headers")."""
+
+    _ASKED = (("origin", "header.Origin"), ("method", "header.Access-Control-Request-Method"),
+              ("headers", "header.Access-Control-Request-Headers"))
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        kept = {name: value for name, value in response.headers.items()
+                if name not in ("content-length", "content-type")}
+        reason = bytes(response.body).decode("utf-8", "replace")
+        errors = [{"field": field, "message": "not allowed by the service's CORS settings"}
+                  for word, field in self._ASKED if word in reason]
+        return problem(response.status_code, "CORS preflight refused", f"{reason}.", "cors",
+                       errors=errors, headers=kept)
+
+
 class SecurityHeaders:
     """Add conservative security headers to every response (a plain ASGI middleware: the
     `@app.middleware("http")` form costs a task and a memory stream per request)."""
@@ -354,7 +376,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ControlCharGuard)
     app.add_middleware(HeadAsGet)
     if settings.cors_origins:  # around the guards: an allowed origin reads their answers too
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(ProblemCORS, allow_origins=list(settings.cors_origins),
                            allow_methods=list(headers.CORS_METHODS),
                            allow_headers=["Authorization", "Content-Type", "If-Match",
                                           "Idempotency-Key"],

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings, get_settings
 from service.main import create_app
-from tests.factories import API
+from tests.factories import API, assert_problem
 from tests.reliability.conftest import World
 
 ALLOWED = "https://focal-points.example.org"
@@ -102,8 +102,19 @@ def test_cors_refuses_an_unlisted_origin_when_open(open_client: TestClient,
         "Origin": EVIL, "Access-Control-Request-Method": "POST"})
 
     assert "access-control-allow-origin" not in simple.headers
-    assert preflight.status_code == 400
+    assert_problem(preflight, 400, "header.Origin")
     assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_refused_preflight_of_an_allowed_origin_is_a_problem(open_client: TestClient) -> None:
+    preflight = open_client.options(f"{API}/offers", headers={
+        "Origin": ALLOWED, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-unlisted"})
+
+    assert_problem(preflight, 400, "header.Access-Control-Request-Headers")
+    assert preflight.headers["access-control-allow-origin"] == ALLOWED
+    assert "x-unlisted" not in preflight.headers["access-control-allow-headers"].lower()
 
 
 def test_cors_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
