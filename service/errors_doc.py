@@ -46,3 +46,20 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+_ETAG = {"description": "The resource's version, to send back as `If-Match` (`\"3\"`)",
+         "schema": {"type": "string"}}
+_LOCATION = {"description": "The new resource's path", "schema": {"type": "string"}}
+
+
+def created() -> dict[int | str, dict[str, Any]]:
+    """Return the `responses=` entry documenting the `Location` of a resource created (201)."""
+    return {201: {"headers": {"Location": _LOCATION}}}
+
+
+def versioned(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """Return the `responses=` entry documenting the `ETag` of a versioned resource (and, for a
+    201, the `Location` of the one created)."""
+    headers = {"ETag": _ETAG} | (created()[201]["headers"] if status == 201 else {})
+    return {status: {"headers": headers}}

@@ -101,6 +101,33 @@ def test_openapi_documents_offers_with_examples(app_client: TestClient) -> None:
     assert spec["components"]["schemas"]["OfferCreate"]["examples"]
 
 
+VERSIONED = {"OfferRead", "NeedRead", "TableRead", "PairingRead", "ActivityRead"}
+# The creates whose new resource can be read at a URL of its own, given in `Location`.
+LOCATED = {f"{API}/{p}" for p in ("offers", "needs", "tables", "pairings",
+                                  "pairings/{pairing_id}/activities", "tables/{table_id}/plan")}
+
+
+def test_openapi_documents_the_etag_of_every_versioned_resource_and_every_location(
+        app_client: TestClient) -> None:
+    spec = app_client.get("/openapi.json").json()
+    seen, located = set(), set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            status, success = next((code, r) for code, r in operation["responses"].items()
+                                   if code.startswith("2"))
+            schema = success.get("content", {}).get("application/json", {}).get("schema", {})
+            model = schema.get("$ref", "").rsplit("/", 1)[-1]
+            documented = set(success.get("headers", {}))
+            if model in VERSIONED:
+                seen.add(model)
+                assert "ETag" in documented, (method, path)
+            if status == "201" and "Location" in documented:
+                located.add(path)
+            assert success["description"], (method, path)
+    assert seen == VERSIONED
+    assert located == LOCATED
+
+
 @pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])
 def test_response_carries_security_headers(app_client: TestClient, path: str) -> None:
     response = app_client.get(path)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.deps import CountryFilter, IfMatch, PrincipalDep, SessionDep, WindowDep
-from service.errors_doc import responses
+from service.errors_doc import responses, versioned
 from service.followups import service
 from service.followups.schemas import (
     ActivityCreate,
@@ -27,14 +27,10 @@ from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-_WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {
-    "description": "The activity",
-    "headers": {"ETag": {"description": "Its version, to send back as `If-Match` (`\"3\"`)",
-                         "schema": {"type": "string"}}}}}
 
 
 @router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
-             status_code=201, responses=responses(401, 404, 409, 413, 422))
+             status_code=201, responses=versioned(201) | responses(401, 404, 409, 413, 422))
 def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
                     session: SessionDep, principal: PrincipalDep,
                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -45,7 +41,7 @@ def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
         activity = service.create_activity(session, pairing=pairing, data=data,
                                            principal=principal)
         return (service.to_read(activity, pairing, service.today()),
-                {"ETag": etag(activity)})
+                {"ETag": etag(activity), "Location": f"/api/v1/activities/{activity.id}"})
 
     return idempotency.respond(session, request, principal=principal, key=idempotency_key,
                                payload=data.model_dump(mode="json"), status_code=201,
@@ -67,7 +63,7 @@ def list_pairing_activities(pairing_id: Id, session: SessionDep, principal: Prin
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityRead,
-            responses=_WITH_ETAG | responses(401, 404))
+            responses=versioned() | responses(401, 404))
 def get_activity(activity_id: Id, session: SessionDep, principal: PrincipalDep,
                  response: Response) -> ActivityRead:
     """Get an activity, with its version as `ETag` (send it as `If-Match` when you change
@@ -78,7 +74,7 @@ def get_activity(activity_id: Id, session: SessionDep, principal: PrincipalDep,
 
 
 @router.patch("/activities/{activity_id}", response_model=ActivityRead,
-              responses=responses(401, 404, 409, 412, 413, 422))
+              responses=versioned() | responses(401, 404, 409, 412, 413, 422))
 def update_activity(activity_id: Id, data: ActivityUpdate, session: SessionDep,
                     principal: PrincipalDep, response: Response,
                     if_match: IfMatch = None) -> ActivityRead:

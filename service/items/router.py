@@ -18,7 +18,7 @@ from service.deps import (
     SettingsDep,
     page_size,
 )
-from service.errors_doc import responses
+from service.errors_doc import responses, versioned
 from service.items import service
 from service.items.schemas import (
     ItemReadBase,
@@ -77,7 +77,8 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         return list_rows.page(rows, total=total, limit=size, next_cursor=next_cursor)
 
     @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
-                 name=f"create_{kind}", responses=responses(401, 403, 409, 413, 422))
+                 name=f"create_{kind}",
+                 responses=versioned(201) | responses(401, 403, 409, 413, 422))
     def create_item(data: create_schema, session: SessionDep,  # type: ignore[valid-type]
                     principal: PrincipalDep) -> Response:
         """Submit an offer or need for the caller's country (admins: any country)."""
@@ -86,13 +87,13 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
                      headers={"Location": f"/api/v1/{plural}/{item.id}"})
 
     @router.get("/{item_id}", response_model=read_schema, name=f"get_{kind}",
-                responses=responses(401, 404))
+                responses=versioned() | responses(401, 404))
     def get_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep) -> Response:
         """Get one offer or need; its version is in the `ETag` header."""
         return _read(service.get_item_or_raise(session, kind, item_id, principal))
 
     @router.patch("/{item_id}", response_model=read_schema, name=f"update_{kind}",
-                  responses=responses(401, 403, 404, 412, 413, 422))
+                  responses=versioned() | responses(401, 403, 404, 412, 413, 422))
     def update_item(item_id: ItemId, data: update_schema,  # type: ignore[valid-type]
                     session: SessionDep, principal: PrincipalDep,
                     if_match: IfMatch = None) -> Response:
@@ -103,7 +104,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         return _read(item)
 
     @router.delete("/{item_id}", response_model=read_schema, name=f"withdraw_{kind}",
-                   responses=responses(401, 403, 404, 412))
+                   responses=versioned() | responses(401, 403, 404, 412))
     def withdraw_item(item_id: ItemId, session: SessionDep, principal: PrincipalDep,
                       if_match: IfMatch = None) -> Response:
         """Withdraw (never hard-delete): the record stays for the pairings that refer to it."""

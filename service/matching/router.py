@@ -22,7 +22,7 @@ from service.deps import (
     page_size,
 )
 from service.errors import NotFound
-from service.errors_doc import responses
+from service.errors_doc import created, responses
 from service.items.service import Kind
 from service.matching import service
 from service.matching.export import plan_sheets
@@ -138,7 +138,7 @@ def _plan_read(plan: Plan) -> PlanRead:
 
 @router.post("/tables/{table_id}/plan", response_model=PlanRead,
              status_code=status.HTTP_201_CREATED,
-             responses=responses(401, 403, 404, 409, 422))
+             responses=created() | responses(401, 403, 404, 409, 422))
 def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
                       staff: StaffDep, response: Response,
                       time_limit_s: TimeLimit = None) -> PlanRead:

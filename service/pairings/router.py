@@ -16,7 +16,7 @@ from service.deps import (
     PrincipalDep,
     SessionDep,
 )
-from service.errors_doc import responses
+from service.errors_doc import responses, versioned
 from service.matching import service as matching
 from service.pairings import audit, idempotency, lifecycle, service
 from service.pairings.schemas import (
@@ -48,7 +48,7 @@ def _read(session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
-             responses=responses(401, 403, 409, 413, 422))
+             responses=versioned(201) | responses(401, 403, 409, 413, 422))
 def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
                    principal: PrincipalDep, cache: IndexCacheDep,
                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -95,7 +95,8 @@ def list_pairings(
                               [service.to_read(p, principal) for p in rows], total)
 
 
-@router.get("/{pairing_id}", response_model=PairingRead, responses=responses(401, 404))
+@router.get("/{pairing_id}", response_model=PairingRead,
+            responses=versioned() | responses(401, 404))
 def get_pairing(pairing_id: PairingId, session: SessionDep, principal: PrincipalDep,
                 response: Response) -> PairingRead:
     """Get a pairing with its consents, what it waits for and where it may go next."""
@@ -115,7 +116,7 @@ def get_pairing_history(pairing_id: PairingId, session: SessionDep,
 
 
 @router.post("/{pairing_id}/transitions", response_model=PairingRead,
-             responses=responses(401, 403, 404, 409, 412, 413, 422))
+             responses=versioned() | responses(401, 403, 404, 409, 412, 413, 422))
 def transition_pairing(pairing_id: PairingId, data: TransitionRequest, request: Request,
                        session: SessionDep, principal: PrincipalDep, if_match: IfMatch = None,
                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
@@ -144,7 +145,7 @@ def transition_pairing(pairing_id: PairingId, data: TransitionRequest, request: 
 
 
 @router.put("/{pairing_id}/partner", response_model=PairingRead,
-            responses=responses(401, 404, 409, 412, 422))
+            responses=versioned() | responses(401, 404, 409, 412, 422))
 def set_pairing_partner(pairing_id: PairingId, data: PartnerWrite, session: SessionDep,
                         principal: PrincipalDep, response: Response,
                         if_match: IfMatch = None) -> PairingRead:
@@ -159,7 +160,7 @@ def set_pairing_partner(pairing_id: PairingId, data: PartnerWrite, session: Sess
 
 
 @router.delete("/{pairing_id}/partner", response_model=PairingRead,
-               responses=responses(401, 404, 409, 412))
+               responses=versioned() | responses(401, 404, 409, 412))
 def remove_pairing_partner(pairing_id: PairingId, session: SessionDep,
                            principal: PrincipalDep, response: Response,
                            if_match: IfMatch = None) -> PairingRead:
@@ -172,7 +173,7 @@ def remove_pairing_partner(pairing_id: PairingId, session: SessionDep,
 
 
 @router.post("/{pairing_id}/partner/confirmation", response_model=PairingRead,
-             responses=responses(401, 403, 404, 409, 412, 422))
+             responses=versioned() | responses(401, 403, 404, 409, 412, 422))
 def confirm_pairing_partner(pairing_id: PairingId, request: Request, session: SessionDep,
                             principal: PrincipalDep, if_match: IfMatch = None,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:

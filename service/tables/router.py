@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from service.deps import IfMatch, KeysetWindowDep, PrincipalDep, SessionDep, StaffDep
-from service.errors_doc import responses
+from service.errors_doc import responses, versioned
 from service.schemas import MAX_ID, Page
 from service.tables import service
 from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
@@ -32,7 +32,7 @@ def list_tables(
 
 
 @router.post("", response_model=TableRead, status_code=status.HTTP_201_CREATED,
-             responses=responses(401, 403, 422))
+             responses=versioned(201) | responses(401, 403, 422))
 def create_table(data: TableCreate, session: SessionDep, _staff: StaffDep,
                  response: Response) -> TableRead:
     """Create a cooperation table (organisers); its version is in `ETag`, for the first
@@ -43,7 +43,8 @@ def create_table(data: TableCreate, session: SessionDep, _staff: StaffDep,
     return service.to_read(table)
 
 
-@router.get("/{table_id}", response_model=TableRead, responses=responses(401, 404))
+@router.get("/{table_id}", response_model=TableRead,
+            responses=versioned() | responses(401, 404))
 def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep,
               response: Response) -> TableRead:
     """Get a cooperation table with its effective settings; its version is in `ETag`."""
@@ -53,7 +54,7 @@ def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep,
 
 
 @router.patch("/{table_id}", response_model=TableRead,
-              responses=responses(401, 403, 404, 409, 412, 422))
+              responses=versioned() | responses(401, 403, 404, 409, 412, 422))
 def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
                  staff: StaffDep, response: Response,
                  if_match: IfMatch = None) -> TableRead:

@@ -45,6 +45,8 @@ def test_activity_on_commitment_is_created_and_in_history(world: World) -> None:
         "planned", False, "CHL")
     assert body["allowed_status"] == ["in_progress", "done", "cancelled"]
     assert resp.headers["ETag"] == '"1"'
+    located = world.client.get(resp.headers["Location"], headers=bearer(world.key("HTI")))
+    assert (located.status_code, located.json()) == (200, body)
     event = history(world, pid)[-1]
     assert (event["action"], event["details"]["activity_id"]) == ("activity_added", body["id"])
     listed = get(world, f"/pairings/{pid}/activities", "CHL")["items"]
