@@ -16,12 +16,13 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """Read a cursor made by `encode_cursor`, or raise 400."""
+    """Read a cursor made by `encode_cursor`, or raise 400: only the very text it writes is
+    read (no padding, spaces, signs, leading zeros, or characters base64 would skip)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         prefix, _, value = raw.partition(":")
         last_id = int(value)
-        if prefix != "id" or not 0 <= last_id <= MAX_ID:
+        if prefix != "id" or not 0 <= last_id <= MAX_ID or encode_cursor(last_id) != cursor:
             raise ValueError(raw)
         return last_id
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -141,7 +141,8 @@ async def get_window(settings: SettingsDep, limit: PageLimit = None, offset: Pag
     if offset is not None:
         raise ServiceError("Give `cursor` or `offset`, not both.",
                            errors=[{"field": "offset", "message": "not with cursor"}])
-    if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_OFFSET):
+    if not (cursor.isascii() and cursor.isdigit() and str(int(cursor)) == cursor
+            and int(cursor) <= MAX_OFFSET):  # only what `next_cursor` writes
         raise invalid_cursor()
     return Window(size, int(cursor))
 

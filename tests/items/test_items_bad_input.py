@@ -304,6 +304,13 @@ def test_list_with_percent_in_text_finds_it_literally(world: World) -> None:
     ({"cursor": base64.urlsafe_b64encode(b"id:" + b"9" * 40).decode()}, 400, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"id:-1").decode()}, 400, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"\xff\xfe").decode()}, 400, "cursor"),
+    # Only the cursors the service writes are read: no look-alikes of them.
+    ({"cursor": base64.urlsafe_b64encode(b"id: 5").decode()}, 400, "cursor"),
+    ({"cursor": base64.urlsafe_b64encode(b"id:+5").decode()}, 400, "cursor"),
+    ({"cursor": base64.urlsafe_b64encode(b"id:05").decode()}, 400, "cursor"),
+    ({"cursor": base64.urlsafe_b64encode(b"id:5_0").decode()}, 400, "cursor"),
+    ({"cursor": base64.urlsafe_b64encode(b"id:5").decode()}, 400, "cursor"),  # "=" padded
+    ({"cursor": "aWQ6.NQ"}, 400, "cursor"),  # "aWQ6NQ" (id:5) with a character base64 skips
 ], ids=str)
 def test_list_with_bad_paging_or_filter_returns_problem(
     world: World, params: dict[str, Any], status: int, field: str

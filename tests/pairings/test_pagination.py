@@ -101,7 +101,7 @@ def test_rows_created_while_a_newest_first_list_is_paged_do_not_repeat_a_row(
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("params", [
     {"cursor": "abc"}, {"cursor": "-1"}, {"cursor": "1.5"}, {"cursor": "1000001"},
-    {"cursor": "٣"}, {"cursor": "2", "offset": 2}, {"cursor": "9" * 21},
+    {"cursor": "٣"}, {"cursor": "2", "offset": 2}, {"cursor": "9" * 21}, {"cursor": "02"},
 ])
 def test_a_cursor_no_page_gave_is_a_clear_error(world: World, path: str,
                                                 params: dict[str, Any]) -> None:
