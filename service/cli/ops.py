@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 from contextlib import closing
@@ -166,9 +165,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     source = Path(url.database or "")
     if url.database in (None, "", ":memory:") or not source.is_file():
         raise Unprocessable(f"{source}: no SQLite database file to back up.")
-    out = output_path(args.out)
-    if out.exists() and os.path.samefile(out, source):
-        raise Unprocessable(f"{out}: is the database itself; give another file.")
+    out = output_path(args.out)  # never the database itself, nor its -wal, -shm or -journal
     if out.exists() and not args.force:
         raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
     try:

@@ -14,10 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy.engine import make_url
+
+from service.config import get_settings
 from service.errors import Unprocessable
 
 NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
 DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|thread-self|\d+)/fd/\d+")
+# The files of a SQLite database: the database itself and those SQLite keeps beside it.
+DATABASE_FILES = {"": "the database itself", "-wal": "the database's write-ahead log",
+                  "-shm": "the database's shared-memory index",
+                  "-journal": "the database's rollback journal"}
 
 
 def int_in(low: int, high: int) -> Callable[[str], int]:
@@ -33,12 +40,39 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
 
 def output_path(text: str) -> Path:
-    """Check an output file before the work that fills it: the path must not be a folder.
-    Nothing is created here: `write_atomically` makes missing folders when it writes."""
+    """Check an output file before the work that fills it: the path must not be a folder, nor
+    the SQLite database's own files (`_refuse_database_files`). Nothing is created here:
+    `write_atomically` makes missing folders when it writes."""
     out = Path(text)
     if out.is_dir():
         raise Unprocessable(f"{out}: is a folder; give a file name.")
+    _refuse_database_files(out)
     return out
+
+
+def sqlite_file() -> Path | None:
+    """The SQLite database file DATABASE_URL names; None for PostgreSQL, an in-memory
+    database or a `file:` URI."""
+    url = make_url(get_settings().database_url)
+    if (url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:"
+            or "uri" in url.query):
+        return None
+    return Path(url.database)
+
+
+def _refuse_database_files(out: Path) -> None:
+    """Refuse an output file that is the SQLite database of DATABASE_URL, or a file SQLite
+    keeps beside it (-wal, -shm, -journal), by any name (a symbolic or hard link too):
+    writing it would destroy the stored data."""
+    database = sqlite_file()
+    if database is None:
+        return
+    for suffix, what in DATABASE_FILES.items():
+        file = Path(f"{database}{suffix}")
+        # realpath, not Path.resolve: a symbolic link loop is left to the write to report.
+        if os.path.realpath(out) == os.path.realpath(file) or (
+                out.exists() and file.exists() and os.path.samefile(out, file)):
+            raise Unprocessable(f"{out}: is {what}; give another file.")
 
 
 def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:

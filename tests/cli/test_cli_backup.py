@@ -70,11 +70,12 @@ def test_backup_replaces_a_file_only_with_force(
     assert _key_names(out) == ["before the backup"]
 
 
-@pytest.mark.parametrize("target", ["database", "hard link", "folder"])
+@pytest.mark.parametrize("target", ["database", "hard link", "folder", "write-ahead log"])
 def test_backup_onto_the_database_or_a_folder_is_refused(
         sqlite_db: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
     out = {"database": sqlite_db, "hard link": sqlite_db.with_name("other-name.db"),
-           "folder": sqlite_db.parent}[target]
+           "folder": sqlite_db.parent,
+           "write-ahead log": sqlite_db.with_name("sscmatch.db-wal")}[target]
     if target == "hard link":
         os.link(sqlite_db, out)
     before = sqlite_db.read_bytes()
@@ -82,7 +83,8 @@ def test_backup_onto_the_database_or_a_folder_is_refused(
     status, _out, err = run(capsys, "backup", "--out", str(out), "--force")
 
     assert status == 1
-    reason = "is a folder" if target == "folder" else "is the database itself"
+    reason = {"folder": "is a folder", "write-ahead log": "is the database's write-ahead log"
+              }.get(target, "is the database itself")
     assert err.strip().startswith(f"error: {out}: {reason}")
     assert sqlite_db.read_bytes() == before
 

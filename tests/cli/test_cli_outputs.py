@@ -9,12 +9,15 @@ import errno
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
 
+from service.cli import main
 from service.cli.options import replace_file
+from service.db import reset_engines
 from tests.cli.helpers import run, xlsx_values
 
 OLD = b"the previous, good file\n"
@@ -274,3 +277,39 @@ def test_a_replaced_file_is_no_wider_open_while_its_successor_is_written(
     assert seen == [0o600]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_bytes() == b"new"
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A migrated SQLite file of its own (whatever database the suite runs on)."""
+    path = tmp_path / "data" / "sscmatch.db"
+    path.parent.mkdir()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    reset_engines()
+    assert main(["keys", "create", "--role", "admin", "--name", "kept"]) == 0
+    yield path
+    reset_engines()
+
+
+@pytest.mark.parametrize("target", ["database", "symlink", "hard link", "write-ahead log"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_output_onto_the_database_or_its_log_is_refused_and_leaves_it(
+        sqlite_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        command: str, target: str) -> None:
+    out = {"database": sqlite_file, "symlink": tmp_path / "link.csv",
+           "hard link": tmp_path / "other.csv",
+           "write-ahead log": sqlite_file.with_name("sscmatch.db-wal")}[target]
+    if target == "symlink":
+        out.symlink_to(sqlite_file)
+    elif target == "hard link":
+        os.link(sqlite_file, out)
+    before = sqlite_file.read_bytes()
+
+    status, _out, err = run(capsys, *_command(command, tmp_path, out))
+
+    what = "the database's write-ahead log" if target == "write-ahead log" else (
+        "the database itself")
+    assert (status, err) == (1, f"error: {out}: is {what}; give another file.\n")
+    assert sqlite_file.read_bytes() == before
+    assert not sqlite_file.with_name("sscmatch.db-wal").exists()
+    assert run(capsys, "keys", "list")[1].split()[-2:] == ["active", "kept"]
