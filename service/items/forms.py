@@ -129,7 +129,7 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         raise Unprocessable(f"{path.name}: not a readable XLSX file ({exc}).") from None
     try:
         sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = _sheet_rows(path.name, sheet.iter_rows(values_only=True))
         header = next(rows, None)
         if header is None:
             raise Unprocessable(f"{path.name}: the first sheet is empty.")
@@ -141,6 +141,22 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             yield number, _row(path.name, number, cols, texts)
     finally:
         book.close()
+
+
+def _sheet_rows(name: str, rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    """The rows of a sheet, which openpyxl reads only as they are asked for: a damaged sheet
+    (its XML cut short, say) is an error naming the file and the row, not a traceback."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl and the XML parser raise many kinds
+            raise Unprocessable(
+                f"{name}: row {number}: not a readable XLSX file ({exc}).") from None
+        yield values
 
 
 def _describe(exc: ValidationError) -> str:

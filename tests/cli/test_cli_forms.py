@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -464,6 +465,27 @@ def test_import_duplicate_column_in_xlsx_is_rejected(
 
     assert status == 1
     assert "duplicate column: title" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_whose_sheet_is_cut_short_is_rejected_naming_row(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = write_form(tmp_path / "whole.xlsx", [_valid("offer"), _valid("need"), _valid("need")])
+    path = tmp_path / "cut.xlsx"
+    sheet = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(path, "w") as damaged:
+        for name in source.namelist():
+            data = source.read(name)
+            # the sheet's XML ends in the middle of its fourth row, as a partial copy would
+            damaged.writestr(name, data[:data.index(b'<row r="4"') + 20] if name == sheet else data)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert (status, out) == (1, "")
+    assert err.startswith("error: cut.xlsx: row 4: not a readable XLSX file (")
+    assert len(err.splitlines()) == 1, err
     assert counts(engine) == (0, 0)
 
 
