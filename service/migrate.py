@@ -38,6 +38,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Return every revision shipped with this version of the service."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {script_revision.revision for script_revision in script.walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     """Return the revision the database is at (None if never migrated)."""
     with engine.connect() as conn:

@@ -22,12 +22,22 @@ from service.demo.load import is_empty, load_demo
 from service.errors import Unprocessable
 from service.items import vectors
 from service.items.service import Kind
-from service.migrate import current_revision, head_revision, upgrade
+from service.migrate import current_revision, head_revision, known_revisions, upgrade
 from service.schemas import MAX_ID
+
+
+def _refuse_unknown_revision(current: str | None) -> None:
+    """Refuse a database at a migration this version does not ship: a later version of the
+    service migrated it, and neither `migrate` nor this version's code can use it."""
+    if current is not None and current not in known_revisions():
+        raise Unprocessable(f"the database at DATABASE_URL is at migration {current}, which "
+                            "this version of sscmatch does not know (a later version migrated "
+                            "it); run that version, or restore a backup taken before it.")
 
 
 def prepare_database() -> None:
     """Apply pending migrations and insert missing reference data."""
+    _refuse_unknown_revision(current_revision(get_engine()))
     upgrade(get_settings().database_url)
     with session_scope() as session:
         seed_reference(session)
@@ -48,6 +58,7 @@ def require_migrated_database() -> None:
     if current is None:
         raise Unprocessable("the database at DATABASE_URL has never been migrated; run "
                             "`sscmatch migrate` first.")
+    _refuse_unknown_revision(current)
     if current != head:
         raise Unprocessable(f"the database at DATABASE_URL is at migration {current}, not at "
                             f"{head} (this version's latest); run `sscmatch migrate` first.")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from service.config import get_settings
 from service.db import make_engine, reset_engines
@@ -85,6 +86,36 @@ def test_data_commands_refuse_a_database_that_is_missing_or_not_migrated(
         assert not db.exists()
     else:
         assert _revision(db) == before
+
+
+@pytest.mark.parametrize("command", ["migrate", "keys", "export", "import", "report"])
+def test_a_database_migrated_by_a_later_version_is_a_one_line_error_and_left_as_it_is(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], command: str) -> None:
+    db = tmp_path / "later.db"
+    upgrade(f"sqlite:///{db}")
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with engine.begin() as conn:  # as a later version's migration would leave it
+            conn.execute(text("UPDATE alembic_version SET version_num = '0123456789ab'"))
+    finally:
+        engine.dispose()
+    other_database.setenv("DATABASE_URL", f"sqlite:///{db}")
+    form = tmp_path / "form.csv"
+    form.write_text("kind,factor,modality,title,description\n", encoding="utf-8")
+    argv = {"migrate": ["migrate"], "keys": ["keys", "list"],
+            "export": ["export", "--out", str(tmp_path / "forms.csv")],
+            "import": ["import", str(form)],
+            "report": ["report", "all", "--out", str(tmp_path / "forms.csv")]}[command]
+
+    status, out, err = run(capsys, *argv)
+
+    assert (status, out) == (1, "")
+    assert err == ("error: the database at DATABASE_URL is at migration 0123456789ab, which "
+                   "this version of sscmatch does not know (a later version migrated it); run "
+                   "that version, or restore a backup taken before it.\n")
+    assert _revision(db) == "0123456789ab"
+    assert not (tmp_path / "forms.csv").exists()
 
 
 @pytest.mark.parametrize(("url", "message"), [
