@@ -118,7 +118,7 @@ def problem(status: int, title: str, detail: str, code: str, *,
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def validation_message(err: Mapping[str, Any]) -> str:
     """Pydantic's message, in characters where a length bound checked a text after its
     validators (it then speaks of "items after validation")."""
     ctx, value = err.get("ctx") or {}, err.get("input")
@@ -135,7 +135,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        out.append({"field": ".".join(loc), "message": _message(err),
+        out.append({"field": ".".join(loc), "message": validation_message(err),
                     "type": str(err.get("type", ""))})
     return out
 

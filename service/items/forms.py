@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from models import Offer
-from service.errors import Conflict, ServiceError, Unprocessable
+from service.errors import Conflict, ServiceError, Unprocessable, validation_message
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
 from service.items.service import ItemRow, Kind
@@ -163,7 +163,7 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "row"
-        parts.append(f"{loc}: {err['msg']}")
+        parts.append(f"{loc}: {validation_message(err)}")
     return "; ".join(parts)
 
 

@@ -213,6 +213,9 @@ BAD_ROWS: list[tuple[dict[str, str], str]] = [
     (_valid("offer", capacity="0"), "capacity"),
     (_valid("offer", capacity="many"), "capacity"),
     (_valid("need", status="archived"), "status"),
+    # lengths in characters, as the API words them (pydantic speaks of "items")
+    (_valid("offer", title="T" * 301), "title: Text should have at most 300 characters, not 301"),
+    (_valid("need", title="Tí"), "title: Text should have at least 3 characters, not 2"),
 ]
 
 
