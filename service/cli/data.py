@@ -22,7 +22,9 @@ class _Rejected(Exception):
 def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
-        raise Unprocessable(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}.")
+        what = ("no such file" if not path.exists() else "is a folder" if path.is_dir()
+                else "not a regular file (a FIFO or device); give a file name")
+        raise Unprocessable(f"{path}: {what}.")
     country = args.country.upper() if args.country else None
     require_migrated_database()
     try:

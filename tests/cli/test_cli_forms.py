@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -333,6 +334,19 @@ def test_import_missing_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture
 
     assert status == 1
     assert "no such file" in err
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_import_of_a_fifo_or_device_says_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "forms.csv"
+    os.mkfifo(fifo)
+
+    for path in (fifo, Path(os.devnull)):
+        assert run(capsys, "import", str(path)) == (
+            1, "", f"error: {path}: not a regular file (a FIFO or device); give a file name.\n")
 
 
 @pytest.mark.usefixtures("cli_db")
