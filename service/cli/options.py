@@ -96,7 +96,11 @@ def parent_folders(path: Path) -> Iterator[None]:
     fails, remove those it created (when still empty), so a failed command leaves none."""
     missing = [folder for folder in path.parents if not folder.exists()]  # deepest first
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a folder should be: "File exists" misleads
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                     str(path.parent)) from None
         yield
     except BaseException:
         for folder in missing:

@@ -89,6 +89,17 @@ def test_backup_onto_the_database_or_a_folder_is_refused(
     assert sqlite_db.read_bytes() == before
 
 
+@pytest.mark.usefixtures("sqlite_db")
+def test_backup_into_a_file_taken_for_a_folder_is_refused_as_not_a_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"kept")
+    out = notes / "copy.db"
+
+    assert run(capsys, "backup", "--out", str(out)) == (1, "", f"error: {out}: Not a directory\n")
+    assert notes.read_bytes() == b"kept"
+
+
 def test_backup_of_a_missing_file_or_of_postgresql_is_a_clear_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
