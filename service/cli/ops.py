@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from service.auth import service as auth_service
-from service.cli.options import int_in, output_path, replace_file
+from service.cli.options import int_in, output_path, replace_file, sqlite_file
 from service.cli.progress import progress_printer
 from service.cli.signals import leave_sigterm_to_the_server
 from service.config import get_settings
@@ -173,8 +173,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if url.get_backend_name() != "sqlite":
         raise Unprocessable("backup copies a SQLite database; back up PostgreSQL with pg_dump "
                             "(README, \"Backups\").")
-    source = Path(url.database or "")
-    if url.database in (None, "", ":memory:") or not source.is_file():
+    source = sqlite_file()
+    if source is None:
+        raise Unprocessable("DATABASE_URL names no SQLite database file to back up (an "
+                            "in-memory database or a file: URI).")
+    if not source.is_file():
         raise Unprocessable(f"{source}: no SQLite database file to back up.")
     out = output_path(args.out)  # never the database itself, nor its -wal, -shm or -journal
     if out.exists() and not args.force:
