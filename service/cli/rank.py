@@ -144,6 +144,8 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
 
 def cmd_rank(args: argparse.Namespace) -> int:
     out = output_path(args.out) if args.out else None  # checked before the ranking
+    if out is None and sys.stdout is None:  # the shell closed it (`>&-`): print would drop it
+        raise Unprocessable("standard output is closed; give --out FILE for the result.")
     result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if out is not None:

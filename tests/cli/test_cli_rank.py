@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.cli import main
 from tests.cli.helpers import run
 
 NEED = {"id": "n1", "kind": "need", "country": "HTI", "factor": "ict", "language": "fr",
@@ -67,3 +68,17 @@ def test_rank_takes_every_factor_the_service_ships(
     assert status == 0, err
     assert {need: [r["offer_id"] for r in ranked]
             for need, ranked in json.loads(out).items()} == {n["id"]: ["o1"] for n in needs}
+
+
+def test_rank_with_standard_output_closed_is_an_error_not_a_lost_result(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _items(tmp_path, [NEED, OFFER])
+    monkeypatch.setattr(sys, "stdout", None)  # what Python sets when the shell closed it (>&-)
+
+    status = main(["rank", "--items", str(path), "--quiet"])
+
+    monkeypatch.undo()
+    assert status == 1
+    assert capsys.readouterr().err == (
+        "error: standard output is closed; give --out FILE for the result.\n")
