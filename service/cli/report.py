@@ -7,6 +7,8 @@ import argparse
 from datetime import date
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from service import tabular
 from service.auth.service import Principal
 from service.cli.ops import require_migrated_database
@@ -14,18 +16,23 @@ from service.cli.options import int_in, output_format, output_path, write_atomic
 from service.db import session_scope
 from service.reports import export
 from service.reports.service import build_report, network_image, scope_for
-from service.schemas import MAX_ID
+from service.schemas import MAX_ID, Day
 
 FORMATS = ("csv", "xlsx", "json", "svg", "png")
 # The command line is run by the operators of the service: it reports like an organiser.
 OPERATOR = Principal(key_id=0, role="organizer", country=None, name="command line")
 
 
+_DAY: TypeAdapter[date] = TypeAdapter(Day)
+
+
 def _day(text: str) -> date:
+    """A day as the API reads `from` and `to`: YYYY-MM-DD, from 2000-01-01 to 2100-12-31."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        return _DAY.validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"not a date from 2000-01-01 to 2100-12-31 (YYYY-MM-DD): {text!r}") from None
 
 
 def _table_id(text: str) -> int | None:

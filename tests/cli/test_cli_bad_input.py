@@ -16,7 +16,7 @@ from service.db import make_engine, reset_engines
 from service.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.cli.helpers import run
 from tests.conftest import KeyMaker, bearer
-from tests.factories import API
+from tests.factories import API, assert_problem
 
 
 @pytest.fixture
@@ -203,21 +203,29 @@ def test_rank_reads_odd_items_files_with_a_clear_error(
 
 
 @pytest.mark.usefixtures("cli_db")
-def test_a_report_over_every_representable_day_is_written(
+def test_a_report_takes_the_days_the_api_takes_and_names_the_range_otherwise(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "report.json"
+    out = tmp_path / "report.xlsx"
 
-    status, _out, err = run(capsys, "report", "all", "--out", str(out), "--from", "0001-01-01",
-                            "--to", "9999-12-31")
-
+    status, _out, err = run(capsys, "report", "all", "--out", str(out), "--from", "2000-01-01",
+                            "--to", "2100-12-31")
     assert (status, err) == (0, "")
     assert out.stat().st_size > 0
+    for day in ("0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-02-30"):
+        with pytest.raises(SystemExit) as exit_:
+            run(capsys, "report", "all", "--out", str(tmp_path / "x.json"), "--to", day)
+        assert exit_.value.code == 2, day
+        assert (f"argument --to: not a date from 2000-01-01 to 2100-12-31 (YYYY-MM-DD): "
+                f"'{day}'") in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
 
 
-def test_the_reports_api_takes_the_last_representable_day(
+def test_the_reports_api_takes_its_first_and_last_day_and_refuses_others(
         app_client: TestClient, make_key: KeyMaker) -> None:
-    resp = app_client.get(f"{API}/reports", params={"date_from": "0001-01-01",
-                                                     "date_to": "9999-12-31"},
-                          headers=bearer(make_key("organizer")))
-
+    key = bearer(make_key("organizer"))
+    resp = app_client.get(f"{API}/reports", params={"from": "2000-01-01", "to": "2100-12-31"},
+                          headers=key)
     assert resp.status_code == 200, resp.text
+    for bad in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
+        assert_problem(app_client.get(f"{API}/reports", params=bad, headers=key), 422,
+                       next(iter(bad)))
