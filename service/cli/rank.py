@@ -17,6 +17,7 @@ from service.cli.options import int_in, output_path, write_atomically
 from service.cli.progress import progress_printer
 from service.countries.seed import languages_of, reference_factors, reference_groupings
 from service.errors import Unprocessable
+from service.items.schemas import Status
 from service.schemas import Language
 from service.scoring import Modality
 
@@ -38,7 +39,7 @@ class RankItem(BaseModel):
     description: Annotated[str, Field(max_length=20_000)] = ""
     target_population: Annotated[str, Field(max_length=1000)] = ""
     capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
-    status: str = "published"
+    status: Status = "published"
 
     @field_validator("country")
     @classmethod
@@ -66,7 +67,9 @@ class RankItem(BaseModel):
 
 
 def load_items(path: Path) -> list[scoring.Item]:
-    """Read and validate the items file; raise a clear error naming the item and field."""
+    """Read and validate the items file; raise a clear error naming the item and field.
+    Offers not `published` (drafts, withdrawn) are left out, as the API never proposes
+    them; every need is kept, so that each gets its entry in the result."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is tolerated
     except FileNotFoundError:
@@ -88,7 +91,7 @@ def load_items(path: Path) -> list[scoring.Item]:
     for n, entry in enumerate(raw):
         label = f"item {n}"
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            label += f" (id '{entry['id']}')"
+            label += f" (id {entry['id']!r})"  # quoted as Python would: a control shows
         if not isinstance(entry, dict):
             problems.append(f"{label}: expected an object")
             continue
@@ -103,7 +106,8 @@ def load_items(path: Path) -> list[scoring.Item]:
             problems.append(f"{label}: duplicate id")
             continue
         seen.add(item.id)
-        items.append(item.to_scoring())
+        if item.kind == "need" or item.status == "published":
+            items.append(item.to_scoring())
     if problems:
         shown = "\n  ".join(problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""

@@ -82,3 +82,27 @@ def test_rank_with_standard_output_closed_is_an_error_not_a_lost_result(
     assert status == 1
     assert capsys.readouterr().err == (
         "error: standard output is closed; give --out FILE for the result.\n")
+
+
+def test_rank_leaves_out_offers_not_published_and_keeps_every_need(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    offers = [OFFER | {"id": f"o-{status}", "status": status}
+              for status in ("published", "draft", "withdrawn")]
+    path = _items(tmp_path, [NEED | {"status": "withdrawn"}, *offers])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--top", "5", "--quiet")
+
+    assert status == 0, err
+    assert {need: [r["offer_id"] for r in ranked]
+            for need, ranked in json.loads(out).items()} == {"n1": ["o-published"]}
+
+
+def test_rank_with_an_unknown_status_or_a_control_in_an_id_names_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"id": "o\x00", "status": "deleted"}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err.startswith(f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o\\x00'): "
+                          "field 'status': Input should be 'draft', 'published' or 'withdrawn'")
