@@ -13,17 +13,24 @@ MAX_IN_FLIGHT_CEILING = 32
 
 
 def normalise_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for plain `postgresql://` URLs; refuse other databases.
+    """Use the psycopg 3 driver for plain `postgresql://` URLs; refuse other databases, and
+    an in-memory SQLite database: the service opens several connections (a reader and a
+    writer, a command's steps), and each would see its own empty database.
 
     Raises:
-        ValueError: the URL is neither SQLite nor PostgreSQL (through psycopg 3).
+        ValueError: the URL is neither SQLite nor PostgreSQL (through psycopg 3), or names
+            an in-memory SQLite database.
     """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    scheme = url.split("://")[0] if "://" in url else url
+    scheme, _, rest = url.partition("://")
     if scheme.split("+")[0] != "sqlite" and scheme != "postgresql+psycopg":
         raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DB, not {scheme!r}")
+    database, _, query = rest.removeprefix("/").partition("?")
+    if scheme.startswith("sqlite") and (database in ("", ":memory:") or "mode=memory" in query):
+        raise ValueError("an in-memory SQLite database cannot be shared by the service's "
+                         "connections; name a file: sqlite:///./sscmatch.db")
     return url
 
 

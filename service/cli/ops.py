@@ -175,8 +175,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
                             "(README, \"Backups\").")
     source = sqlite_file()
     if source is None:
-        raise Unprocessable("DATABASE_URL names no SQLite database file to back up (an "
-                            "in-memory database or a file: URI).")
+        raise Unprocessable("DATABASE_URL names no SQLite database file to back up (a file: "
+                            "URI); give the file's path: sqlite:///PATH.")
     if not source.is_file():
         raise Unprocessable(f"{source}: no SQLite database file to back up.")
     out = output_path(args.out)  # never the database itself, nor its -wal, -shm or -journal

@@ -107,9 +107,9 @@ def test_backup_of_a_missing_file_or_of_postgresql_is_a_clear_error(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
     reset_engines()
     no_file = run(capsys, "backup", "--out", str(tmp_path / "copy.db"))
-    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///file:{missing}?uri=true")
     reset_engines()
-    in_memory = run(capsys, "backup", "--out", str(tmp_path / "copy.db"))
+    uri = run(capsys, "backup", "--out", str(tmp_path / "copy.db"))
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     reset_engines()
     postgres = run(capsys, "backup", "--out", str(tmp_path / "copy.db"))
@@ -117,8 +117,8 @@ def test_backup_of_a_missing_file_or_of_postgresql_is_a_clear_error(
 
     assert no_file[0] == 1
     assert no_file[2].strip() == f"error: {missing}: no SQLite database file to back up."
-    assert in_memory[0] == 1
-    assert "names no SQLite database file" in in_memory[2]
+    assert uri[0] == 1
+    assert "names no SQLite database file" in uri[2]
     assert postgres[0] == 1
     assert "pg_dump" in postgres[2]
     assert not missing.exists()
