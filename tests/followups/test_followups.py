@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import FollowupActivity, ProgressNote
+from service.followups.service import today
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, get, history, make_world, moved
 
-TODAY = date.today()
+TODAY = today()  # the service's day (UTC), not the test machine's local one
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ The page's `next_cursor` says "pass as `cursor`", as on the item lists; these li
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service.followups.service import today
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, created, get, make_world
@@ -34,7 +35,7 @@ def world(api: TestClient, make_key: KeyMaker) -> World:
     commitment = at_stage(world, "commitment")["id"]
     for provider in ("PER", "ARG"):
         created(world, need_id=world.need("HTI"), offer_id=world.offer(provider))
-    due = (date.today() + timedelta(days=30)).isoformat()
+    due = (today() + timedelta(days=30)).isoformat()
     for title in ("Visita", "Taller", "Informe"):
         body = {"title": title, "responsible_country": "CHL", "due_on": due}
         resp = api.post(f"{API}/pairings/{commitment}/activities", json=body,

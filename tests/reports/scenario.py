@@ -3,15 +3,17 @@ built through the API (shared by the report and CLI tests)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
+from service.followups.service import today
 from tests.conftest import bearer
 from tests.factories import API
 from tests.pairings.helpers import World, at_stage, moved
 
-LATE = (date.today() - timedelta(days=10)).isoformat()
-LATER = (date.today() + timedelta(days=30)).isoformat()
+# Days as the service counts them (UTC), whatever the test machine's time zone.
+LATE = (today() - timedelta(days=10)).isoformat()
+LATER = (today() + timedelta(days=30)).isoformat()
 
 
 def _pair(world: World, recipient: str, provider: str, factor: str, stage: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import struct
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from service.config import Settings
+from service.followups.service import today as utc_today
 from service.main import create_app
 from service.reports import network
 from tests.conftest import bearer
@@ -80,7 +81,7 @@ def test_report_over_all_tables_and_date_ranges(world: World) -> None:
     world.client.post(f"{API}/pairings", headers=bearer(world.key("HTI")), json={
         "need_id": world.need("HTI"), "offer_id": world.offer("CHL"), "table_id": other["id"]})
     assert get(world, "/reports", "admin")["headline"]["outcomes"] == 5
-    today = date.today()
+    today = utc_today()  # report days are UTC days, not the test machine's local ones
     assert get(world, "/reports", "admin", **{"from": today.isoformat(),
                                              "to": today.isoformat()})["headline"]["outcomes"] == 5
     later = (today + timedelta(days=1)).isoformat()
