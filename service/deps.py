@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
 from service.config import Settings, get_settings
-from service.cursors import decode_cursor, encode_cursor
+from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, invalid_cursor
 from service.matching.index import IndexCache
@@ -86,6 +87,7 @@ class Window:
     limit: int
     offset: int
     before: int | None = None
+    after_due: tuple[date, int] | None = None
 
     def next_cursor(self, total: int) -> str | None:
         """Return the cursor of the page after this one, None on the last page."""
@@ -157,8 +159,21 @@ async def get_keyset_window(settings: SettingsDep, limit: PageLimit = None,
     return await get_window(settings, limit, offset, cursor)
 
 
+async def get_due_window(settings: SettingsDep, limit: PageLimit = None,
+                         offset: PageOffset = None, cursor: PageCursor = None) -> Window:
+    """Read the page of a list by due date, then id (the follow-ups): its `next_cursor`
+    continues after the (due date, id) of the last row seen (`after_due`), so rows that
+    leave or join the list meanwhile (an activity marked done while `overdue=true` is paged)
+    neither skip nor repeat rows; a cursor of digits is still read as an offset."""
+    if cursor and not (cursor.isascii() and cursor.isdigit()):
+        first = await get_window(settings, limit, offset, "0")  # checks limit, and offset
+        return Window(first.limit, 0, after_due=decode_due_cursor(cursor))
+    return await get_window(settings, limit, offset, cursor)
+
+
 WindowDep = Annotated[Window, Depends(get_window)]
 KeysetWindowDep = Annotated[Window, Depends(get_keyset_window)]
+DueWindowDep = Annotated[Window, Depends(get_due_window)]
 
 
 IfMatch = Annotated[str | None, Header(

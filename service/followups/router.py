@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.deps import CountryFilter, IfMatch, PrincipalDep, SessionDep, WindowDep
+from service.cursors import encode_due_cursor
+from service.deps import (
+    CountryFilter,
+    DueWindowDep,
+    IfMatch,
+    PrincipalDep,
+    SessionDep,
+    WindowDep,
+)
 from service.errors_doc import responses, versioned
 from service.followups import service
 from service.followups.schemas import (
@@ -120,7 +128,7 @@ def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep,
 def list_followups(
     session: SessionDep,
     principal: PrincipalDep,
-    window: WindowDep,
+    window: DueWindowDep,
     overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
                                                       "activities")] = None,
     country: CountryFilter = None,
@@ -132,10 +140,17 @@ def list_followups(
 ) -> Page[ActivityRead]:
     """Follow-up activities by due date: `overdue=true` lists what is late; `country` keeps
     the pairings of a country (either side), `responsible` the activities it must carry out.
-    Country keys see their own pairings only."""
+    Country keys see their own pairings only. `next_cursor` continues after the last row
+    seen, so activities that leave the list meanwhile (marked done while paging the overdue
+    ones) skip no row of the next page."""
     filters = FollowupFilters(overdue=overdue, country=country, responsible=responsible,
                               table_id=table_id, status=status, as_of=as_of)
     rows, total = service.list_followups(session, principal=principal, filters=filters,
-                                         limit=window.limit, offset=window.offset)
+                                         limit=window.limit + 1, offset=window.offset,
+                                         after=window.after_due)
     when = as_of or service.today()
-    return window.page(Page[ActivityRead], [service.to_read(a, p, when) for a, p in rows], total)
+    page = rows[:window.limit]
+    last = page[-1][0] if len(rows) > window.limit else None
+    return Page[ActivityRead](
+        items=[service.to_read(a, p, when) for a, p in page], total=total, limit=window.limit,
+        next_cursor=None if last is None else encode_due_cursor(last.due_on, last.id))

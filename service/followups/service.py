@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
@@ -191,9 +191,10 @@ def list_activities(session: Session, pairing: Pairing, *, limit: int, offset: i
 
 
 def list_followups(session: Session, *, principal: Principal, filters: FollowupFilters,
-                   limit: int, offset: int
+                   limit: int, offset: int, after: tuple[date, int] | None = None
                    ) -> tuple[list[tuple[FollowupActivity, Pairing]], int]:
-    """Return activities visible to the caller, by due date, and the total count."""
+    """Return activities visible to the caller, by due date then id (those after the
+    (due date, id) `after`, if given), and the total count of the list."""
     as_of = filters.as_of or today()
     conds: list[ColumnElement[bool]] = [pairings_service.visible_clause(principal)]
     if filters.overdue is not None:
@@ -210,6 +211,10 @@ def list_followups(session: Session, *, principal: Principal, filters: FollowupF
     base = select(FollowupActivity, Pairing).join(
         Pairing, Pairing.id == FollowupActivity.pairing_id).where(*conds)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    if after is not None:
+        due, last_id = after
+        base = base.where(or_(FollowupActivity.due_on > due,
+                              and_(FollowupActivity.due_on == due, FollowupActivity.id > last_id)))
     rows = session.execute(base.order_by(FollowupActivity.due_on, FollowupActivity.id)
                            .limit(limit).offset(offset))
     return [(activity, pairing) for activity, pairing in rows], total

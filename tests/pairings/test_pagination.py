@@ -99,6 +99,30 @@ def test_rows_created_while_a_newest_first_list_is_paged_do_not_repeat_a_row(
     assert second["total"] == whole["total"] + 2  # the count is of the list as it is now
 
 
+def test_followups_marked_done_while_the_overdue_list_is_paged_skip_no_row(
+        world: World) -> None:
+    commitment = get(world, "/pairings", stage="commitment")["items"][0]["id"]
+    late = [(today() - timedelta(days=d)).isoformat() for d in (3, 2, 1)]
+    for due in late:
+        resp = world.client.post(f"{API}/pairings/{commitment}/activities",
+                                 headers=bearer(world.admin),
+                                 json={"title": "Informe atrasado", "due_on": due,
+                                       "responsible_country": "HTI"})
+        assert resp.status_code == 201, resp.text
+    whole = get(world, "/followups", overdue="true", limit=200)
+    assert len(whole["items"]) == 3
+    first = get(world, "/followups", overdue="true", limit=1)
+    done = world.client.patch(f"{API}/activities/{_ids(first)[0]}", json={"status": "done"},
+                              headers=bearer(world.admin))  # dealt with: it leaves the list
+    assert done.status_code == 200, done.text
+    second = get(world, "/followups", overdue="true", limit=1, cursor=first["next_cursor"])
+    third = get(world, "/followups", overdue="true", limit=1, cursor=second["next_cursor"])
+
+    assert _ids(first) + _ids(second) + _ids(third) == _ids(whole)
+    assert third["next_cursor"] is None
+    assert second["total"] == 2  # the count is of the list as it is now
+
+
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("params", [
     {"cursor": "abc"}, {"cursor": "-1"}, {"cursor": "1.5"}, {"cursor": "1000001"},
