@@ -42,12 +42,16 @@ def encode_due_cursor(due_on: date, last_id: int) -> str:
 
 
 def decode_due_cursor(cursor: str) -> tuple[date, int]:
-    """Read a cursor made by `encode_due_cursor`, or raise 400."""
+    """Read a cursor made by `encode_due_cursor`, or raise 400 (only the very text it
+    writes, as `decode_cursor`)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         last_id = int.from_bytes(raw[4:], "big")
         if len(raw) != 8 or raw[:1] != _DUE or last_id > MAX_ID:
             raise ValueError(cursor)
-        return date.fromordinal(int.from_bytes(raw[1:4], "big")), last_id
+        due_on = date.fromordinal(int.from_bytes(raw[1:4], "big"))
+        if encode_due_cursor(due_on, last_id) != cursor:
+            raise ValueError(cursor)
+        return due_on, last_id
     except (binascii.Error, ValueError):
         raise invalid_cursor() from None

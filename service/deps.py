@@ -100,14 +100,17 @@ class Window:
                      next_cursor=self.next_cursor(total))
 
     def keyset_page(self, model: type[PageT], rows: list[Any], items: list[Any],
-                    total: int) -> PageT:
-        """Return a page of a newest-first list read with `limit + 1` rows (`rows`, which
-        have an `id`; `items` are the first `limit` of them as the page shows them). Its
-        cursor continues below the last row's id, so rows created meanwhile neither shift
-        nor repeat the pages that follow."""
+                    total: int, cursor_of: Callable[[Any], str] | None = None) -> PageT:
+        """Return a page of a list read with `limit + 1` rows (`rows`; `items` are the first
+        `limit` of them as the page shows them). Its cursor continues after the last row
+        shown, `cursor_of(row)` (on a newest-first list, below the row's id), so rows
+        created or gone meanwhile neither shift nor repeat the pages that follow."""
         more = len(rows) > self.limit
+        last = rows[self.limit - 1] if more else None
+        cursor = None if last is None else (
+            cursor_of(last) if cursor_of is not None else encode_cursor(last.id))
         return model(items=items[:self.limit], total=total, limit=self.limit,
-                     next_cursor=encode_cursor(rows[self.limit - 1].id) if more else None)
+                     next_cursor=cursor)
 
 
 PageLimit = Annotated[int | None, Query(ge=1, description=(

@@ -149,8 +149,6 @@ def list_followups(
                                          limit=window.limit + 1, offset=window.offset,
                                          after=window.after_due)
     when = as_of or service.today()
-    page = rows[:window.limit]
-    last = page[-1][0] if len(rows) > window.limit else None
-    return Page[ActivityRead](
-        items=[service.to_read(a, p, when) for a, p in page], total=total, limit=window.limit,
-        next_cursor=None if last is None else encode_due_cursor(last.due_on, last.id))
+    return window.keyset_page(
+        Page[ActivityRead], rows, [service.to_read(a, p, when) for a, p in rows[:window.limit]],
+        total, cursor_of=lambda row: encode_due_cursor(row[0].due_on, row[0].id))
