@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
@@ -22,7 +22,7 @@ from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, invalid_cursor
 from service.matching.index import IndexCache
-from service.schemas import Page
+from service.schemas import DIGITS, MAX_ID, Page
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -65,6 +65,12 @@ async def get_index_cache(request: Request) -> IndexCache:
 
 IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
 
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID), DIGITS]
+"""The id of a row in a URL's path."""
+
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID), DIGITS]
+"""A list filter by the id of a related row."""
 
 CountryFilter = Annotated[str | None, Query(
     min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$",
@@ -114,7 +120,7 @@ class Window:
 
 
 PageLimit = Annotated[int | None, Query(ge=1, description=(
-    "Page size (`DEFAULT_PAGE_SIZE`, 50, if absent; at most `MAX_PAGE_SIZE`, 200)"))]
+    "Page size (`DEFAULT_PAGE_SIZE`, 50, if absent; at most `MAX_PAGE_SIZE`, 200)")), DIGITS]
 
 
 def page_size(limit: int | None, settings: Settings) -> int:
@@ -132,7 +138,7 @@ def page_size(limit: int | None, settings: Settings) -> int:
 
 
 PageOffset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET,
-                                         description="Rows to skip (or pass `cursor`)")]
+                                         description="Rows to skip (or pass `cursor`)"), DIGITS]
 PageCursor = Annotated[str | None, Query(max_length=20, description=(
     "The `next_cursor` of the previous page"))]
 

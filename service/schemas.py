@@ -162,6 +162,16 @@ def _iso_date(value: object) -> object:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
+def _digits_only(value: object) -> object:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be written in the digits 0-9 only")
+    return value
+
+
+DIGITS = BeforeValidator(_digits_only)
+"""After the `Path`/`Query` of an integer in a URL: only digits are read. Pydantic would read
+`1_0` as 10, and `+1`, ` 1` or `1.0` as 1, so a mistyped URL could reach another row."""
+
 Whole = Annotated[int, Strict()]
 """A JSON integer: `true`, `"3"` and `3.0` are refused, not read as 1 and 3."""
 

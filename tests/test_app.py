@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -126,6 +127,33 @@ def test_openapi_documents_the_etag_of_every_versioned_resource_and_every_locati
             assert success["description"], (method, path)
     assert seen == VERSIONED
     assert located == LOCATED
+
+
+def _integer_parameters(spec: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(method, path, where, name) of every integer path or query parameter of the API."""
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                schema = param["schema"]
+                types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+                if "integer" in types:
+                    found.append((method.upper(), path, param["in"], param["name"]))
+    return found
+
+
+def test_every_integer_in_a_url_is_read_from_digits_only(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = bearer(make_key("admin"))
+    params = _integer_parameters(app_client.get("/openapi.json").json())
+    assert {name for _m, _p, _w, name in params} >= {
+        "item_id", "table_id", "pairing_id", "activity_id", "key_id", "number", "limit",
+        "offset", "need_id", "offer_id"}
+    for method, path, where, name in params:
+        url = re.sub(r"\{[a-z_]+\}", "1", path.replace(f"{{{name}}}", "1_0"))
+        query = {name: "1_0"} if where == "query" else {}
+        response = app_client.request(method, url, params=query, headers=key, json={})
+        assert_problem(response, 422, name)
 
 
 @pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from models import ApiKey
 from service.auth import service
 from service.auth.schemas import KeyCreate, KeyCreated, KeyRead
-from service.deps import AdminDep, KeysetWindowDep, SessionDep
+from service.deps import AdminDep, KeysetWindowDep, RowId, SessionDep
 from service.errors_doc import responses
-from service.schemas import MAX_ID, Page
+from service.schemas import Page
 
 router = APIRouter(prefix="/keys", tags=["access keys"])
 
@@ -35,7 +35,7 @@ def create_key(data: KeyCreate, session: SessionDep, _admin: AdminDep) -> KeyCre
 
 
 @router.delete("/{key_id}", response_model=KeyRead, responses=responses(401, 403, 404))
-def revoke_key(key_id: int = Path(ge=1, le=MAX_ID), *, session: SessionDep,
+def revoke_key(key_id: RowId, *, session: SessionDep,
                _admin: AdminDep) -> ApiKey:
     """Revoke a key; it stops working at once."""
     return service.revoke_key(session, key_id=key_id)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.cursors import encode_due_cursor
 from service.deps import (
     CountryFilter,
     DueWindowDep,
+    IdFilter,
     IfMatch,
     PrincipalDep,
+    RowId,
     SessionDep,
     WindowDep,
 )
@@ -30,11 +32,11 @@ from service.followups.service import FollowupFilters
 from service.pairings import idempotency
 from service.pairings import service as pairings_service
 from service.pairings.router import IdempotencyKey
-from service.schemas import MAX_ID, Day, Page
+from service.schemas import Day, Page
 from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = RowId
 
 
 @router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
@@ -133,7 +135,7 @@ def list_followups(
                                                       "activities")] = None,
     country: CountryFilter = None,
     responsible: CountryFilter = None,
-    table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    table_id: IdFilter = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "
                                                    "(default: today, UTC)")] = None,

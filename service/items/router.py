@@ -31,11 +31,11 @@ from service.items.schemas import (
     Status,
 )
 from service.items.service import ItemFilters, ItemRow, Kind
-from service.schemas import MAX_ID, Page, RowSerializer, json_response
+from service.schemas import DIGITS, MAX_ID, Page, RowSerializer, json_response
 from service.scoring import Modality
 from service.versions import etag
 
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the item")]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the item"), DIGITS]
 
 
 def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type[BaseModel],

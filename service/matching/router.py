@@ -15,6 +15,7 @@ from service.deps import (
     FactorFilter,
     IndexCacheDep,
     PrincipalDep,
+    RowId,
     SessionDep,
     SettingsDep,
     StaffDep,
@@ -37,14 +38,15 @@ from service.matching.schemas import (
     SuggestionList,
 )
 from service.matching.service import RankedPair
-from service.schemas import MAX_ID, Page, json_response
+from service.schemas import DIGITS, MAX_ID, Page, json_response
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = RowId
 MATCHES = 10
 Limit = Annotated[int, Query(ge=1, description=(
-    f"How many to return ({MATCHES} if absent; at most `MAX_PAGE_SIZE`, 200, as on the lists)"))]
+    f"How many to return ({MATCHES} if absent; at most `MAX_PAGE_SIZE`, 200, as on the lists)")),
+    DIGITS]
 
 
 def _match(pair: RankedPair, subject_kind: Kind | None) -> MatchRead:
@@ -110,7 +112,8 @@ def list_table_suggestions(
                           limit=window.limit, next_cursor=window.next_cursor(total))
 
 
-PlanNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="The plan's number in its table")]
+PlanNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="The plan's number in its table"),
+                       DIGITS]
 PlanFormat = Annotated[Literal["json", "csv", "xlsx"], Query(
     alias="format", description="json (default); csv (one file, a `# view` section per view) "
                                 "or xlsx (a sheet per view): the plan's summary, its schedule "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from models import CooperationTable, Need, Offer
 from service.deps import (
     CountryFilter,
+    IdFilter,
     IfMatch,
     IndexCacheDep,
     KeysetWindowDep,
@@ -29,12 +30,12 @@ from service.pairings.schemas import (
     TransitionRequest,
 )
 from service.pairings.service import PairingFilters
-from service.schemas import MAX_ID, Page
+from service.schemas import DIGITS, MAX_ID, Page
 from service.scoring import ScoredPairing
 from service.versions import etag
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
-PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing")]
+PairingId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the pairing"), DIGITS]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
     description="Any unique string (a UUID): a retry with the same key returns the first "
@@ -79,11 +80,11 @@ def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
     window: KeysetWindowDep,
-    table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    table_id: IdFilter = None,
     stage: Stage | None = None,
     country: CountryFilter = None,  # the recipient or the provider
-    need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    need_id: IdFilter = None,
+    offer_id: IdFilter = None,
 ) -> Page[PairingRead]:
     """List the pairings visible to the caller (country keys: their own), newest first."""
     filters = PairingFilters(table_id=table_id, stage=stage, country=country, need_id=need_id,

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from service import tabular
-from service.deps import PrincipalDep, SessionDep
+from service.deps import PrincipalDep, RowId, SessionDep
 from service.errors_doc import responses
 from service.reports import export, network
 from service.reports.schemas import Report
 from service.reports.service import build_report, network_image, scope_for
-from service.schemas import MAX_ID, Day
+from service.schemas import Day
 
 router = APIRouter(tags=["reports"])
-TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TableId = RowId
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(
     alias="format", description="json (default), csv (one file, a `# view` section per view) "
                                 "or xlsx (a sheet per view)")]

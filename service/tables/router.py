@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from service.deps import IfMatch, KeysetWindowDep, PrincipalDep, SessionDep, StaffDep
+from service.deps import IfMatch, KeysetWindowDep, PrincipalDep, RowId, SessionDep, StaffDep
 from service.errors_doc import responses, versioned
-from service.schemas import MAX_ID, Page
+from service.schemas import Page
 from service.tables import service
 from service.tables.schemas import TableCreate, TableRead, TableStatus, TableUpdate
 from service.versions import etag
 
 router = APIRouter(prefix="/tables", tags=["cooperation tables"])
-TableId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TableId = RowId
 
 
 @router.get("", response_model=Page[TableRead], responses=responses(400, 401, 422))

@@ -298,6 +298,8 @@ def test_list_with_percent_in_text_finds_it_literally(world: World) -> None:
     ({"country": "CHILE"}, 422, "country"),
     ({"country": "'--"}, 422, "country"),  # three characters, not three letters
     ({"q": "x" * 201}, 422, "q"),
+    ({"limit": "1_0"}, 422, "limit"),
+    ({"limit": "+5"}, 422, "limit"),
     ({"cursor": "c" * 201}, 422, "cursor"),
     ({"cursor": "not a cursor!"}, 400, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"xx:5").decode()}, 400, "cursor"),
@@ -364,6 +366,9 @@ def test_request_for_missing_id_returns_404_and_changes_nothing(
 @pytest.mark.parametrize(("method", "bad_id"), [
     *[("GET", bad) for bad in ("0", "-1", str(2**63), "abc")],
     ("PATCH", "0"), ("DELETE", str(2**63)),
+    # Only digits: pydantic would read 1_0 as 10, and +1, " 1" or 1.0 as 1.
+    *[("GET", bad) for bad in ("1_0", "+1", "%201", "1.0", "%D9%A1")],
+    ("PATCH", "1_0"), ("DELETE", "+1"),
 ])
 def test_request_with_invalid_id_returns_422_and_changes_nothing(
     world: World, method: str, bad_id: str
