@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from models import FollowupActivity
 from service.cursors import encode_due_cursor
 from service.deps import (
     CountryFilter,
@@ -36,6 +37,10 @@ from service.schemas import Day, Page
 from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
+
+
+def _due_cursor(activity: FollowupActivity) -> str:
+    return encode_due_cursor(activity.due_on, activity.id)
 Id = RowId
 
 
@@ -61,15 +66,18 @@ def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
 @router.get("/pairings/{pairing_id}/activities", response_model=Page[ActivityRead],
             responses=responses(400, 401, 404, 422))
 def list_pairing_activities(pairing_id: Id, session: SessionDep, principal: PrincipalDep,
-                            window: WindowDep) -> Page[ActivityRead]:
+                            window: DueWindowDep) -> Page[ActivityRead]:
     """A pairing's activities by due date, one page at a time (`limit`, then `cursor` or
-    `offset`), as every list."""
+    `offset`), as every list; `next_cursor` continues after the last row seen, so an
+    activity added or moved to another date meanwhile skips no row of the next page."""
     pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
-    rows, total = service.list_activities(session, pairing, limit=window.limit,
-                                          offset=window.offset)
+    rows, total = service.list_activities(session, pairing, limit=window.limit + 1,
+                                          offset=window.offset, after=window.after_due)
     as_of = service.today()
-    return window.page(Page[ActivityRead], [service.to_read(a, pairing, as_of) for a in rows],
-                       total)
+    return window.keyset_page(
+        Page[ActivityRead], rows,
+        [service.to_read(a, pairing, as_of) for a in rows[:window.limit]], total,
+        cursor_of=_due_cursor)
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityRead,
@@ -153,4 +161,4 @@ def list_followups(
     when = as_of or service.today()
     return window.keyset_page(
         Page[ActivityRead], rows, [service.to_read(a, p, when) for a, p in rows[:window.limit]],
-        total, cursor_of=lambda row: encode_due_cursor(row[0].due_on, row[0].id))
+        total, cursor_of=lambda row: _due_cursor(row[0]))

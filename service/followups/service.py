@@ -179,12 +179,23 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     return activity
 
 
-def list_activities(session: Session, pairing: Pairing, *, limit: int, offset: int
+def _after_due(after: tuple[date, int] | None) -> list[ColumnElement[bool]]:
+    """The condition of the activities after (due date, id) `after` in due-date order."""
+    if after is None:
+        return []
+    due, last_id = after
+    return [or_(FollowupActivity.due_on > due,
+                and_(FollowupActivity.due_on == due, FollowupActivity.id > last_id))]
+
+
+def list_activities(session: Session, pairing: Pairing, *, limit: int, offset: int,
+                    after: tuple[date, int] | None = None
                     ) -> tuple[list[FollowupActivity], int]:
-    """Return a page of a pairing's activities by due date, and their total count."""
+    """Return a page of a pairing's activities by due date then id (those after the
+    (due date, id) `after`, if given), and their total count."""
     mine = FollowupActivity.pairing_id == pairing.id
     total = session.scalar(select(func.count(FollowupActivity.id)).where(mine)) or 0
-    rows = session.scalars(select(FollowupActivity).where(mine)
+    rows = session.scalars(select(FollowupActivity).where(mine, *_after_due(after))
                            .order_by(FollowupActivity.due_on, FollowupActivity.id)
                            .limit(limit).offset(offset))
     return list(rows), total
@@ -211,10 +222,7 @@ def list_followups(session: Session, *, principal: Principal, filters: FollowupF
     base = select(FollowupActivity, Pairing).join(
         Pairing, Pairing.id == FollowupActivity.pairing_id).where(*conds)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    if after is not None:
-        due, last_id = after
-        base = base.where(or_(FollowupActivity.due_on > due,
-                              and_(FollowupActivity.due_on == due, FollowupActivity.id > last_id)))
+    base = base.where(*_after_due(after))
     rows = session.execute(base.order_by(FollowupActivity.due_on, FollowupActivity.id)
                            .limit(limit).offset(offset))
     return [(activity, pairing) for activity, pairing in rows], total

@@ -130,6 +130,27 @@ def test_followups_marked_done_while_the_overdue_list_is_paged_skip_no_row(
         assert_problem(resp, 400, "cursor")
 
 
+def test_an_activity_moved_while_a_pairings_activities_are_paged_skips_no_row(
+        world: World) -> None:
+    commitment = get(world, "/pairings", stage="commitment")["items"][0]["id"]
+    url = f"/pairings/{commitment}/activities"
+    for days in (10, 20, 30):
+        resp = world.client.post(f"{API}{url}", headers=bearer(world.admin), json={
+            "title": "Taller", "responsible_country": "HTI",
+            "due_on": (today() + timedelta(days=days)).isoformat()})
+        assert resp.status_code == 201, resp.text
+    whole = get(world, url, limit=200)
+    first = get(world, url, limit=2)
+    # The first activity shown is put off to after the others: it leaves the first page.
+    moved = world.client.patch(f"{API}/activities/{_ids(first)[0]}", headers=bearer(world.admin),
+                               json={"due_on": (today() + timedelta(days=40)).isoformat()})
+    assert moved.status_code == 200, moved.text
+    rest = get(world, url, limit=200, cursor=first["next_cursor"])
+
+    assert set(_ids(first) + _ids(rest)) == set(_ids(whole))  # none skipped
+    assert _ids(rest) == _ids(whole)[2:] + _ids(first)[:1]  # the moved one, again, at its date
+
+
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("params", [
     {"cursor": "abc"}, {"cursor": "-1"}, {"cursor": "1.5"}, {"cursor": "1000001"},
