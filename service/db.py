@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -88,8 +89,9 @@ def contains_text(column: SQLColumnExpression[str], text: str, *,
     that match with each non-ASCII character of `text` as a one-character wildcard, and
     lower() checks only those; for an ASCII `text` the plain LIKE is the whole answer. This
     differs from lower() alone only for the Kelvin sign and "İ" (whose lower cases are ASCII
-    or two characters).
+    or two characters). `text` is taken in NFC, as stored text is (`service.schemas`).
     """
+    text = unicodedata.normalize("NFC", text)
     escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
     exact = func.lower(column).like(func.lower(f"%{escaped}%"), escape="/")
     if dialect != "sqlite":

@@ -105,11 +105,17 @@ _LINE_BREAKS = {"\n": "a line break", "\t": "a tab", "\u2028": "a line separator
                 "\u2029": "a paragraph separator (U+2029)"}
 
 
-def _normalise_line_breaks(value: object) -> object:
+def _normalise_text(value: object) -> object:
     # Windows sends a line break as "\r\n" (and old Macs as "\r"): the same break as "\n".
-    if isinstance(value, str) and "\r" in value:
-        return value.replace("\r\n", "\n").replace("\r", "\n")
-    return value
+    # An accented letter may come composed ("ê", as most keyboards write it) or as a letter
+    # and a combining accent ("e" + U+0302, as some systems and copied PDFs do): stored
+    # composed (NFC), the two spellings are one text for search, refs and reports.
+    if not isinstance(value, str):
+        return value
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize(
+        "NFC", value)
 
 
 def _no_control_chars(value: str) -> str:
@@ -141,15 +147,16 @@ def _has_letter_or_digit(value: str) -> str:
     return value
 
 
-CleanText = Annotated[str, BeforeValidator(_normalise_line_breaks),
+CleanText = Annotated[str, BeforeValidator(_normalise_text),
                       AfterValidator(_no_control_chars)]
 """Free text: any printable Unicode, line breaks (CR LF and CR are stored as LF) and tabs
-allowed; no bidirectional embeddings, overrides or isolates."""
+allowed; no bidirectional embeddings, overrides or isolates. Stored in NFC."""
 
-CleanLine = Annotated[str, BeforeValidator(_normalise_line_breaks),
+CleanLine = Annotated[str, BeforeValidator(_normalise_text),
                       AfterValidator(_no_control_chars), AfterValidator(_single_line),
                       AfterValidator(_has_letter_or_digit)]
-"""A single line of printable Unicode with at least one letter or digit (when not empty)."""
+"""A single line of printable Unicode with at least one letter or digit (when not empty),
+stored in NFC."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -140,7 +140,8 @@ FILTER_ITEMS: dict[str, dict[str, Any]] = {
     "bra_agr": {"country": "BRA", "factor": "agriculture", "language": "pt",
                 "modality": "study_visit", "status": "published",
                 "title": "Colheita sem trabalho infantil",
-                "description": "Visita às cooperativas de café.",
+                # Accents typed as combining marks (NFD), as some systems and PDFs give them.
+                "description": "Visita a\u0300s cooperativas de cafe\u0301.",
                 "target_population": "filhos de trabalhadores rurais"},
     "hti_mig": {"country": "HTI", "factor": "migration", "language": "fr",
                 "modality": "training", "status": "draft",
@@ -165,6 +166,8 @@ FILTER_CASES: list[tuple[dict[str, str], set[str]]] = [
     ({"q": "COLHEITA"}, {"bra_agr"}),
     ({"q": "cosecha"}, {"chl_ict"}),
     ({"q": "trabalhadores rurais"}, {"bra_agr"}),
+    ({"q": "às cooperativas de café"}, {"bra_agr"}),  # composed (NFC) finds text sent in NFD
+    ({"q": "desercio\u0301n"}, {"chl_edu"}),  # and NFD finds NFC
     ({"country": "CHL", "factor": "ict"}, {"chl_ict"}),
 ]
 
@@ -193,6 +196,17 @@ def test_list_offers_with_filter_returns_matching_items(
     page = response.json()
     assert {ids[item["id"]] for item in page["items"]} == expected
     assert page["total"] == len(expected)
+
+
+def test_text_is_stored_composed_whichever_form_it_was_sent_in(
+    app_client: TestClient, filter_items: tuple[str, dict[int, str]]
+) -> None:
+    admin, ids = filter_items
+    [bra] = [i for i, name in ids.items() if name == "bra_agr"]
+
+    stored = app_client.get(f"{API}/offers/{bra}", headers=bearer(admin)).json()
+
+    assert stored["description"] == "Visita \u00e0s cooperativas de caf\u00e9."
 
 
 def test_list_with_filter_of_other_kind_finds_nothing(
