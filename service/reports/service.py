@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 
 from sqlalchemy import select
@@ -95,14 +95,23 @@ def _matrix(session: Session, scope: Scope) -> Matrix:
 
 
 def _partners(session: Session, scope: Scope) -> list[PartnerRow]:
-    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    """One row per partner and kind of support. A partner typed in another letter case or
+    spacing ("OIT / ILO", "oit /  ilo") is the same partner: its row shows the spelling most
+    of its pairings use (the first in order when as many use each)."""
+    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     confirmed: dict[tuple[str, str], int] = defaultdict(int)
+    spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for name, support, stage, n, n_confirmed in queries.partner_stage_counts(session, scope):
-        grouped[(name, support)][stage] = n
-        confirmed[(name, support)] += n_confirmed
-    return [PartnerRow(name=name, support=support, pairings=sum(by_stage.values()),
-                       confirmed=confirmed[(name, support)], **_counts(by_stage))
-            for (name, support), by_stage in sorted(grouped.items())]
+        key = (" ".join(name.split()).casefold(), support)
+        grouped[key][stage] += n
+        confirmed[key] += n_confirmed
+        spellings[key][name] += n
+    rows = []
+    for key, by_stage in grouped.items():
+        name = min(spellings[key].items(), key=lambda spelling: (-spelling[1], spelling[0]))[0]
+        rows.append(PartnerRow(name=name, support=key[1], pairings=sum(by_stage.values()),
+                               confirmed=confirmed[key], **_counts(by_stage)))
+    return sorted(rows, key=lambda row: (row.name, row.support))
 
 
 def _followups(session: Session, scope: Scope, as_of: date) -> list[FollowupRow]:

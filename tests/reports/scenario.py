@@ -16,7 +16,7 @@ LATE = (today() - timedelta(days=10)).isoformat()
 LATER = (today() + timedelta(days=30)).isoformat()
 
 
-def _pair(world: World, recipient: str, provider: str, factor: str, stage: str,
+def pair_at(world: World, recipient: str, provider: str, factor: str, stage: str,
           **extra: Any) -> dict[str, Any]:
     need = world.need(recipient, factor=factor)
     offer = world.offer(provider, factor=factor)
@@ -27,7 +27,7 @@ def build(world: World) -> dict[str, int]:
     """Pairings of the world's table: 1 agreement (with partner), 1 commitment, 2 interests,
     1 declined, 1 withdrawn, 1 suggested; activities: 1 late, 1 done, 1 planned."""
     ids: dict[str, int] = {}
-    agreement = _pair(world, "HTI", "CHL", "education", "commitment",
+    agreement = pair_at(world, "HTI", "CHL", "education", "commitment",
                       partner={"name": "OIT / ILO", "support": "technical"})
     pid = agreement["id"]
     resp = world.client.post(f"{API}/pairings/{pid}/partner/confirmation",
@@ -36,12 +36,12 @@ def build(world: World) -> dict[str, int]:
     moved(world, pid, "HTI", "agreement")
     assert moved(world, pid, "CHL", "agreement")["stage"] == "agreement"
     ids["agreement"] = pid
-    ids["commitment"] = _pair(world, "PER", "CHL", "migration", "commitment")["id"]
-    ids["interest_1"] = _pair(world, "HTI", "ARG", "agriculture", "expression_of_interest")["id"]
-    ids["interest_2"] = _pair(world, "PER", "BRA", "agriculture", "expression_of_interest")["id"]
-    ids["declined"] = _pair(world, "ARG", "PER", "education", "declined")["id"]
-    ids["withdrawn"] = _pair(world, "HTI", "BRA", "migration", "withdrawn")["id"]
-    ids["suggested"] = _pair(world, "BRA", "ARG", "ict", "suggested")["id"]
+    ids["commitment"] = pair_at(world, "PER", "CHL", "migration", "commitment")["id"]
+    ids["interest_1"] = pair_at(world, "HTI", "ARG", "agriculture", "expression_of_interest")["id"]
+    ids["interest_2"] = pair_at(world, "PER", "BRA", "agriculture", "expression_of_interest")["id"]
+    ids["declined"] = pair_at(world, "ARG", "PER", "education", "declined")["id"]
+    ids["withdrawn"] = pair_at(world, "HTI", "BRA", "migration", "withdrawn")["id"]
+    ids["suggested"] = pair_at(world, "BRA", "ARG", "ict", "suggested")["id"]
     activities = [(ids["commitment"], "CHL", LATE, "planned"),
                   (ids["agreement"], "HTI", LATE, "done"),
                   (ids["agreement"], "CHL", LATER, "planned")]

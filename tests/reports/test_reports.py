@@ -20,6 +20,7 @@ from service.reports import network
 from tests.conftest import bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, get
+from tests.reports.scenario import pair_at
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -63,6 +64,19 @@ def test_table_report_has_every_view(world: World) -> None:
     assert (total["planned"], total["done"], total["overdue"], total["total"]) == (2, 1, 1, 3)
     assert _row(report["followups"], country="CHL")["overdue"] == 1
     assert report["scope"]["table_name"] == "Mesa de prueba"
+
+
+def test_a_partner_typed_in_another_case_spacing_or_accent_form_is_one_row(
+        world: World) -> None:
+    spellings = ["oit /  ilo", "OIT / ILO", "Agência Brasileira", "Age\u0302ncia Brasileira"]
+    for k, name in enumerate(spellings):
+        pair_at(world, "PER", "CHL", "ict", "commitment", partner={"name": name, "support": (
+            "technical" if k < 2 else "financial")})
+
+    partners = get(world, f"/tables/{world.table_id}/report", "organizer")["partners"]
+
+    assert [(p["name"], p["support"], p["pairings"]) for p in partners] == [
+        ("Agência Brasileira", "financial", 2), ("OIT / ILO", "technical", 3)]
 
 
 def test_country_reads_only_its_own_rows(world: World) -> None:
