@@ -52,7 +52,7 @@ def get_country(iso3: str, session: SessionDep, _principal: PrincipalDep) -> Cou
 def update_country(iso3: str, data: CountryUpdate, session: SessionDep,
                    _admin: AdminDep) -> Country:
     """Change membership, participation (`enabled`), languages or groupings (admins)."""
-    country = service.get_country_or_raise(session, iso3)
+    country = service.get_country_or_raise(session, iso3, lock=True)
     return service.update_country(session, country=country, data=data)
 
 
@@ -89,7 +89,7 @@ def update_factor(code: str, data: FactorUpdate, session: SessionDep,
                   _admin: AdminDep) -> Factor:
     """Change a factor's labels, descriptions or position (admins); a null label or
     description removes it, but a factor keeps one label at least."""
-    factor = service.get_factor_or_raise(session, code)
+    factor = service.get_factor_or_raise(session, code, lock=True)
     return service.update_factor(session, factor=factor, data=data)
 
 

@@ -14,16 +14,20 @@ from service.errors import Conflict, NotFound, Unprocessable, field_error, rejec
 from service.schemas import merge_changes
 
 
-def get_country(session: Session, iso3: str) -> Country | None:
-    """Return the country with this ISO3 code, groupings loaded."""
-    return session.scalar(
-        select(Country).where(Country.iso3 == iso3.upper()).options(selectinload(Country.groupings))
-    )
+def get_country(session: Session, iso3: str, *, lock: bool = False) -> Country | None:
+    """Return the country with this ISO3 code, groupings loaded; `lock` reads it under a row
+    lock, current even if the session held an older copy (an admin's changes of one country
+    then happen one at a time)."""
+    stmt = (select(Country).where(Country.iso3 == iso3.upper())
+            .options(selectinload(Country.groupings)))
+    if lock:
+        stmt = stmt.with_for_update(of=Country).execution_options(populate_existing=True)
+    return session.scalar(stmt)
 
 
-def get_country_or_raise(session: Session, iso3: str) -> Country:
-    """Return the country or raise NotFound."""
-    country = get_country(session, iso3)
+def get_country_or_raise(session: Session, iso3: str, *, lock: bool = False) -> Country:
+    """Return the country (see `get_country`) or raise NotFound."""
+    country = get_country(session, iso3, lock=lock)
     if country is None:
         raise NotFound(f"No country with ISO 3166-1 alpha-3 code '{iso3.upper()}'.")
     return country
@@ -112,9 +116,11 @@ def list_factors(session: Session) -> list[Factor]:
     return list(session.scalars(select(Factor).order_by(Factor.position, Factor.code)))
 
 
-def get_factor_or_raise(session: Session, code: str) -> Factor:
-    """Return the factor or raise NotFound."""
-    factor = session.get(Factor, code)
+def get_factor_or_raise(session: Session, code: str, *, lock: bool = False) -> Factor:
+    """Return the factor or raise NotFound; `lock` reads it under a row lock, current even if
+    the session held an older copy (changes of one factor then happen one at a time, and none
+    is lost)."""
+    factor = session.get(Factor, code, with_for_update=lock or None, populate_existing=lock)
     if factor is None:
         raise NotFound(f"No accelerator factor with code '{code}'.")
     return factor

@@ -126,3 +126,31 @@ def test_concurrent_creates_with_one_idempotency_key_make_one_pairing(world: Wor
                               headers=world.headers("admin")).json()
     assert listed["total"] == 1
     assert listed["items"][0]["provider"] == PARTNER
+
+
+def test_concurrent_label_changes_of_one_factor_keep_every_change(world: World) -> None:
+    # Each PATCH changes the label of another language: merged into the labels it read, none
+    # may write back a copy read before another one committed (a lost label).
+    languages = ["es", "pt", "en", "fr"]
+    for round_ in range(8):
+        calls = [("PATCH", "/factors/education", {"labels": {lang: f"Ronda {round_} {lang}"}},
+                  world.headers("admin")) for lang in languages]
+
+        responses = _all_at_once(world, calls)
+
+        assert [r.status_code for r in responses] == [200] * len(calls)
+        factors = world.client.get(f"{API}/factors", headers=world.headers("admin")).json()
+        labels = next(f["labels"] for f in factors if f["code"] == "education")
+        assert labels == {lang: f"Ronda {round_} {lang}" for lang in languages}, round_
+
+
+def test_concurrent_grouping_changes_of_one_country_all_apply(world: World) -> None:
+    sets = [["CAN"], ["CAN", "MERCOSUR"], [], ["MERCOSUR"]]
+    calls = [("PATCH", "/countries/PER", {"groupings": sets[n % len(sets)]},
+              world.headers("admin")) for n in range(20)]
+
+    responses = _all_at_once(world, calls)
+
+    assert Counter(r.status_code for r in responses) == {200: len(calls)}
+    final = world.client.get(f"{API}/countries/PER", headers=world.headers("admin")).json()
+    assert [g["code"] for g in final["groupings"]] in [sorted(s) for s in sets]
