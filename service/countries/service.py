@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,12 +15,26 @@ from service.db import contains_text
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 from service.schemas import merge_changes
 
+_TO_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_TO_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def upper_code(code: str) -> str:
+    """A country or grouping code in upper case, as stored: only ASCII letters change, so that
+    a letter outside ASCII ('ı' of 'ıta', 'ſ') never turns into one and names another code."""
+    return code.translate(_TO_UPPER)
+
+
+def lower_code(code: str) -> str:
+    """A factor code in lower case, as stored: only ASCII letters change (see `upper_code`)."""
+    return code.translate(_TO_LOWER)
+
 
 def get_country(session: Session, iso3: str, *, lock: bool = False) -> Country | None:
-    """Return the country with this ISO3 code, groupings loaded; `lock` reads it under a row
-    lock, current even if the session held an older copy (an admin's changes of one country
-    then happen one at a time)."""
-    stmt = (select(Country).where(Country.iso3 == iso3.upper())
+    """Return the country with this ISO3 code (any letter case), groupings loaded; `lock`
+    reads it under a row lock, current even if the session held an older copy (an admin's
+    changes of one country then happen one at a time)."""
+    stmt = (select(Country).where(Country.iso3 == upper_code(iso3))
             .options(selectinload(Country.groupings)))
     if lock:
         stmt = stmt.with_for_update(of=Country).execution_options(populate_existing=True)
@@ -29,13 +45,13 @@ def get_country_or_raise(session: Session, iso3: str, *, lock: bool = False) -> 
     """Return the country (see `get_country`) or raise NotFound."""
     country = get_country(session, iso3, lock=lock)
     if country is None:
-        raise NotFound(f"No country with ISO 3166-1 alpha-3 code '{iso3.upper()}'.")
+        raise NotFound(f"No country with ISO 3166-1 alpha-3 code '{upper_code(iso3)}'.")
     return country
 
 
 def require_enabled_country(session: Session, iso3: str) -> Country:
     """Return a country that may take part, or raise 422 naming the problem."""
-    country = session.get(Country, iso3.upper())
+    country = session.get(Country, upper_code(iso3))
     if country is None:
         raise Unprocessable(
             f"Unknown country code '{iso3}': use an ISO 3166-1 alpha-3 code such as ARG.",
@@ -61,7 +77,7 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
     if grouping:
         stmt = stmt.where(Country.iso3.in_(
             select(CountryGrouping.country_iso3).where(
-                CountryGrouping.grouping_code == grouping.upper())))
+                CountryGrouping.grouping_code == upper_code(grouping))))
     text = (q or "").strip()
     if text:  # a blank `q` is no filter
         stmt = stmt.where(contains_text(Country.name, text,
@@ -79,7 +95,7 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate) -
     if data.languages is not None:
         country.languages = list(dict.fromkeys(data.languages))
     if data.groupings is not None:
-        codes = sorted({c.upper() for c in data.groupings})
+        codes = sorted({upper_code(c) for c in data.groupings})
         found = list(session.scalars(select(Grouping).where(Grouping.code.in_(codes))))
         missing = sorted(set(codes) - {g.code for g in found})
         if missing:
@@ -117,10 +133,11 @@ def list_factors(session: Session) -> list[Factor]:
 
 
 def get_factor_or_raise(session: Session, code: str, *, lock: bool = False) -> Factor:
-    """Return the factor or raise NotFound; `lock` reads it under a row lock, current even if
-    the session held an older copy (changes of one factor then happen one at a time, and none
-    is lost)."""
-    factor = session.get(Factor, code, with_for_update=lock or None, populate_existing=lock)
+    """Return the factor with this code (any letter case) or raise NotFound; `lock` reads it
+    under a row lock, current even if the session held an older copy (changes of one factor
+    then happen one at a time, and none is lost)."""
+    factor = session.get(Factor, lower_code(code), with_for_update=lock or None,
+                         populate_existing=lock)
     if factor is None:
         raise NotFound(f"No accelerator factor with code '{code}'.")
     return factor

@@ -282,3 +282,57 @@ def test_unknown_codes_in_reference_data_are_named_with_their_field(
     response = app_client.request(method, API + path, json=body, headers=bearer(admin))
 
     assert_problem(response, 422, field)
+
+
+@pytest.mark.parametrize("path", ["/factors/EDUCATION", "/factors/Education"])
+def test_update_factor_by_code_in_any_letter_case_changes_it(
+    app_client: TestClient, reader: str, admin: str, path: str
+) -> None:
+    response = app_client.patch(API + path, json={"labels": {"en": "Schooling"}},
+                                headers=bearer(admin))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["code"] == "education"
+    education = next(f for f in _get(app_client, reader, "/factors")
+                     if f["code"] == "education")
+    assert education["labels"]["en"] == "Schooling"
+
+
+# Python's str.upper() maps letters outside ASCII onto ASCII ones: dotless 'ı' to 'I', long
+# 'ſ' to 'S'; neither is a code's letter ('ıta' is not ITA, nor 'ſur' SUR).
+@pytest.mark.parametrize("iso3", ["\u0131ta", "\u017fur", "\u0131nd"])
+def test_country_code_with_a_letter_outside_ascii_is_not_found(
+    app_client: TestClient, reader: str, admin: str, iso3: str
+) -> None:
+    before = _get(app_client, reader, "/countries")
+
+    got = app_client.get(f"{API}/countries/{iso3}", headers=bearer(reader))
+    patched = app_client.patch(f"{API}/countries/{iso3}", json={"enabled": True},
+                               headers=bearer(admin))
+
+    assert_problem(got, 404)
+    assert_problem(patched, 404)
+    assert _get(app_client, reader, "/countries") == before
+
+
+def test_factor_code_with_a_letter_outside_ascii_is_not_found(
+    app_client: TestClient, reader: str, admin: str
+) -> None:
+    created = app_client.post(f"{API}/factors", json={"code": "kinship",
+                                                      "labels": {"en": "Kinship"}},
+                              headers=bearer(admin))
+    assert created.status_code == 201, created.text
+    before = _get(app_client, reader, "/factors")
+
+    # The Kelvin sign (U+212A) lower-cases to an ASCII 'k'; it is not the factor's letter.
+    response = app_client.patch(f"{API}/factors/\u212aINSHIP", json={"position": 1},
+                                headers=bearer(admin))
+
+    assert_problem(response, 404)
+    assert _get(app_client, reader, "/factors") == before
+
+
+def test_list_countries_by_grouping_with_a_letter_outside_ascii_finds_none(
+    app_client: TestClient, reader: str
+) -> None:
+    assert _get(app_client, reader, "/countries", grouping="MERCO\u017fUR") == []
