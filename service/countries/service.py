@@ -96,7 +96,9 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate) -
         country.languages = list(dict.fromkeys(data.languages))
     if data.groupings is not None:
         codes = sorted({upper_code(c) for c in data.groupings})
-        found = list(session.scalars(select(Grouping).where(Grouping.code.in_(codes))))
+        # In code order, as the relationship reads them: the answer lists them as a GET would.
+        found = list(session.scalars(select(Grouping).where(Grouping.code.in_(codes))
+                                     .order_by(Grouping.code)))
         missing = sorted(set(codes) - {g.code for g in found})
         if missing:
             raise field_error("groupings", f"Unknown grouping codes: {', '.join(missing)}.")

@@ -336,3 +336,16 @@ def test_list_countries_by_grouping_with_a_letter_outside_ascii_finds_none(
     app_client: TestClient, reader: str
 ) -> None:
     assert _get(app_client, reader, "/countries", grouping="MERCO\u017fUR") == []
+
+
+def test_update_country_groupings_answers_them_as_a_get_lists_them(
+    app_client: TestClient, reader: str, admin: str
+) -> None:
+    response = app_client.patch(f"{API}/countries/CHL",
+                                json={"groupings": ["OECS", "MERCOSUR", "CAN", "SICA"]},
+                                headers=bearer(admin))
+
+    assert response.status_code == 200, response.text
+    assert response.json() == _get(app_client, reader, "/countries/CHL")
+    assert [g["code"] for g in response.json()["groupings"]] == ["CAN", "MERCOSUR", "OECS",
+                                                                 "SICA"]
