@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -9,9 +11,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from service.config import get_settings
+from service.db import make_engine
+
+MIGRATION_LOCK_KEY = 0x7373636D_6D696772  # "sscmmigr": the advisory lock of `migration_lock`
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -21,6 +27,38 @@ def alembic_config(url: str | None = None) -> Config:
     config.set_main_option("script_location", str(script_location))
     config.attributes["url"] = url or get_settings().database_url
     return config
+
+
+@contextmanager
+def migration_lock(url: str | None = None) -> Iterator[None]:
+    """Hold, on PostgreSQL, a session-level advisory lock that one process at a time takes to
+    migrate and seed the database, for the duration of the block.
+
+    Two `sscmatch migrate` (or `serve`, `keys`, ... which migrate first) started at once both
+    found the database behind and ran the same migrations: the second failed on the tables
+    the first had just created ("relation already exists", "duplicate key value violates
+    unique constraint pg_type_typname_nsp_index"), or on the reference rows it had seeded.
+    With the lock the second waits, then finds the database at the latest migration. The lock
+    is released when the block ends, or when the process dies (its connection closes). Other
+    databases run the block as it is.
+    """
+    url = url or get_settings().database_url
+    if make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()  # a session-level lock: no transaction is left open while waiting
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:

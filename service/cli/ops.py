@@ -22,7 +22,13 @@ from service.demo.load import is_empty, load_demo
 from service.errors import Unprocessable
 from service.items import vectors
 from service.items.service import Kind
-from service.migrate import current_revision, head_revision, known_revisions, upgrade
+from service.migrate import (
+    current_revision,
+    head_revision,
+    known_revisions,
+    migration_lock,
+    upgrade,
+)
 from service.schemas import MAX_ID
 
 
@@ -36,11 +42,13 @@ def _refuse_unknown_revision(current: str | None) -> None:
 
 
 def prepare_database() -> None:
-    """Apply pending migrations and insert missing reference data."""
-    _refuse_unknown_revision(current_revision(get_engine()))
-    upgrade(get_settings().database_url)
-    with session_scope() as session:
-        seed_reference(session)
+    """Apply pending migrations and insert missing reference data, one process at a time (see
+    `migration_lock`)."""
+    with migration_lock(get_settings().database_url):
+        _refuse_unknown_revision(current_revision(get_engine()))
+        upgrade(get_settings().database_url)
+        with session_scope() as session:
+            seed_reference(session)
 
 
 def require_migrated_database() -> None:
