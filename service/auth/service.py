@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Country, IdempotencyRecord, utcnow
+from service.codes import upper_code
 from service.errors import NotFound, Unauthorized, field_error
 from service.schemas import CleanLine
 
@@ -60,7 +61,7 @@ def create_key(session: Session, *, role: str, country: str | None = None,
     if role == "country":
         if not country:
             raise field_error("country", "A country key needs the country's ISO3 code.")
-        country = country.upper()
+        country = upper_code(country)
         if session.get(Country, country) is None:
             raise field_error("country",
                               f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")

@@ -10,6 +10,7 @@ from typing import Any
 from models import Country
 from service.cli.ops import require_migrated_database
 from service.cli.options import output_format, output_path, write_atomically
+from service.codes import upper_code
 from service.db import session_scope
 from service.errors import Unprocessable, field_error
 from service.items.forms import FORMATS, export_rows, form_bytes, import_rows, read_rows
@@ -25,7 +26,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         what = ("no such file" if not path.exists() else "is a folder" if path.is_dir()
                 else "not a regular file (a FIFO or device); give a file name")
         raise Unprocessable(f"{path}: {what}.")
-    country = args.country.upper() if args.country else None
+    country = upper_code(args.country) if args.country else None
     require_migrated_database()
     try:
         with session_scope() as session:

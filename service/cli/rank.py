@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from service import scoring
 from service.cli.options import int_in, output_path, write_atomically
 from service.cli.progress import progress_printer
+from service.codes import upper_code
 from service.countries.seed import languages_of, reference_factors, reference_groupings
 from service.errors import Unprocessable
 from service.items.schemas import Status
@@ -44,7 +45,7 @@ class RankItem(BaseModel):
     @field_validator("country")
     @classmethod
     def _iso3(cls, value: str) -> str:
-        code = value.upper()
+        code = upper_code(value)
         if pycountry.countries.get(alpha_3=code) is None:
             raise ValueError(f"unknown ISO 3166-1 alpha-3 code '{value}'")
         return code

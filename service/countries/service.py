@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import string
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import Country, CountryGrouping, Factor, Grouping
 from service import revisions
+from service.codes import lower_code, upper_code
 from service.config import get_settings
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
 from service.db import contains_text
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 from service.schemas import merge_changes
-
-_TO_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
-_TO_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def upper_code(code: str) -> str:
-    """A country or grouping code in upper case, as stored: only ASCII letters change, so that
-    a letter outside ASCII ('ı' of 'ıta', 'ſ') never turns into one and names another code."""
-    return code.translate(_TO_UPPER)
-
-
-def lower_code(code: str) -> str:
-    """A factor code in lower case, as stored: only ASCII letters change (see `upper_code`)."""
-    return code.translate(_TO_LOWER)
 
 
 def get_country(session: Session, iso3: str, *, lock: bool = False) -> Country | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import FollowupActivity, Pairing, ProgressNote
 from service.auth.service import Principal
+from service.codes import upper_code
 from service.errors import Conflict, NotFound, Unprocessable, reject_nulls
 from service.followups.schemas import ActivityCreate, ActivityRead, ActivityUpdate, NoteCreate
 from service.pairings import audit
@@ -212,9 +213,9 @@ def list_followups(session: Session, *, principal: Principal, filters: FollowupF
         late = overdue_clause(as_of)
         conds.append(late if filters.overdue else ~late)
     if filters.country:
-        conds.append(pairings_service.involving([filters.country.upper()]))
+        conds.append(pairings_service.involving([upper_code(filters.country)]))
     if filters.responsible:
-        conds.append(FollowupActivity.responsible_iso3 == filters.responsible.upper())
+        conds.append(FollowupActivity.responsible_iso3 == upper_code(filters.responsible))
     if filters.table_id is not None:
         conds.append(Pairing.table_id == filters.table_id)
     if filters.status:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from models import Offer
+from service.codes import upper_code
 from service.errors import Conflict, ServiceError, Unprocessable, validation_message
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
@@ -242,7 +243,7 @@ def _apply_row(session: Session, row: dict[str, str],
     kind: Kind = "offer" if raw_kind == "offer" else "need"
     fields = _row_fields(row, kind)
     if country:
-        row_country = fields.get("country", country).upper()
+        row_country = upper_code(fields.get("country", country))
         if row_country != country:
             raise Unprocessable(f"country: row is for {row_country}, but --country is {country}")
         fields["country"] = country
@@ -266,7 +267,7 @@ def _apply_row(session: Session, row: dict[str, str],
         if status == "withdrawn":
             service.withdraw_item(session, kind=kind, item=item, principal=None, if_match=None)
         return "created", kind, item
-    if str(fields.get("country", existing.country_iso3)).upper() != existing.country_iso3:
+    if upper_code(str(fields.get("country", existing.country_iso3))) != existing.country_iso3:
         raise Unprocessable(f"country: ref {ref} belongs to {existing.country_iso3}")
     update_schema = OfferUpdate if kind == "offer" else NeedUpdate
     changes = {k: v for k, v in fields.items() if k not in ("ref", "country")}

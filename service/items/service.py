@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from models import Factor, Need, Offer, Pairing
 from service import revisions, versions
 from service.auth.service import Principal
+from service.codes import lower_code, upper_code
 from service.config import get_settings
 from service.countries.service import require_enabled_country
 from service.cursors import decode_cursor, encode_cursor
@@ -261,11 +262,11 @@ def _conditions(model: type[Offer] | type[Need], filters: ItemFilters,
                 principal: Principal | None, *, dialect: str) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [_visible(model, principal)]
     if filters.country:
-        conds.append(model.country_iso3 == filters.country.upper())
+        conds.append(model.country_iso3 == upper_code(filters.country))
     if filters.factor:
-        conds.append(model.factor_code == filters.factor.lower())
+        conds.append(model.factor_code == lower_code(filters.factor))
     if filters.language:
-        conds.append(model.language == filters.language.lower())
+        conds.append(model.language == lower_code(filters.language))
     if filters.modality:
         conds.append(model.modality == filters.modality)
     if filters.status:

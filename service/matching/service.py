@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import OPEN_STAGES, CooperationTable, Country, Need, Offer, Pairing, Plan
 from service import planning, revisions, scoring
 from service.auth.service import Principal
+from service.codes import lower_code, upper_code
 from service.config import get_settings
 from service.errors import Conflict
 from service.items import service as items_service
@@ -194,10 +195,10 @@ def table_suggestions(session: Session, cache: IndexCache, *, table: Cooperation
     filtered, and how many there are in all."""
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     if factor:
-        code = factor.lower()
+        code = lower_code(factor)
         pairs = [p for p in pairs if code in (p.need.factor, p.offer.factor)]
     if country:
-        code = country.upper()
+        code = upper_code(country)
         pairs = [p for p in pairs if code in (p.need.country, p.offer.country)]
     return pairs[offset:offset + limit], len(pairs)
 

@@ -27,6 +27,7 @@ from models import (
 )
 from service import revisions, versions
 from service.auth.service import Principal
+from service.codes import upper_code
 from service.countries.service import require_enabled_country
 from service.errors import (
     Conflict,
@@ -213,7 +214,7 @@ def list_pairings(session: Session, *, principal: Principal, filters: PairingFil
     if filters.stage:
         conds.append(Pairing.stage == filters.stage)
     if filters.country:
-        conds.append(involving([filters.country.upper()]))
+        conds.append(involving([upper_code(filters.country)]))
     if filters.need_id is not None:
         conds.append(Pairing.need_id == filters.need_id)
     if filters.offer_id is not None:

@@ -210,6 +210,7 @@ BAD_ROWS: list[tuple[dict[str, str], str]] = [
     (_valid("need", capacity="3"), "capacity"),
     (_valid("gift"), "kind"),
     (_valid("offer", country="XXX"), "country"),
+    (_valid("offer", country="\u0131ta"), "country"),  # dotless ı: str.upper() made it ITA
     (_valid("need", language="de"), "language"),
     (_valid("offer", capacity="0"), "capacity"),
     (_valid("offer", capacity="many"), "capacity"),

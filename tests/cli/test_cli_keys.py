@@ -106,6 +106,7 @@ def test_keys_revoke_unknown_id_fails(
 @pytest.mark.parametrize(("args", "message"), [
     (("--role", "country"), "--country"),
     (("--role", "country", "--country", "XXX"), "XXX"),
+    (("--role", "country", "--country", "\u0131ta"), "\u0131"),  # str.upper() made it ITA
     (("--role", "admin", "--country", "CHL"), "country"),
     # Names are one line of text: none may break a line of `keys list`, forge or reorder one.
     *((("--role", "admin", "--name", name), "error: A key's name ") for name in (

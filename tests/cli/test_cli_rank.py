@@ -106,3 +106,13 @@ def test_rank_with_an_unknown_status_or_a_control_in_an_id_names_them(
     assert (status, out) == (1, "")
     assert err.startswith(f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o\\x00'): "
                           "field 'status': Input should be 'draft', 'published' or 'withdrawn'")
+
+
+def test_rank_takes_no_country_code_a_non_ascii_letter_would_spell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"country": "\u0131ta"}])  # dotless ı: "ITA" upper
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert "item 1 (id 'o1'): field 'country'" in err
