@@ -159,8 +159,10 @@ def install_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
         extra = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            extra = (extra or {}) | {"Allow": allowed_methods(request)}
+        if exc.status_code == 405 and (allow := allowed_methods(request)):
+            # When no route answers the path, an app mounted under it (StaticFiles) refused
+            # the method, and its own `Allow` ("GET, HEAD") stays.
+            extra = (extra or {}) | {"Allow": allow}
         return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
                        f"http-{exc.status_code}", instance=request.url.path, headers=extra)
 
@@ -226,7 +228,8 @@ def allowed_methods(request: Request) -> str:
     """The `Allow` value of a 405 (RFC 9110, 15.5.6): every method a route of this path
     answers, HEAD wherever GET is. Starlette names only the methods of the first route that
     matched the path, and FastAPI makes one route per method: each method is tried on the
-    routes as the router would try it."""
+    routes as the router would try it. Empty when no route answers the path (the 405 of an
+    app mounted under it)."""
     routes = request.app.router.routes
     methods = {method for method in _METHODS if any(
         route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)}

@@ -240,6 +240,7 @@ def test_unknown_route_returns_404_problem(app_client: TestClient, path: str) ->
     ("PUT", f"{API}/tables/1", "GET, HEAD, PATCH"),
     ("PUT", f"{API}/offers/1", "DELETE, GET, HEAD, PATCH"),
     ("GET", f"{API}/pairings/1/transitions", "POST"),
+    ("POST", "/docs-static/swagger-ui.css", "GET, HEAD"),  # a file of the mounted folder
 ])
 def test_unsupported_method_returns_405_problem_naming_every_allowed_method(
     app_client: TestClient, method: str, path: str, allow: str
