@@ -12,6 +12,16 @@ SUPPORTED_LANGUAGES = ("es", "pt", "en", "fr")
 MAX_IN_FLIGHT_CEILING = 32
 
 
+def _sqlite_in_memory(database: str, query: str) -> bool:
+    """Whether the SQLite database of a URL (its `database` and `query` parts) is held in
+    memory: none named, `:memory:`, or as a `file:` URI (`file::memory:`, `mode=memory`, or
+    the `memdb` VFS)."""
+    if database in ("", ":memory:") or "mode=memory" in query:
+        return True
+    options = query.split("&")
+    return "uri=true" in options and (database == "file::memory:" or "vfs=memdb" in options)
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain `postgresql://` URLs; refuse other databases, and
     an in-memory SQLite database: the service opens several connections (a reader and a
@@ -28,7 +38,7 @@ def normalise_database_url(url: str) -> str:
     if scheme.split("+")[0] != "sqlite" and scheme != "postgresql+psycopg":
         raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DB, not {scheme!r}")
     database, _, query = rest.removeprefix("/").partition("?")
-    if scheme.startswith("sqlite") and (database in ("", ":memory:") or "mode=memory" in query):
+    if scheme.startswith("sqlite") and _sqlite_in_memory(database, query):
         raise ValueError("an in-memory SQLite database cannot be shared by the service's "
                          "connections; name a file: sqlite:///./sscmatch.db")
     return url

@@ -125,7 +125,10 @@ def test_a_database_migrated_by_a_later_version_is_a_one_line_error_and_left_as_
      "error: the database at DATABASE_URL cannot be used: unable to open database file"),
     *[(memory, "error: setting DATABASE_URL: an in-memory SQLite database cannot be shared")
       for memory in ("sqlite://", "sqlite:///", "sqlite:///:memory:",
-                     "sqlite:///file:db?mode=memory&cache=shared&uri=true")],
+                     "sqlite:///file:db?mode=memory&cache=shared&uri=true",
+                     "sqlite:///file::memory:?uri=true",
+                     "sqlite:///file::memory:?cache=shared&uri=true",
+                     "sqlite:///file:db?vfs=memdb&uri=true")],
 ])
 def test_a_database_url_that_cannot_be_used_is_a_one_line_error(
         other_database: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
