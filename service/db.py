@@ -20,6 +20,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    or_,
 )
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
 from sqlalchemy.orm import Session
@@ -89,9 +90,21 @@ def contains_text(column: SQLColumnExpression[str], text: str, *,
     that match with each non-ASCII character of `text` as a one-character wildcard, and
     lower() checks only those; for an ASCII `text` the plain LIKE is the whole answer. This
     differs from lower() alone only for the Kelvin sign and "İ" (whose lower cases are ASCII
-    or two characters). `text` is taken in NFC, as stored text is (`service.schemas`).
+    or two characters). `text` is taken in NFC, as stored text is (`service.schemas`), and
+    also in NFD when that differs: text stored before it was composed on the way in may hold
+    its accents as combining marks.
     """
-    text = unicodedata.normalize("NFC", text)
+    composed = unicodedata.normalize("NFC", text)
+    decomposed = unicodedata.normalize("NFD", composed)
+    if decomposed == composed:
+        return _contains(column, composed, dialect=dialect)
+    return or_(_contains(column, composed, dialect=dialect),
+               _contains(column, decomposed, dialect=dialect))
+
+
+def _contains(column: SQLColumnExpression[str], text: str, *,
+              dialect: str) -> ColumnElement[bool]:
+    """`contains_text` for `text` in one normal form."""
     escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
     exact = func.lower(column).like(func.lower(f"%{escaped}%"), escape="/")
     if dialect != "sqlite":
