@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from datetime import date
 
@@ -102,6 +103,9 @@ def _partners(session: Session, scope: Scope) -> list[PartnerRow]:
     confirmed: dict[tuple[str, str], int] = defaultdict(int)
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for name, support, stage, n, n_confirmed in queries.partner_stage_counts(session, scope):
+        # In NFC: a name stored before text was composed on the way in (`service.schemas`)
+        # may hold its accents as combining marks.
+        name = unicodedata.normalize("NFC", name)
         key = (" ".join(name.split()).casefold(), support)
         grouped[key][stage] += n
         confirmed[key] += n_confirmed

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from models import PairingPartner
 from service.config import Settings
 from service.followups.service import today as utc_today
 from service.main import create_app
@@ -77,6 +80,23 @@ def test_a_partner_typed_in_another_case_spacing_or_accent_form_is_one_row(
 
     assert [(p["name"], p["support"], p["pairings"]) for p in partners] == [
         ("Agência Brasileira", "financial", 2), ("OIT / ILO", "technical", 3)]
+
+
+def test_a_partner_stored_with_combining_accents_before_nfc_is_one_row_with_its_nfc_form(
+        world: World, session: Session) -> None:
+    older = pair_at(world, "PER", "CHL", "ict", "commitment",
+                    partner={"name": "Agência Brasileira", "support": "financial"})
+    pair_at(world, "PER", "CHL", "ict", "commitment",
+            partner={"name": "Agência Brasileira", "support": "financial"})
+    # As a version before NFC stored it: the accent as a combining mark.
+    session.execute(update(PairingPartner).where(PairingPartner.pairing_id == older["id"])
+                    .values(name="Age\u0302ncia Brasileira"))
+    session.commit()
+
+    partners = get(world, f"/tables/{world.table_id}/report", "organizer")["partners"]
+
+    assert [(p["name"], p["pairings"]) for p in partners if p["support"] == "financial"] == [
+        ("Agência Brasileira", 2)]
 
 
 def test_country_reads_only_its_own_rows(world: World) -> None:
