@@ -12,10 +12,10 @@ SUPPORTED_LANGUAGES = ("es", "pt", "en", "fr")
 MAX_IN_FLIGHT_CEILING = 32
 
 
-def _sqlite_in_memory(database: str, query: str) -> bool:
-    """Whether the SQLite database of a URL (its `database` and `query` parts) is held in
-    memory: none named, `:memory:`, or as a `file:` URI (`file::memory:`, `mode=memory`, or
-    the `memdb` VFS)."""
+def sqlite_in_memory(url: str) -> bool:
+    """Whether a SQLite URL names a database held in memory: none named, `:memory:`, or as a
+    `file:` URI (`file::memory:`, `mode=memory`, or the `memdb` VFS)."""
+    database, _, query = url.partition("://")[2].removeprefix("/").partition("?")
     if database in ("", ":memory:") or "mode=memory" in query:
         return True
     options = query.split("&")
@@ -34,11 +34,10 @@ def normalise_database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    scheme, _, rest = url.partition("://")
+    scheme = url.partition("://")[0]
     if scheme.split("+")[0] != "sqlite" and scheme != "postgresql+psycopg":
         raise ValueError(f"use sqlite:///FILE or postgresql://USER@HOST:PORT/DB, not {scheme!r}")
-    database, _, query = rest.removeprefix("/").partition("?")
-    if scheme.startswith("sqlite") and _sqlite_in_memory(database, query):
+    if scheme.startswith("sqlite") and sqlite_in_memory(url):
         raise ValueError("an in-memory SQLite database cannot be shared by the service's "
                          "connections; name a file: sqlite:///./sscmatch.db")
     return url

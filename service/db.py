@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
 from sqlalchemy.orm import Session
 
-from service.config import get_settings
+from service.config import get_settings, sqlite_in_memory
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BEGIN_IMMEDIATE = "sscmatch_sqlite_begin_immediate"
@@ -121,8 +121,7 @@ def get_engine() -> Engine:
 
 
 def _sqlite_file(url: str) -> bool:
-    return url.startswith("sqlite") and ":memory:" not in url and url not in (
-        "sqlite://", "sqlite:///")
+    return url.startswith("sqlite") and not sqlite_in_memory(url)
 
 
 _writers: dict[Engine, Engine] = {}

@@ -51,11 +51,10 @@ def output_path(text: str) -> Path:
 
 
 def sqlite_file() -> Path | None:
-    """The SQLite database file DATABASE_URL names; None for PostgreSQL, an in-memory
-    database or a `file:` URI."""
+    """The SQLite database file DATABASE_URL names; None for PostgreSQL or a `file:` URI (the
+    settings refuse an in-memory database)."""
     url = make_url(get_settings().database_url)
-    if (url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:"
-            or "uri" in url.query):
+    if url.get_backend_name() != "sqlite" or "uri" in url.query or not url.database:
         return None
     return Path(url.database)
 

@@ -39,9 +39,12 @@ from service.versions import etag
 router = APIRouter(tags=["follow-up"])
 
 
-def _due_cursor(activity: FollowupActivity) -> str:
-    return encode_due_cursor(activity.due_on, activity.id)
 Id = RowId
+
+
+def _due_cursor(activity: FollowupActivity) -> str:
+    """The cursor that continues after `activity` in a list by due date, then id."""
+    return encode_due_cursor(activity.due_on, activity.id)
 
 
 @router.post("/pairings/{pairing_id}/activities", response_model=ActivityRead,
