@@ -146,8 +146,6 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     target, before = data.to, pairing.stage
     if not rules.is_allowed(before, target):
         raise _refuse_transition(pairing, target)
-    if target not in rules.CLOSING:
-        _require_published(session, pairing)
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
@@ -161,6 +159,8 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     new_stage: str | None = target
     if target == "expression_of_interest" and side != "recipient":
         raise Forbidden(f"Only the recipient ({pairing.recipient_iso3}) expresses interest.")
+    if target not in rules.CLOSING:  # after who may act: a 403 says more than the state
+        _require_published(session, pairing)
     if target in rules.CONSENT_STEPS:
         _before_consent(session, pairing, step=target, side=side)
         _consent(session, pairing, step=target, side=side, actor=actor)

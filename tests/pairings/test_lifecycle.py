@@ -340,6 +340,18 @@ def test_a_pairing_moves_on_only_while_its_need_and_offer_are_published(
     assert moved(world, pairing["id"], who, target)["version"] == pairing["version"] + 1
 
 
+def test_a_side_that_may_not_take_a_step_is_told_so_before_the_items_state(
+        world: World, session: Session) -> None:
+    pairing = at_stage(world, "suggested")
+    _set_status(world, "need", pairing["need_id"], "draft")
+    before = _stored(session)
+
+    # The provider may never express interest: a 403, whatever the need's state (it was 409).
+    assert "Only the recipient" in assert_problem(
+        move(world, pairing["id"], "CHL", "expression_of_interest"), 403)["detail"]
+    assert _stored(session) == before
+
+
 def test_a_pairing_whose_offer_was_withdrawn_can_still_be_closed(world: World) -> None:
     pid = at_stage(world, "commitment", partner={"name": "AECID", "support": "financial"})["id"]
     _set_status(world, "offer", world.offer_id, "withdrawn")
