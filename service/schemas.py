@@ -179,6 +179,18 @@ DIGITS = BeforeValidator(_digits_only)
 """After the `Path`/`Query` of an integer in a URL: only digits are read. Pydantic would read
 `1_0` as 10, and `+1`, ` 1` or `1.0` as 1, so a mistyped URL could reach another row."""
 
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _decimal_only(value: object) -> object:
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a number written with the digits 0-9 and at most one point")
+    return value
+
+
+DECIMAL = BeforeValidator(_decimal_only)
+"""After the `Query` of a number in a URL: `2` or `2.5`; not `1_0`, `+2`, `2e0` or `inf`."""
+
 Whole = Annotated[int, Strict()]
 """A JSON integer: `true`, `"3"` and `3.0` are refused, not read as 1 and 3."""
 

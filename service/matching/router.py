@@ -38,7 +38,7 @@ from service.matching.schemas import (
     SuggestionList,
 )
 from service.matching.service import RankedPair
-from service.schemas import DIGITS, MAX_ID, Page, json_response
+from service.schemas import DECIMAL, DIGITS, MAX_ID, Page, json_response
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
@@ -123,7 +123,7 @@ TimeLimit = Annotated[float | None, Query(
     gt=0, le=3600, description="Longest search of the selection, in seconds; default: the "
                                "`PLAN_TIME_LIMIT_S` setting (20). A short limit gives a draft "
                                "quickly; past the limit the best plan found is kept, flagged "
-                               "`optimal: false` with a proven bound")]
+                               "`optimal: false` with a proven bound"), DECIMAL]
 _PLAN_FILES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {}, tabular.XLSX_MEDIA_TYPE: {}},
           "description": "The plan as JSON, or its views as CSV or XLSX"}}

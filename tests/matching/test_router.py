@@ -282,10 +282,10 @@ def test_plans_are_listed_newest_first_and_read_by_number(
     _create_all(app_client, admin)
     table = _table(app_client, admin)
     url = f"/api/v1/tables/{table['id']}"
-    first = app_client.post(f"{url}/plan?time_limit_s=5", headers=bearer(admin))
+    first = app_client.post(f"{url}/plan?time_limit_s=5.5", headers=bearer(admin))
     assert first.status_code == 201, first.text
     assert first.headers["location"] == f"{url}/plans/1"
-    assert first.json()["summary"]["time_limit_s"] == 5
+    assert first.json()["summary"]["time_limit_s"] == 5.5
     assert 0 <= first.json()["summary"]["seconds"] < 5 + 5
     second = app_client.post(f"{url}/plan", headers=bearer(admin)).json()
     assert second["summary"]["time_limit_s"] == 20  # the setting's default
@@ -313,7 +313,7 @@ def test_plans_are_listed_newest_first_and_read_by_number(
                                                "next_cursor": None}
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "abc", "3601", "nan"])
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "3601", "nan", "1_0", "+2", "2e0", " 2"])
 def test_plan_with_a_bad_time_limit_is_422_and_stores_nothing(
         app_client: TestClient, make_key: KeyMaker, limit: str) -> None:
     organizer = make_key("organizer")
