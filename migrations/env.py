@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from models import Base
 from models.base import UTCDateTime
 from service.config import get_settings
-from service.db import make_engine
+from service.db import SQLITE_BEGIN_IMMEDIATE, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -52,7 +52,11 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
-        _run(conn)
+        # On SQLite the migration takes the write lock before it reads the revision: a second
+        # `migrate` started meanwhile waits for the first (up to the busy timeout), then finds
+        # nothing to do, where it failed with "database is locked" on upgrading its read lock.
+        # (PostgreSQL: `service.migrate.migration_lock`.)
+        _run(conn.execution_options(**{SQLITE_BEGIN_IMMEDIATE: True}))
     engine.dispose()
 
 
