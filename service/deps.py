@@ -162,10 +162,8 @@ async def get_keyset_window(settings: SettingsDep, limit: PageLimit = None,
                             offset: PageOffset = None, cursor: PageCursor = None) -> Window:
     """Read the page of a newest-first list: its `next_cursor` continues below a row's id
     (`Window.keyset_page`); a cursor of digits is still read as an offset."""
-    if cursor and not (cursor.isascii() and cursor.isdigit()):
-        first = await get_window(settings, limit, offset, "0")  # checks limit, and offset
-        return Window(first.limit, 0, before=decode_cursor(cursor))
-    return await get_window(settings, limit, offset, cursor)
+    return await _offset_or_keyset(settings, limit, offset, cursor, lambda size, key: Window(
+        size, 0, before=decode_cursor(key)))
 
 
 async def get_due_window(settings: SettingsDep, limit: PageLimit = None,
@@ -174,9 +172,17 @@ async def get_due_window(settings: SettingsDep, limit: PageLimit = None,
     continues after the (due date, id) of the last row seen (`after_due`), so rows that
     leave or join the list meanwhile (an activity marked done while `overdue=true` is paged)
     neither skip nor repeat rows; a cursor of digits is still read as an offset."""
+    return await _offset_or_keyset(settings, limit, offset, cursor, lambda size, key: Window(
+        size, 0, after_due=decode_due_cursor(key)))
+
+
+async def _offset_or_keyset(settings: Settings, limit: int | None, offset: int | None,
+                            cursor: str | None, keyset: Callable[[int, str], Window]) -> Window:
+    """The window of a cursor of digits (an offset, `get_window`), or else `keyset(page size,
+    cursor)` for the keyset cursor of the list."""
     if cursor and not (cursor.isascii() and cursor.isdigit()):
         first = await get_window(settings, limit, offset, "0")  # checks limit, and offset
-        return Window(first.limit, 0, after_due=decode_due_cursor(cursor))
+        return keyset(first.limit, cursor)
     return await get_window(settings, limit, offset, cursor)
 
 

@@ -23,7 +23,6 @@ from service import headers
 from service.config import get_settings
 
 PROBLEM_JSON = "application/problem+json"
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TYPE_BASE = "https://sscmatch.example/problems/"
 log = logging.getLogger("service")
 
@@ -231,7 +230,7 @@ def allowed_methods(request: Request) -> str:
     routes as the router would try it. Empty when no route answers the path (the 405 of an
     app mounted under it)."""
     routes = request.app.router.routes
-    methods = {method for method in _METHODS if any(
+    methods = {method for method in headers.METHODS if method != "HEAD" and any(
         route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)}
     if "GET" in methods:
         methods.add("HEAD")

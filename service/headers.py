@@ -12,4 +12,5 @@ SECURITY: tuple[tuple[bytes, bytes], ...] = (
 API_SECURITY: tuple[tuple[bytes, bytes], ...] = (*SECURITY, (b"cache-control", b"no-store"))
 """On every answer under the API prefix: never cached."""
 
-CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+"""The methods the API answers (HEAD as a GET): what CORS allows, and what a 405 may list."""

@@ -34,6 +34,7 @@ from service.db import close_connections, get_engine, session_scope
 from service.errors import PROBLEM_JSON, install_handlers, problem
 from service.errors_doc import responses
 from service.followups.router import router as followups_router
+from service.headers import API_PREFIX
 from service.items.router import needs_router, offers_router
 from service.matching.index import IndexCache
 from service.matching.router import router as matching_router
@@ -43,7 +44,6 @@ from service.reports.router import router as reports_router
 from service.scoring import get_text_model
 from service.tables.router import router as tables_router
 
-API_PREFIX = headers.API_PREFIX
 DESCRIPTION = """
 Matchmaking for South–South cooperation tables on child labour: countries submit what they
 can **offer** and what they **need** per accelerator factor; the service proposes pairings and
@@ -377,7 +377,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     if settings.cors_origins:  # around the guards: an allowed origin reads their answers too
         app.add_middleware(ProblemCORS, allow_origins=list(settings.cors_origins),
-                           allow_methods=list(headers.CORS_METHODS),
+                           allow_methods=list(headers.METHODS),
                            allow_headers=["Authorization", "Content-Type", "If-Match",
                                           "Idempotency-Key"],
                            expose_headers=["ETag", "Location", "Idempotent-Replayed"])

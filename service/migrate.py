@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -71,15 +72,21 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> ScriptDirectory:
+    """The migrations shipped with this version, read once (about 4 ms, which every `/ready`
+    paid)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revision() -> str | None:
     """Return the latest revision shipped with this version of the service."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return _shipped().get_current_head()
 
 
 def known_revisions() -> set[str]:
     """Return every revision shipped with this version of the service."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return {script_revision.revision for script_revision in script.walk_revisions()}
+    return {script_revision.revision for script_revision in _shipped().walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -169,26 +169,24 @@ def _iso_date(value: object) -> object:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
-def _digits_only(value: object) -> object:
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("must be written in the digits 0-9 only")
-    return value
+def _written_as(pattern: str, message: str) -> BeforeValidator:
+    """A check that a number in a URL, still text, is written as `pattern` says."""
+    written = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not written.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
 
 
-DIGITS = BeforeValidator(_digits_only)
+DIGITS = _written_as(r"[0-9]+", "must be written in the digits 0-9 only")
 """After the `Path`/`Query` of an integer in a URL: only digits are read. Pydantic would read
 `1_0` as 10, and `+1`, ` 1` or `1.0` as 1, so a mistyped URL could reach another row."""
 
-_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-
-
-def _decimal_only(value: object) -> object:
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise ValueError("must be a number written with the digits 0-9 and at most one point")
-    return value
-
-
-DECIMAL = BeforeValidator(_decimal_only)
+DECIMAL = _written_as(r"[0-9]+(\.[0-9]+)?",
+                      "must be a number written with the digits 0-9 and at most one point")
 """After the `Query` of a number in a URL: `2` or `2.5`; not `1_0`, `+2`, `2e0` or `inf`."""
 
 Whole = Annotated[int, Strict()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,24 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, text
 
 from service.cli import main
+from service.db import reset_engines
 
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
            "target_population", "capacity", "status", "version")
+
+
+@contextmanager
+def own_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                    key_name: str) -> Iterator[Path]:
+    """A migrated SQLite file of its own (whatever database the suite runs on), at
+    `tmp_path/data/sscmatch.db`, holding one admin key named `key_name`."""
+    path = tmp_path / "data" / "sscmatch.db"
+    path.parent.mkdir()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    reset_engines()
+    assert main(["keys", "create", "--role", "admin", "--name", key_name]) == 0
+    yield path
+    reset_engines()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -12,21 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
 from service.db import reset_engines
-from tests.cli.helpers import run
+from tests.cli.helpers import own_sqlite_file, run
 
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A migrated SQLite file of its own (whatever database the suite runs on), with a key."""
-    path = tmp_path / "data" / "sscmatch.db"
-    path.parent.mkdir()
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    reset_engines()
-    assert main(["keys", "create", "--role", "admin", "--name", "before the backup"]) == 0
-    yield path
-    reset_engines()
+    with own_sqlite_file(tmp_path, monkeypatch, "before the backup") as path:
+        yield path
 
 
 def _key_names(path: Path) -> list[str]:

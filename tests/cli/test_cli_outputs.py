@@ -15,10 +15,8 @@ from typing import BinaryIO
 
 import pytest
 
-from service.cli import main
 from service.cli.options import replace_file
-from service.db import reset_engines
-from tests.cli.helpers import run, xlsx_values
+from tests.cli.helpers import own_sqlite_file, run, xlsx_values
 
 OLD = b"the previous, good file\n"
 COMMANDS = ["rank", "export", "report"]
@@ -282,13 +280,8 @@ def test_a_replaced_file_is_no_wider_open_while_its_successor_is_written(
 @pytest.fixture
 def sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A migrated SQLite file of its own (whatever database the suite runs on)."""
-    path = tmp_path / "data" / "sscmatch.db"
-    path.parent.mkdir()
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    reset_engines()
-    assert main(["keys", "create", "--role", "admin", "--name", "kept"]) == 0
-    yield path
-    reset_engines()
+    with own_sqlite_file(tmp_path, monkeypatch, "kept") as path:
+        yield path
 
 
 @pytest.mark.parametrize("target", ["database", "symlink", "hard link", "write-ahead log"])
