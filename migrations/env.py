@@ -38,9 +38,12 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
+    # One transaction for the whole upgrade, on SQLite too (whose DDL is transactional once
+    # BEGIN is sent, as service.db's engines do): Alembic otherwise commits after each
+    # revision, and a second `migrate` waiting on the write lock got in between.
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True,
-                      render_item=_render_item)
+                      render_item=_render_item, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
 
