@@ -85,11 +85,14 @@ def _xlsx_value(value: Cell) -> Cell:
     return value
 
 
-def _append(ws: Worksheet, row: Sequence[Cell]) -> None:
-    """Append a row; formula-like text stays a plain string cell."""
-    ws.append([_xlsx_value(v) for v in row])
-    for cell in ws[ws.max_row]:
+def append_row(ws: Worksheet, row: Sequence[Cell]) -> None:
+    """Append a row; formula-like text stays a plain string cell. The cells are made before
+    they are appended: finding the last row of a sheet (`ws.max_row`) looks at every cell,
+    which made writing a sheet take time quadratic in its rows."""
+    cells = [XlsxCell(ws, value=_xlsx_value(v)) for v in row]
+    for cell in cells:
         keep_text(cell)
+    ws.append(cells)
 
 
 def to_csv(sheets: Sequence[Sheet]) -> str:
@@ -111,11 +114,11 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     bold = Font(bold=True)
     for sheet in sheets:
         ws = book.create_sheet(sheet.name)
-        _append(ws, sheet.header)
+        append_row(ws, sheet.header)
         for cell in ws[1]:
             cell.font = bold
         for row in sheet.rows:
-            _append(ws, row)
+            append_row(ws, row)
         ws.freeze_panes = "B2"
         for n, title in enumerate(sheet.header, start=1):
             values = [len(str(_text(row[n - 1]))) for row in sheet.rows
