@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -29,6 +32,7 @@ COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", 
 REQUIRED = ("kind", "factor", "modality", "title", "description")
 FORMATS = ("csv", "xlsx")
 MAX_ROWS = 20_000
+_Row = TypeVar("_Row")
 
 
 @dataclass
@@ -125,26 +129,64 @@ def _cell(value: object) -> str:
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        book = load_workbook(path, read_only=True, data_only=True)  # each cell's saved value
+        # A formula that no spreadsheet program has computed (in a generated file) has no
+        # saved value, which must not pass for an empty cell: where the file holds formulas,
+        # the cells are also read as written, formulas as their text, to find them.
+        written = load_workbook(path, read_only=True) if _holds_formulas(path) else None
+    except Exception as exc:  # openpyxl and zipfile raise many kinds for a broken file
         raise Unprocessable(f"{path.name}: not a readable XLSX file ({exc}).") from None
     try:
-        sheet = book.worksheets[0]
-        rows = _sheet_rows(path.name, sheet.iter_rows(values_only=True))
-        header = next(rows, None)
-        if header is None:
+        values = book.worksheets[0].iter_rows(values_only=True)
+        formulas = (repeat(None) if written is None
+                    else written.worksheets[0].iter_rows(values_only=True))
+        rows = _sheet_rows(path.name, zip(values, formulas, strict=False))
+        first = next(rows, None)
+        if first is None:
             raise Unprocessable(f"{path.name}: the first sheet is empty.")
-        cols = _check_header([_cell(h) for h in header], path.name)
-        for number, values in enumerate(rows, start=2):
-            texts = [_cell(v) for v in values]
+        _check_saved(path.name, 1, *first, [])
+        cols = _check_header([_cell(h) for h in first[0]], path.name)
+        for number, row in enumerate(rows, start=2):
+            _check_saved(path.name, number, *row, cols)
+            texts = [_cell(v) for v in row[0]]
             if not any(t.strip() for t in texts):
                 continue
             yield number, _row(path.name, number, cols, texts)
     finally:
         book.close()
+        if written is not None:
+            written.close()
 
 
-def _sheet_rows(name: str, rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+# The start of a formula element (<f>, or <x:f> with a namespace prefix) in a package part.
+# Cell text cannot hold one (XML escapes its "<"); a chart's <c:f> can, which only costs the
+# second reading.
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def _holds_formulas(path: Path) -> bool:
+    """Whether any XML part of the package holds a formula element; most forms hold none,
+    and their cells are then read once."""
+    with zipfile.ZipFile(path) as package:
+        return any(_FORMULA_ELEMENT.search(package.read(info))
+                   for info in package.infolist() if info.filename.endswith(".xml"))
+
+
+def _check_saved(name: str, number: int, values: Sequence[object],
+                 formulas: Sequence[object] | None, cols: Sequence[str]) -> None:
+    """Refuse a row holding a formula without a saved result, naming its cell."""
+    for index, (value, formula) in enumerate(zip(values, formulas or (), strict=False)):
+        if value is None and formula is not None:
+            column = get_column_letter(index + 1)
+            if index < len(cols) and cols[index]:
+                column += f" ({cols[index]})"
+            raise Unprocessable(
+                f"{name}: row {number}, column {column}: a formula without a saved result "
+                f"({formula}); open the file in a spreadsheet program and save it, or paste "
+                "the cells as values, before importing it.")
+
+
+def _sheet_rows(name: str, rows: Iterator[_Row]) -> Iterator[_Row]:
     """The rows of a sheet, which openpyxl reads only as they are asked for: a damaged sheet
     (its XML cut short, say) is an error naming the file and the row, not a traceback."""
     number = 0

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from service.cli import main
 from service.db import reset_engines
+from service.tabular import append_row
 
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
            "target_population", "capacity", "status", "version")
@@ -50,13 +51,14 @@ def counts(engine: Engine) -> tuple[int, int]:
 
 def write_form(path: Path, rows: Sequence[dict[str, str]],
                columns: Sequence[str] = COLUMNS) -> Path:
-    """Write form rows as CSV or XLSX (by the file's suffix)."""
+    """Write form rows as CSV or XLSX (by the file's suffix); in XLSX, text that looks like a
+    formula is a text cell, as a spreadsheet program keeps text typed after an apostrophe."""
     if path.suffix == ".xlsx":
         book = Workbook()
         sheet = book.active
         sheet.append(list(columns))
         for row in rows:
-            sheet.append([row.get(c, "") for c in columns])
+            append_row(sheet, [row.get(c, "") for c in columns])
         book.save(path)
         return path
     with path.open("w", encoding="utf-8", newline="") as fh:

@@ -17,6 +17,7 @@ from service.auth.service import create_key
 from service.config import get_settings
 from service.db import session_scope
 from service.main import create_app
+from service.tabular import append_row
 from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
 from tests.conftest import bearer
 from tests.factories import API
@@ -486,6 +487,56 @@ def test_import_duplicate_column_in_xlsx_is_rejected(
     assert counts(engine) == (0, 0)
 
 
+def _with_formula(tmp_path: Path, name: str, saved: str | None) -> Path:
+    """A form of one offer whose target population is a formula; `saved` is the result a
+    spreadsheet program stores beside it (openpyxl, like other generators, stores none)."""
+    path = tmp_path / name
+    book = Workbook()
+    book.active.append(list(COLUMNS))
+    book.active.append([_valid("offer").get(c, "") for c in COLUMNS])
+    book.active["I2"] = '="jóvenes "&"rurales"'
+    book.save(path)
+    if saved is not None:
+        with zipfile.ZipFile(path) as package:
+            parts = {part: package.read(part) for part in package.namelist()}
+        sheet = "xl/worksheets/sheet1.xml"
+        parts[sheet] = parts[sheet].replace(
+            b'<v /></c>', f'<v>{saved}</v></c>'.encode(), 1).replace(
+            b'<c r="I2">', b'<c r="I2" t="str">', 1)
+        with zipfile.ZipFile(path, "w") as book_file:
+            for part, data in parts.items():
+                book_file.writestr(part, data)
+    return path
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_formula_without_saved_result_is_rejected_naming_the_cell(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_formula(tmp_path, "generated.xlsx", saved=None)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert (status, out) == (1, "")
+    assert err.startswith("error: generated.xlsx: row 2, column I (target_population): a "
+                          "formula without a saved result"), err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_formula_with_saved_result_imports_the_result(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_formula(tmp_path, "saved.xlsx", saved="jóvenes rurales")
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    with engine.connect() as conn:
+        stored: str = conn.execute(text("SELECT target_population FROM offers")).scalar_one()
+    assert stored == "jóvenes rurales"
+
+
 @pytest.mark.usefixtures("cli_db")
 def test_import_xlsx_whose_sheet_is_cut_short_is_rejected_naming_row(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -707,7 +758,7 @@ def test_import_xlsx_version_typed_as_number_is_checked(
     book = Workbook()
     book.active.append(list(COLUMNS))
     for row, version in zip(TRICKY_ROWS, [1, 1.0, 2], strict=True):  # T-2 is at version 2
-        book.active.append([row.get(c, "") for c in COLUMNS[:-1]] + [version])
+        append_row(book.active, [row.get(c, "") for c in COLUMNS[:-1]] + [version])
     path = tmp_path / "numbers.xlsx"
     book.save(path)
 
