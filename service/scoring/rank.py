@@ -7,9 +7,9 @@ ONE matrix product of folded vectors (tables.Folded) that yields the weighted su
 criteria at once. Candidates are the entries not below the k-th largest of the block's
 per-chunk maxima (a lower bound of the k-th best score, much cheaper than a full partition),
 minus a small margin. Their totals are then recomputed exactly, pair by pair, with the same
-code on every path, and sorted on (total desc, counterpart id asc). A row where clipping the
-cosine at 0 could change the top k is recomputed over all offers. So the result does not depend
-on block size, input order or BLAS rounding.
+code on every path, and sorted on (total desc, counterpart id asc: ids written in digits by
+number). A row where clipping the cosine at 0 could change the top k is recomputed over all
+offers. So the result does not depend on block size, input order or BLAS rounding.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ def _check_vectors(vectors: NDArray[np.floating], n: int, what: str) -> Vectors:
     if arr.ndim != 2 or arr.shape[0] != n:
         raise ValueError(f"{what} must have shape ({n}, dim), got {arr.shape}")
     return np.ascontiguousarray(arr)
+
+
+def _id_key(item_id: str) -> tuple[int, int, str, str]:
+    """Sort key of an item id for ties: ids written in digits (the API's row ids) in numeric
+    order ("9" before "10"), before any other id, which sort as text."""
+    if item_id.isascii() and item_id.isdigit():
+        digits = item_id.lstrip("0")
+        return 0, len(digits), digits, item_id
+    return 1, 0, item_id, item_id
 
 
 def _cosines(nv: Vectors, ov: Vectors, ni: Codes, oj: Codes) -> Floats:
@@ -125,7 +134,7 @@ def _top(
     total = combine(weights, parts)
     query, other, ids = (ni, oj, offers.ids) if per_need else (oj, ni, needs.ids)
     uniq = np.unique(other)
-    id_order = sorted(range(len(uniq)), key=lambda u: ids[uniq[u]])
+    id_order = sorted(range(len(uniq)), key=lambda u: _id_key(ids[uniq[u]]))
     id_rank = np.empty(len(uniq), dtype=np.intp)
     id_rank[id_order] = np.arange(len(uniq))
     order = np.lexsort((id_rank[np.searchsorted(uniq, other)], -total, query))
@@ -299,7 +308,8 @@ def score_item(
     """The top_k counterparts of one item, best first (same-country counterparts excluded).
 
     A need is scored against offers, an offer against needs; either way each ScoredPairing
-    names the need and the offer. Ties are broken on the counterpart id.
+    names the need and the offer. Ties are broken on the counterpart id (ids written in digits
+    in numeric order).
 
     Reciprocity needs to know what every country offers and needs. Give either `profiles`
     (country -> CountryProfile, see `country_profiles`; fastest: compute it once per data

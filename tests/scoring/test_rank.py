@@ -193,6 +193,20 @@ def test_ties_are_broken_on_offer_id(model: FakeModel) -> None:
     assert [p.offer_id for p in result["n1"]] == ["o1", "o2", "o3"]
 
 
+def test_ties_between_ids_in_digits_are_broken_in_numeric_order(model: FakeModel) -> None:
+    # The API's row ids are digits: offer 9 comes before offer 10, not after it as text would
+    need = make_item("1", "need", "ARG", title="youth apprenticeship")
+    twins = [make_item(i, "offer", "BRA", title="youth apprenticeship") for i in ("10", "100", "9")]
+    ranked = rank([need], twins, weights=Weights(), context=Context(), top_k=2, model=model)
+    assert [p.offer_id for p in ranked["1"]] == ["9", "10"]
+    scored = score_item(need, twins, weights=Weights(), context=Context(), top_k=2, model=model)
+    assert [p.offer_id for p in scored] == ["9", "10"]
+    offer = make_item("2", "offer", "BRA", title="youth apprenticeship")
+    needs = [make_item(i, "need", "ARG", title="youth apprenticeship") for i in ("10", "9")]
+    by_offer = score_item(offer, needs, weights=Weights(), context=Context(), top_k=2, model=model)
+    assert [p.need_id for p in by_offer] == ["9", "10"]
+
+
 def test_components_and_weights_explain_the_total(model: FakeModel) -> None:
     needs, offers = scenario(6, 15, 4)
     weights = Weights(text=0.6, factor=0.3, region=0.1, capacity=0.0)
