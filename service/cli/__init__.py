@@ -13,6 +13,18 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
-    from service.cli.commands import main as run
+    import signal
+    import sys
 
-    return run(argv)
+    from service.cli.signals import Terminated, stopping_on_sigterm
+
+    # SIGTERM stops the command from here on, also while its commands load (a few seconds):
+    # a process that is PID 1, as in a container, ignores SIGTERM until it has a handler.
+    with stopping_on_sigterm():
+        try:
+            from service.cli.commands import main as run
+
+            return run(argv)
+        except Terminated:
+            print("stopped: SIGTERM", file=sys.stderr)
+            return 128 + signal.SIGTERM

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -115,3 +117,27 @@ def test_serve_from_another_thread_leaves_the_signals_alone(
     assert results == [0]
     assert signal.getsignal(signal.SIGTERM) == before
     assert own_sqlite.is_file()
+
+
+def test_sigterm_while_the_commands_load_stops_the_command(tmp_path: Path) -> None:
+    """`sscmatch` takes a few seconds to import its commands before it runs one; a SIGTERM
+    then (`docker stop` just after `docker run`) stops it too. Without a handler by then, a
+    process that is PID 1, as in a container, ignores the signal and runs on."""
+    database = tmp_path / "sscmatch.db"
+    code = "\n".join([
+        "import os, signal, sys",
+        "class StopWhileLoading:",
+        "    def find_spec(self, name, path=None, target=None):",
+        "        if name == 'service.cli.commands':",
+        "            os.kill(os.getpid(), signal.SIGTERM)",
+        "sys.meta_path.insert(0, StopWhileLoading())",
+        "from service.cli import main",
+        "sys.exit(main(['migrate']))",
+    ])
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+    assert (done.returncode, done.stdout, done.stderr) == (143, "", "stopped: SIGTERM\n")
+    assert not database.exists()
