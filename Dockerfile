@@ -20,8 +20,10 @@ COPY --from=build /opt/venv /opt/venv
 USER app
 WORKDIR /home/app
 EXPOSE 8000
+# The check asks the server directly: no proxy from the environment (HTTP_PROXY), which
+# Docker sets in containers from the client's proxy settings.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-  CMD python -c "import os,sys,urllib.request; url='http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=2).status == 200 else 1)"
+  CMD python -c "import os,sys,urllib.request as u; url='http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'); sys.exit(0 if u.build_opener(u.ProxyHandler({})).open(url, timeout=2).status == 200 else 1)"
 # Run `sscmatch migrate` as its own step before a release; `serve` also applies any pending
 # migration before it starts the workers (never on import), then runs uvicorn with TCP_NODELAY.
 CMD ["sh", "-c", "exec sscmatch serve --host 0.0.0.0 --port ${PORT} --workers ${WORKERS}"]
