@@ -6,7 +6,12 @@ FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml README.md ./
+# The dependencies first, read from pyproject.toml alone: a change of the code or the README
+# reuses this layer instead of downloading and installing them all again.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+ && /opt/venv/bin/pip install -r requirements.txt
+COPY README.md ./
 COPY service/ service/
 COPY models/ models/
 COPY migrations/ migrations/
