@@ -129,7 +129,8 @@ class Context:
     - factor_affinity: pairs of factor codes -> [0, 1], looked up in both orders; a missing pair
       -> DEFAULT_UNRELATED; the same factor -> 1
     - offer_load: offer id -> partners already committed (pairings past "suggested")
-    - pair_counts: (recipient ISO3, provider ISO3) -> existing pairings between them
+    - pair_counts: (recipient ISO3, provider ISO3) -> existing pairings between them (novelty
+      counts those of both directions)
     - provider_counts: provider ISO3 -> pairings it already has in the table
     """
 

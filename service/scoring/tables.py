@@ -136,7 +136,8 @@ def build(
             [
                 [
                     criteria.novelty_fit(
-                        context.pair_counts.get((r, p), 0),
+                        # pairings of the two countries, whichever was the recipient
+                        context.pair_counts.get((r, p), 0) + context.pair_counts.get((p, r), 0),
                         context.provider_counts.get(p, 0),
                         mean,
                     )

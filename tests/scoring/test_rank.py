@@ -122,7 +122,8 @@ def reference(
                 ),
                 "reciprocity": c.reciprocity_fit(n.country, o.country, profiles),
                 "novelty": c.novelty_fit(
-                    ctx.pair_counts.get((n.country, o.country), 0),
+                    ctx.pair_counts.get((n.country, o.country), 0)
+                    + ctx.pair_counts.get((o.country, n.country), 0),
                     ctx.provider_counts.get(o.country, 0),
                     mean,
                 ),
@@ -297,6 +298,19 @@ def test_full_offer_and_dominant_provider_rank_lower(model: FakeModel) -> None:
         model=model,
     )
     assert [p.offer_id for p in paired["n1"]] == ["ob", "oa"]
+
+
+@pytest.mark.parametrize("earlier", [("ARG", "BRA"), ("BRA", "ARG")])
+def test_novelty_counts_pairings_of_the_two_countries_either_way(
+    model: FakeModel, earlier: tuple[str, str]
+) -> None:
+    """An earlier pairing of Argentina and Brazil lowers novelty whichever of the two was
+    the recipient then."""
+    need = make_item("n1", "need", "ARG", title="labour inspection farms")
+    offer = make_item("o1", "offer", "BRA", title="labour inspection farms")
+    scored = rank([need], [offer], weights=Weights(), context=Context(pair_counts={earlier: 1}),
+                  top_k=1, model=model)  # fmt: skip
+    assert scored["n1"][0].components["novelty"] == pytest.approx(0.5)
 
 
 def test_factor_fit_breaks_text_ties(model: FakeModel) -> None:
