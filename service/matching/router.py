@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.orm import Session
@@ -33,26 +33,29 @@ from service.matching.schemas import (
     MatchList,
     MatchRead,
     MeetingRead,
+    OpenPairingRead,
     PlanRead,
     PlanSummaryRead,
     SuggestionList,
+    SuggestionRead,
 )
-from service.matching.service import RankedPair
+from service.matching.service import PairState, RankedPair
 from service.schemas import DECIMAL, DIGITS, MAX_ID, Page, json_response
 from service.tables.service import get_table_or_raise
 
 router = APIRouter(tags=["matching"])
 Id = RowId
+M = TypeVar("M", bound=MatchRead)
 MATCHES = 10
 Limit = Annotated[int, Query(ge=1, description=(
     f"How many to return ({MATCHES} if absent; at most `MAX_PAGE_SIZE`, 200, as on the lists)")),
     DIGITS]
 
 
-def _match(pair: RankedPair, subject_kind: Kind | None) -> MatchRead:
+def _match(pair: RankedPair, subject_kind: Kind | None, schema: type[M], **extra: Any) -> M:
     s = pair.scored
     other = pair.need if subject_kind == "offer" else pair.offer
-    return MatchRead(
+    return schema(
         need_id=int(s.need_id), offer_id=int(s.offer_id), need_country=s.need_country,
         offer_country=s.offer_country,
         counterpart=Counterpart(id=int(other.id), kind=other.kind, country=other.country,
@@ -62,7 +65,15 @@ def _match(pair: RankedPair, subject_kind: Kind | None) -> MatchRead:
         components={name: Component(value=round(value, 6), weight=s.weights.get(name, 0.0))
                     for name, value in s.components.items()},
         matched_terms=list(s.matched_terms),
+        **extra,
     )
+
+
+def _suggestion(pair: RankedPair, state: PairState) -> SuggestionRead:
+    held = state.open_pairing
+    return _match(pair, None, SuggestionRead, turned_down=state.turned_down,
+                  open_pairing=None if held is None else OpenPairingRead(
+                      id=held.id, stage=held.stage, table_id=held.table_id))
 
 
 def _matches(kind: Kind, item_id: int, session: SessionDep, cache: IndexCacheDep,
@@ -71,7 +82,7 @@ def _matches(kind: Kind, item_id: int, session: SessionDep, cache: IndexCacheDep
                                  limit=limit)
     return json_response(MatchList(item_id=item_id, kind=kind,
                                    scoring_version=scoring.SCORING_VERSION,
-                                   matches=[_match(p, kind) for p in pairs]))
+                                   matches=[_match(p, kind, MatchRead) for p in pairs]))
 
 
 @router.get("/needs/{item_id}/matches", response_model=MatchList,
@@ -108,7 +119,10 @@ def list_table_suggestions(
                                              country=country, limit=window.limit,
                                              offset=window.offset)
     return SuggestionList(table_id=table.id, scoring_version=scoring.SCORING_VERSION,
-                          items=[_match(p, None) for p in pairs], total=total,
+                          items=[_suggestion(p, state) for p, state in
+                                 zip(pairs, service.pair_states(session, table, pairs),
+                                     strict=True)],
+                          total=total,
                           limit=window.limit, next_cursor=window.next_cursor(total))
 
 

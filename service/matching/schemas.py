@@ -37,6 +37,22 @@ class MatchRead(Schema):
     matched_terms: list[str] = Field(description="Terms or phrases matched on both sides")
 
 
+class OpenPairingRead(Schema):
+    id: int
+    stage: str
+    table_id: int | None
+
+
+class SuggestionRead(MatchRead):
+    open_pairing: OpenPairingRead | None = Field(
+        description="The pair's open pairing, at this table, another one or none (`table_id` "
+                    "null); null when it has none. Creating another answers 409: act on it")
+    turned_down: bool = Field(
+        description="A country or an organiser declined or withdrew the pair at this table "
+                    "and it has no open pairing: a plan leaves it out (an organiser may still "
+                    "suggest it again by hand)")
+
+
 class MatchList(Schema):
     item_id: int
     kind: str
@@ -44,7 +60,7 @@ class MatchList(Schema):
     matches: list[MatchRead]
 
 
-class SuggestionList(Page[MatchRead]):
+class SuggestionList(Page[SuggestionRead]):
     """A page of a table's ranked (need, offer) pairs."""
 
     table_id: int

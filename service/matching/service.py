@@ -188,11 +188,48 @@ def enabled_participants(session: Session, table: CooperationTable) -> set[str]:
                                                           Country.enabled.is_(True))))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenPairing:
+    """The open pairing of a (need, offer) pair, in this table, another one or none."""
+
+    id: int
+    stage: str
+    table_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairState:
+    """What became of a suggested pair so far: its open pairing (creating another is a
+    conflict), or whether a country or an organiser declined or withdrew it at the table
+    (a plan leaves it out)."""
+
+    open_pairing: OpenPairing | None
+    turned_down: bool
+
+
+def pair_states(session: Session, table: CooperationTable,
+                pairs: Sequence[RankedPair]) -> list[PairState]:
+    """The state of each pair, in order (two queries, whatever the number of pairs)."""
+    if not pairs:
+        return []
+    keys = [(int(p.need.id), int(p.offer.id)) for p in pairs]
+    rows = session.execute(select(Pairing.need_id, Pairing.offer_id, Pairing.id, Pairing.stage,
+                                  Pairing.table_id).where(
+        Pairing.need_id.in_(sorted({n for n, _o in keys})),
+        Pairing.offer_id.in_(sorted({o for _n, o in keys})),
+        Pairing.stage.in_(OPEN_STAGES)))
+    open_by_pair = {(need, offer): OpenPairing(pairing, stage, table_id)
+                    for need, offer, pairing, stage, table_id in rows}
+    ended = pairings_service.turned_down(session, table_id=table.id)
+    return [PairState(open_by_pair.get(key), key not in open_by_pair and key in ended)
+            for key in keys]
+
+
 def table_suggestions(session: Session, cache: IndexCache, *, table: CooperationTable,
                       factor: str | None, country: str | None,
                       limit: int, offset: int = 0) -> tuple[list[RankedPair], int]:
     """Return a page of the best (need, offer) pairs among the table's participants,
-    filtered, and how many there are in all."""
+    filtered, and how many there are in all (`pair_states` tells what became of them)."""
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     if factor:
         code = lower_code(factor)

@@ -205,6 +205,37 @@ def test_table_suggestions_only_pair_participants_and_filter(
     assert all("PER" in (s["need_country"], s["offer_country"]) for s in by_country)
 
 
+@pytest.mark.slow
+def test_table_suggestions_name_the_open_pairing_of_a_pair_and_a_turned_down_one(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """A suggestion whose pair already has an open pairing (here or at another table) names
+    it, since creating another answers 409; one declined or withdrawn at this table says so,
+    since a plan leaves it out."""
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    table, other = _table(app_client, admin), _table(app_client, admin)
+    url = f"/api/v1/tables/{table['id']}/suggestions?limit=200"
+    first, second, *rest = app_client.get(url, headers=bearer(admin)).json()["items"]
+    assert (first["open_pairing"], first["turned_down"]) == (None, False)
+    made = [app_client.post("/api/v1/pairings", headers=bearer(admin), json={
+        "need_id": s["need_id"], "offer_id": s["offer_id"], "table_id": t["id"]}).json()
+        for s, t in ((first, table), (second, other))]
+    withdrawn = app_client.post(f"/api/v1/pairings/{made[0]['id']}/transitions",
+                                headers=bearer(admin),
+                                json={"to": "withdrawn", "reason": "Ya no aplica."})
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    items = app_client.get(url, headers=bearer(admin)).json()["items"]
+
+    by_pair = {(s["need_id"], s["offer_id"]): s for s in items}
+    assert by_pair[first["need_id"], first["offer_id"]] | {"open_pairing": None} == (
+        first | {"turned_down": True})
+    assert by_pair[second["need_id"], second["offer_id"]]["open_pairing"] == {
+        "id": made[1]["id"], "stage": "suggested", "table_id": other["id"]}
+    assert all((s["open_pairing"], s["turned_down"]) == (None, False) for s in items[2:])
+    assert len(items) == len(rest) + 2
+
+
 def _factors(client: TestClient, key: str, pair: dict[str, Any]) -> set[str]:
     need = client.get(f"/api/v1/needs/{pair['need_id']}", headers=bearer(key)).json()
     offer = client.get(f"/api/v1/offers/{pair['offer_id']}", headers=bearer(key)).json()
