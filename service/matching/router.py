@@ -113,7 +113,9 @@ def list_table_suggestions(
     window: WindowDep,
 ) -> SuggestionList:
     """Ranked (need, offer) pairs among the table's participants (organisers), best first,
-    a page at a time (`limit`, then `cursor` or `offset`)."""
+    a page at a time (`limit`, then `cursor` or `offset`): for each published need of a
+    participant, the 10 best offers of the other participants, the candidates a plan chooses
+    from. `factor` and `country` keep the pairs where the need or the offer has it."""
     table = get_table_or_raise(session, table_id)
     pairs, total = service.table_suggestions(session, cache, table=table, factor=factor,
                                              country=country, limit=window.limit,
