@@ -192,8 +192,8 @@ DECIMAL = _written_as(r"[0-9]+(\.[0-9]+)?",
 Whole = Annotated[int, Strict()]
 """A JSON integer: `true`, `"3"` and `3.0` are refused, not read as 1 and 3."""
 
-Number = Annotated[float, Strict()]
-"""A JSON number (integers included): `true` and `"0.5"` are refused."""
+Number = Annotated[float, Strict(), AfterValidator(lambda value: value + 0.0)]
+"""A JSON number (integers included): `true` and `"0.5"` are refused; -0.0 is read as 0.0."""
 
 Flag = Annotated[bool, Strict()]
 """`true` or `false`: `1`, `"yes"` and `"true"` are refused."""

@@ -135,6 +135,20 @@ def test_update_table_weights_and_affinity_change_only_what_they_name(
     assert reset.json()["version"] == 4
 
 
+def test_a_weight_or_affinity_of_minus_zero_is_stored_and_shown_as_zero(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    body = {**TABLE, "weights": {"region": -0.0}, "factor_affinity": {"ict:agriculture": -0.0}}
+
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key))
+
+    assert created.status_code == 201, created.text
+    assert '"region":0.0' in created.text
+    assert '"ict:agriculture":0.0' in created.text
+    assert "-0.0" not in app_client.get(f"/api/v1/tables/{created.json()['id']}",
+                                        headers=bearer(key)).text
+
+
 def test_update_table_weights_that_leave_all_zero_are_refused(
         app_client: TestClient, make_key: KeyMaker) -> None:
     key = make_key("organizer")
