@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
@@ -80,3 +81,36 @@ def test_the_healthcheck_asks_the_server_itself_whatever_proxy_is_set(
         )
 
     assert (done.returncode == 0) is healthy, done.stderr
+
+
+def _exec_form(instruction: str) -> list[str]:
+    """The JSON array of the Dockerfile's ENTRYPOINT or CMD."""
+    lines = DOCKERFILE.read_text(encoding="utf-8").splitlines()
+    [line] = [line for line in lines if line.startswith(f"{instruction} ")]
+    form: list[str] = json.loads(line.removeprefix(f"{instruction} "))
+    return form
+
+
+@pytest.mark.parametrize("url", [None, "", "postgresql://user:pass@db:5432/sscmatch"])
+def test_every_command_of_the_image_needs_a_database_url(url: str | None) -> None:
+    """Without DATABASE_URL, sscmatch would keep its data in a SQLite file inside the
+    container, lost with it: the entrypoint refuses to run any command (the server or one
+    given to `docker run`, such as `sscmatch migrate`) and says what to set."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    if url is not None:
+        env["DATABASE_URL"] = url
+    command = [*_exec_form("ENTRYPOINT"), sys.executable, "-c", "print('ran')"]
+
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+    if url:
+        assert (done.returncode, done.stdout, done.stderr) == (0, "ran\n", "")
+    else:
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.startswith("error: set DATABASE_URL, e.g. postgresql://"), done.stderr
+
+
+def test_the_image_serves_by_default_through_its_entrypoint() -> None:
+    assert _exec_form("CMD")[:2] == ["sh", "-c"]
+    assert "exec sscmatch serve --host 0.0.0.0" in _exec_form("CMD")[2]
