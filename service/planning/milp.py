@@ -51,6 +51,16 @@ heuristics on except RENS and the root reduced-cost one. On random-score seeds 7
 1.2-10.9 s against 3.1-12.7 s with all of them on, but on scored seeds 8 and 11 it neither
 proved more nor found better plans within 2 s (same scores on 4 of 5 seeds) and proved seed 8
 later (not within 38 s, against 31.7 s): not adopted, since the API serves scored instances.
+Also rejected (2026-12-07, random-score seeds 7-16, scored seeds 8 and 11): the cuts that
+close SCIP's root gap (its c-MIR separator; SCIP does not prove these at the root either, its
+bound stays 0.03-0.18 % above the optimum) are flow covers of one offer's capacity or one
+need's limit with the x <= y rows. Separated here from the LP solution and added as rows
+before the solve, they closed 72-86 % of the random instances' root gap and cut the hard
+seeds' nodes (182 to 67, 210 to 112), but separating cost 0.5-1.1 s: median 3.5 against 2.5 s,
+seed 7 2.4x slower, and nothing on scored instances (they close under 1 % of their gap).
+HiGHS's own root cuts already close 72 % on seed 9; it has no option for more cut rounds, and
+mip_pool_age_limit, mip_heuristic_effort 0 and feasibility jump off left every node count as
+it was.
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
