@@ -21,7 +21,8 @@ def plan(
     """Select the best pairings under the limits, merge them into meetings and schedule them.
 
     `time_limit_s` caps the selection solver (see `select`); None solves exactly. `fixed`
-    pairings are always chosen (see `select`).
+    pairings are always chosen (see `select`), and when the rounds cannot hold every meeting,
+    theirs are scheduled first.
     """
     selection = select(candidates, capacity=capacity, limits=limits, time_limit_s=time_limit_s,
                        fixed=fixed)
@@ -29,7 +30,8 @@ def plan(
     return Plan(
         selection=selection,
         meetings=tuple(meetings),
-        schedule=schedule(meetings, tables_per_round=limits.tables_per_round, rounds=limits.rounds),
+        schedule=schedule(meetings, tables_per_round=limits.tables_per_round, rounds=limits.rounds,
+                          held=frozenset(fixed)),
     )
 
 

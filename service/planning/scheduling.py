@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from service.planning.colouring import (
     Edge,
@@ -85,10 +85,13 @@ def _left_out_reason(col: EdgeColouring, e: Edge, names: tuple[str, str], rounds
 
 
 def _fit_rounds(
-    n: int, meetings: Sequence[Meeting], edges: Sequence[Edge], rounds: int, tables: int
+    n: int, meetings: Sequence[Meeting], edges: Sequence[Edge], rounds: int, tables: int,
+    held: Collection[tuple[str, str]] = (),
 ) -> tuple[EdgeColouring, list[tuple[Meeting, str]]]:
-    """Schedule the most valuable meetings that fit in `rounds` rounds; explain the rest."""
-    order = sorted(range(len(edges)), key=lambda i: (-meetings[i].value, edges[i]))
+    """Schedule the meetings that fit in `rounds` rounds, those holding a `held` pairing
+    first, then the most valuable; explain the rest."""
+    first = [not any(p in held for p in mt.pairings) for mt in meetings]
+    order = sorted(range(len(edges)), key=lambda i: (first[i], -meetings[i].value, edges[i]))
     kept, dropped = _keep_within(n, edges, order, rounds, tables)
     col, _ = colour_graph(n, sorted(edges[i] for i in kept), tables)
     palette = range(rounds)
@@ -121,14 +124,16 @@ def _slots(col: EdgeColouring, by_edge: dict[Edge, Meeting]) -> tuple[Slot, ...]
     )
 
 
-def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int | None) -> Schedule:
+def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int | None,
+             held: Collection[tuple[str, str]] = ()) -> Schedule:
     """Place meetings in rounds and at tables so that no delegation is in two at once.
 
     With `rounds=None` every meeting is scheduled in max(Δ, ceil(m / tables)) rounds when the
     meeting graph is bipartite (the minimum) and in at most max(Δ + 1, ceil(m / tables))
     rounds otherwise (Δ: most meetings of one delegation, m: number of meetings). With fewer
-    rounds than that, the most valuable meetings that fit are kept, and the others are
-    returned in `left_out` with the reason. Rounds are numbered by total value, highest
+    rounds than that, the meetings holding a `held` (need_id, offer_id) pairing (one under
+    way) are kept first, then the most valuable that fit, and the others are returned in
+    `left_out` with the reason. Rounds are numbered by total value, highest
     first; tables within a round by meeting value.
 
     Raises:
@@ -153,7 +158,7 @@ def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int 
     col, k = colour_graph(n, edges, tables_per_round)
     left_out: list[tuple[Meeting, str]] = []
     if rounds is not None and k > rounds:
-        col, left_out = _fit_rounds(n, ordered, edges, rounds, tables_per_round)
+        col, left_out = _fit_rounds(n, ordered, edges, rounds, tables_per_round, held)
     slots = _slots(col, dict(zip(edges, ordered, strict=True)))
     return Schedule(
         slots=slots,

@@ -154,3 +154,18 @@ def test_everyone_seated_needs_no_reason() -> None:
     countries = {c.recipient for c in candidates} | {c.provider for c in candidates}
     assert without_meeting(result, participants=countries, candidates=candidates,
                            limits=limits) == {}
+
+
+def test_a_meeting_under_way_keeps_its_round_before_more_valuable_suggestions() -> None:
+    # Three delegations meeting each other need three rounds; with two, one meeting is left
+    # out. BBB-CCC is the least valuable, but it holds a pairing under way: it stays.
+    candidates = [Candidate("n-A", "o-B", "AAA", "BBB", 0.9),
+                  Candidate("n-C", "o-A", "CCC", "AAA", 0.8),
+                  Candidate("n-B", "o-C", "BBB", "CCC", 0.1)]
+    limits = Limits(max_meetings_per_delegation=2, max_offers_per_need=1, rounds=2,
+                    tables_per_round=5)
+    result = plan(candidates, capacity={}, limits=limits, fixed=[("n-B", "o-C")])
+
+    scheduled = {(s.meeting.a, s.meeting.b) for s in result.schedule.slots}
+    assert ("BBB", "CCC") in scheduled
+    assert [(m.a, m.b) for m, _reason in result.schedule.left_out] == [("AAA", "CCC")]

@@ -243,3 +243,14 @@ def test_colour_graph_classes_are_equitable(cap: int) -> None:
     sizes = [col.size(c) for c in range(k)]
     assert max(sizes) - min(sizes) <= 1
     assert max(sizes) <= cap
+
+
+def test_schedule_too_few_rounds_keeps_held_meetings_first() -> None:
+    meetings = [
+        Meeting("ARG", "BRA", 0.9, (("n1", "o1"),)),
+        Meeting("ARG", "CHL", 0.4, (("n2", "o2"),)),
+        Meeting("ARG", "PER", 0.7, (("n3", "o3"),)),
+    ]
+    result = schedule(meetings, tables_per_round=10, rounds=2, held={("n2", "o2")})
+    assert {(s.meeting.a, s.meeting.b) for s in result.slots} == {("ARG", "BRA"), ("ARG", "CHL")}
+    assert result.left_out == ((meetings[2], "no free round for both ARG and PER within 2 rounds"),)
