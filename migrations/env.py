@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from alembic import context
@@ -46,6 +48,30 @@ def _run(connection: Connection) -> None:
                       render_item=_render_item, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:  # raised inside the transaction: the whole upgrade is rolled back
+                raise RuntimeError(f"the migration would leave rows whose references are "
+                                   f"missing (table, row, parent): {broken[:5]}")
+
+
+@contextmanager
+def _foreign_keys_checked_at_the_end(connection: Connection) -> Iterator[None]:
+    """On SQLite, run the migrations with foreign keys off and check them all before the
+    commit (`_run`), as SQLite's documented procedure for schema changes does: a table rebuilt
+    by a batch migration is dropped and replaced, and with foreign keys on, dropping it would
+    delete the rows of other tables that cascade from it. The pragma takes effect only
+    outside a transaction, so it is set before the migration's BEGIN."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 def run_migrations_online() -> None:
@@ -54,7 +80,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
-    with engine.connect() as conn:
+    with engine.connect() as conn, _foreign_keys_checked_at_the_end(conn):
         # On SQLite the migration takes the write lock before it reads the revision: a second
         # `migrate` started meanwhile waits for the first (up to the busy timeout), then finds
         # nothing to do, where it failed with "database is locked" on upgrading its read lock.

@@ -65,6 +65,9 @@ class Pairing(TimestampMixin, Base):
             postgresql_where=text("stage NOT IN ('declined', 'withdrawn')"),
         ),
         Index("ix_pairings_table_stage", "table_id", "stage"),
+        # SQLite gives a new row the largest id plus one: without AUTOINCREMENT, a pairing
+        # deleted last (a re-plan deletes untouched suggestions) lent its id to the next one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

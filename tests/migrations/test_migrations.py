@@ -136,6 +136,48 @@ def test_downgrade_one_step_and_upgrade_keeps_offers_and_needs(
     assert _items(fresh_engine) == before
 
 
+PAIRING_TABLES = ("pairings", "pairing_events", "pairing_consents", "pairing_partners",
+                  "followup_activities", "progress_notes")
+COPY_OF_FIRST_PAIRING = (
+    "INSERT INTO pairings (need_id, offer_id, table_id, recipient_iso3, provider_iso3, stage, "
+    "score, components, scoring_version, version, created_at, updated_at, origin) SELECT "
+    "need_id, offer_id, table_id, recipient_iso3, provider_iso3, 'withdrawn', score, "
+    "components, scoring_version, 1, created_at, updated_at, origin FROM pairings "
+    "WHERE id = (SELECT min(id) FROM pairings)")
+
+
+def _rows(engine: Engine, tables: tuple[str, ...]) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {table: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+                for table in tables}
+
+
+@pytest.mark.usefixtures("no_encoding")
+def test_pairings_keep_their_history_through_the_upgrade_and_never_reuse_an_id(
+    fresh_url: str, fresh_engine: Engine
+) -> None:
+    """The revision that makes pairing ids never reused rebuilds the table on SQLite: every
+    pairing, and every row that cascades from one, is still there after it; then the id of
+    the pairing deleted last (as a re-plan deletes untouched suggestions) is not given again."""
+    upgrade(fresh_url, "3e7a1c5d9b24")
+    with Session(fresh_engine) as session:
+        seed_reference(session)
+        load_demo(session)
+        session.commit()
+    before = _rows(fresh_engine, PAIRING_TABLES)
+    assert all(before[table] for table in ("pairings", "pairing_events", "pairing_consents"))
+
+    upgrade(fresh_url)
+
+    assert _rows(fresh_engine, PAIRING_TABLES) == before
+    with fresh_engine.begin() as conn:
+        conn.execute(text(COPY_OF_FIRST_PAIRING))
+        deleted: int = conn.execute(text("SELECT max(id) FROM pairings")).scalar_one()
+        conn.execute(text("DELETE FROM pairings WHERE id = :id"), {"id": deleted})
+        conn.execute(text(COPY_OF_FIRST_PAIRING))
+        assert conn.execute(text("SELECT max(id) FROM pairings")).scalar_one() > deleted
+
+
 def test_a_service_on_a_database_behind_its_migrations_says_so(
         fresh_url: str, fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     upgrade(fresh_url)
@@ -143,7 +185,8 @@ def test_a_service_on_a_database_behind_its_migrations_says_so(
         seed_reference(session)
         _key, secret = create_key(session, role="admin", name="behind")
         session.commit()
-    downgrade(fresh_url, "-1")  # the code expects a column that is not there yet
+    # before the revision adding the offers' change_seq, which the code reads
+    downgrade(fresh_url, "9d3e6b2f7c10")
     behind = current_revision(fresh_engine)
     monkeypatch.setenv("DATABASE_URL", fresh_url)
     reset_engines()
