@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from service import scoring
 from service.cli.options import int_in, output_path, write_atomically
@@ -30,7 +37,9 @@ class RankItem(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    # An id is opaque and written back as given: callers join the result on it, so the
+    # spaces trimmed from the other fields are part of it.
+    id: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
     kind: Literal["offer", "need"]
     country: Annotated[str, Field(min_length=3, max_length=3)]
     factor: Annotated[str, Field(min_length=1, max_length=40)]

@@ -116,3 +116,16 @@ def test_rank_takes_no_country_code_a_non_ascii_letter_would_spell(
 
     assert (status, out) == (1, "")
     assert "item 1 (id 'o1'): field 'country'" in err
+
+
+def test_rank_writes_every_id_as_the_file_wrote_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Ids are opaque: callers join the result on them, so spaces around one are part of it.
+    path = _items(tmp_path, [NEED | {"id": " n1\t"}, OFFER | {"id": "o1\u00a0"},
+                             OFFER | {"id": "o1", "country": "BRA", "language": "pt"}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--top", "5", "--quiet")
+
+    assert status == 0, err
+    assert {need: sorted(r["offer_id"] for r in ranked)
+            for need, ranked in json.loads(out).items()} == {" n1\t": ["o1", "o1\u00a0"]}
