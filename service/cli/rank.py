@@ -26,7 +26,7 @@ from service.codes import upper_code
 from service.countries.seed import languages_of, reference_factors, reference_groupings
 from service.errors import Unprocessable
 from service.items.schemas import Status
-from service.schemas import Language
+from service.schemas import CleanText, Language
 from service.scoring import Modality
 
 MAX_TOP = 1_000_000
@@ -45,9 +45,11 @@ class RankItem(BaseModel):
     factor: Annotated[str, Field(min_length=1, max_length=40)]
     language: Language
     modality: Modality = "technical_assistance"
-    title: Annotated[str, Field(min_length=1, max_length=1000)]
-    description: Annotated[str, Field(max_length=20_000)] = ""
-    target_population: Annotated[str, Field(max_length=1000)] = ""
+    # The API's rules for free text: controls (NUL, escapes) and bidirectional overrides are
+    # refused, line breaks and tabs kept; the texts are scored as the API would store them.
+    title: Annotated[CleanText, Field(min_length=1, max_length=1000)]
+    description: Annotated[CleanText, Field(max_length=20_000)] = ""
+    target_population: Annotated[CleanText, Field(max_length=1000)] = ""
     capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
     status: Status = "published"
 

@@ -129,3 +129,33 @@ def test_rank_writes_every_id_as_the_file_wrote_it(
     assert status == 0, err
     assert {need: sorted(r["offer_id"] for r in ranked)
             for need, ranked in json.loads(out).items()} == {" n1\t": ["o1", "o1\u00a0"]}
+
+
+@pytest.mark.parametrize(("field", "text", "reason"), [
+    ("title", "Registre\x00 numérique", "contains a control or unassigned character (U+0000)"),
+    ("description", "Texte \x1b[31men rouge", "contains a control or unassigned character "
+                                              "(U+001B)"),
+    ("target_population", "\u202eenfants", "contains a bidirectional control character "
+                                          "(U+202E), which reorders the text as displayed"),
+])
+def test_rank_refuses_control_characters_in_texts_as_the_api_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, text: str,
+        reason: str) -> None:
+    # The API refuses such an item; ranked here, its text would score apart from what it says.
+    path = _items(tmp_path, [NEED | {field: text}, OFFER])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 0 (id 'n1'): field '{field}': "
+                   f"Value error, {reason}; remove it\n")
+
+
+def test_rank_takes_line_breaks_and_tabs_in_texts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _items(tmp_path, [NEED | {"description": "Ligne un\r\nligne\tdeux"}, OFFER])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert status == 0, err
+    assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
