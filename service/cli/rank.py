@@ -41,7 +41,7 @@ class RankItem(BaseModel):
     # spaces trimmed from the other fields are part of it.
     id: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
     kind: Literal["offer", "need"]
-    country: Annotated[str, Field(min_length=3, max_length=3)]
+    country: Annotated[str, Field(max_length=100)]
     factor: Annotated[str, Field(min_length=1, max_length=40)]
     language: Language
     modality: Modality = "technical_assistance"
@@ -57,9 +57,13 @@ class RankItem(BaseModel):
     @classmethod
     def _iso3(cls, value: str) -> str:
         code = upper_code(value)
-        if pycountry.countries.get(alpha_3=code) is None:
-            raise ValueError(f"unknown ISO 3166-1 alpha-3 code '{value}'")
-        return code
+        if len(code) == 3 and pycountry.countries.get(alpha_3=code) is not None:
+            return code
+        # Say what is taken, and the code meant when an alpha-2 code was given.
+        alpha_2 = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+        hint = (f"it is the alpha-2 code of {country_name(alpha_2)}: write '{alpha_2.alpha_3}'"
+                if alpha_2 is not None else "three letters, such as 'BRA'")
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code ({hint})")
 
     @field_validator("factor")
     @classmethod
@@ -76,6 +80,11 @@ class RankItem(BaseModel):
                             description=self.description,
                             target_population=self.target_population,
                             capacity=self.capacity if self.kind == "offer" else None)
+
+
+def country_name(record: Any) -> str:
+    """A pycountry record's usual name ("Bolivia", not "Bolivia, Plurinational State of")."""
+    return str(getattr(record, "common_name", None) or record.name)
 
 
 def load_items(path: Path) -> list[scoring.Item]:

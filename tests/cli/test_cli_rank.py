@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pycountry
 import pytest
 
 from service.cli import main
@@ -159,3 +160,38 @@ def test_rank_takes_line_breaks_and_tabs_in_texts(
 
     assert status == 0, err
     assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
+
+
+@pytest.mark.parametrize(("country", "reason"), [
+    ("BR", "'BR' is not an ISO 3166-1 alpha-3 country code (it is the alpha-2 code of "
+           "Brazil: write 'BRA')"),
+    ("ci", "'ci' is not an ISO 3166-1 alpha-3 country code (it is the alpha-2 code of "
+           "Côte d'Ivoire: write 'CIV')"),
+    ("", "'' is not an ISO 3166-1 alpha-3 country code (three letters, such as 'BRA')"),
+    ("XKX", "'XKX' is not an ISO 3166-1 alpha-3 country code (three letters, such as 'BRA')"),
+    ("Brazil", "'Brazil' is not an ISO 3166-1 alpha-3 country code (three letters, such as "
+               "'BRA')"),
+])
+def test_rank_says_which_country_codes_it_takes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], country: str, reason: str) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"country": country}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'country': "
+                   f"Value error, {reason}\n")
+
+
+@pytest.mark.slow
+def test_rank_takes_every_iso_3166_1_country_in_any_letter_case(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    codes = sorted(record.alpha_3 for record in pycountry.countries)
+    needs = [NEED | {"id": f"n-{code}", "country": code.lower()} for code in codes]
+    path = _items(tmp_path, [*needs, OFFER | {"country": "Civ"}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--top", "1", "--quiet")
+
+    assert status == 0, err
+    assert {need: len(ranked) for need, ranked in json.loads(out).items()} == {
+        f"n-{code}": 0 if code == "CIV" else 1 for code in codes}
