@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,8 +168,20 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
     }
 
 
+def _same_file(out: Path, items: Path) -> bool:
+    """True when `out` names the items file: the same path, a link to it or a hard link."""
+    if os.path.realpath(out) == os.path.realpath(items):
+        return True
+    try:
+        return os.path.samefile(out, items)
+    except OSError:  # either is missing (the items file is reported when read)
+        return False
+
+
 def cmd_rank(args: argparse.Namespace) -> int:
     out = output_path(args.out) if args.out else None  # checked before the ranking
+    if out is not None and _same_file(out, Path(args.items)):
+        raise Unprocessable(f"{out}: is the --items file; give another file for the result.")
     if out is None and sys.stdout is None:  # the shell closed it (`>&-`): print would drop it
         raise Unprocessable("standard output is closed; give --out FILE for the result.")
     result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)

@@ -195,3 +195,20 @@ def test_rank_takes_every_iso_3166_1_country_in_any_letter_case(
     assert status == 0, err
     assert {need: len(ranked) for need, ranked in json.loads(out).items()} == {
         f"n-{code}": 0 if code == "CIV" else 1 for code in codes}
+
+
+@pytest.mark.parametrize("name", ["items.json", "./items.json", "link.json", "hard.json"])
+def test_rank_never_writes_over_its_items_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    path = _items(tmp_path, [NEED, OFFER])
+    (tmp_path / "link.json").symlink_to(path)
+    (tmp_path / "hard.json").hardlink_to(path)
+    before = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+
+    status, out, err = run(capsys, "rank", "--items", "items.json", "--out", name, "--quiet")
+
+    assert (status, out, err) == (
+        1, "", f"error: {Path(name)}: is the --items file; give another file for the result.\n")
+    assert path.read_bytes() == before
