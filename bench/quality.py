@@ -1,11 +1,12 @@
 """Matching quality of the production scorer on the labelled dev set, next to baselines.
 
-Runs `rank()` with the default `Weights()` and a default `Context` built from generic data
-(`default_context()`: regional groupings, working languages, related-factor table; no pairing
-history, no database) over the dev set, and prints recall@1/5/10 of grade-2 offers, nDCG@10,
-MRR and cross-language recall@5 (definitions in the dev set README), next to a plain word TF-IDF
-cosine baseline and ablations measured in the same run. Writes the `quality` section of
-docs/benchmarks.md.
+Ranks the dev set as `sscmatch rank` does (`service.cli.rank.rank_file`: the items read and
+checked by `load_items`, `rank()` with the default `Weights()` and `offline_context()`, the
+regional groupings and CLDR working languages the service ships, which the API stores too, and
+the related-factor table; no pairing history, no database), and prints recall@1/5/10 of
+grade-2 offers, nDCG@10, MRR and cross-language recall@5 (definitions in the dev set README),
+next to a plain word TF-IDF cosine baseline and ablations measured in the same run (with the
+same items and context). Writes the `quality` section of docs/benchmarks.md.
 
     python bench/quality.py [--devset PATH] [--no-write]
 """
@@ -31,11 +32,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _report import machine, write_section  # noqa: E402
 
+from service.cli.rank import load_items, offline_context, rank_file  # noqa: E402
 from service.scoring import (  # noqa: E402
     Context,
     Item,
     Weights,
-    default_context,
     get_text_model,
     item_text,
     rank,
@@ -53,10 +54,9 @@ TEXT_ONLY = Weights(
 
 
 def load(devset: Path) -> tuple[list[Item], dict[str, dict[str, int]], dict[str, set[str]]]:
-    """Items, qrels and hard-case categories (need ids per category) of a dev set folder."""
-    raw = json.loads((devset / "items.json").read_text(encoding="utf-8"))
-    fields = {f.name for f in dataclasses.fields(Item)}
-    items = [Item(**{k: v for k, v in r.items() if k in fields}) for r in raw]
+    """Items (read as `sscmatch rank` reads them), qrels and hard-case categories (need ids per
+    category) of a dev set folder."""
+    items = load_items(devset / "items.json")
     qrels = json.loads((devset / "qrels.json").read_text(encoding="utf-8"))
     hard: dict[str, set[str]] = {c: set() for c in CATEGORIES}
     path = devset / "hard_cases.json"
@@ -127,6 +127,14 @@ def scorer_ranking(
     return {k: [p.offer_id for p in v] for k, v in result.items()}
 
 
+def production_ranking(devset: Path) -> Ranking:
+    """The ranking `sscmatch rank --items DEVSET/items.json` writes, every offer kept."""
+    items = load_items(devset / "items.json")
+    top = max(1, sum(it.kind == "offer" for it in items))
+    result = rank_file(devset / "items.json", top, show_progress=False)
+    return {need: [r["offer_id"] for r in ranked] for need, ranked in result.items()}
+
+
 def fmt_row(name: str, m: Mapping[str, float]) -> str:
     return f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |"
 
@@ -141,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     offers = [it for it in items if it.kind == "offer"]
     words = get_text_model()
     full = UseFullModel()
-    ctx = default_context()
+    ctx = offline_context(items)  # the context of `sscmatch rank` (and of the API's data)
     timings: dict[str, float] = {}
     texts = [item_text(it) for it in items]
     for name, mdl in (
@@ -169,8 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     no_factor = dataclasses.replace(Weights(), factor=0.0)
     text_factor = dataclasses.replace(TEXT_ONLY, factor=Weights().factor)
     rows: list[tuple[str, Ranking]] = [
-        ("**production**: rank(), Weights(), default_context()",
-         scorer_ranking(needs, offers, weights=Weights(), context=ctx, model=words)),
+        ("**production**: `sscmatch rank` (rank(), Weights(), offline_context())",
+         production_ranking(args.devset)),
         ("baseline: word TF-IDF cosine", tfidf_ranking(needs, offers)),
         ("baseline: char TF-IDF (char_wb 3-5) cosine",
          tfidf_ranking(needs, offers, analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)),

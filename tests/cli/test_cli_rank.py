@@ -3,16 +3,19 @@ hold, and a --top out of range (a usage error, as for every bounded number)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pycountry
 import pytest
 
 from service.cli import main
+from service.cli.rank import load_items
 from tests.cli.helpers import run
 
 NEED = {"id": "n1", "kind": "need", "country": "HTI", "factor": "ict", "language": "fr",
@@ -212,3 +215,33 @@ def test_rank_never_writes_over_its_items_file(
     assert (status, out, err) == (
         1, "", f"error: {Path(name)}: is the --items file; give another file for the result.\n")
     assert path.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_the_quality_bench_measures_the_ranking_of_sscmatch_rank(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Venezuela is in no grouping of the reference data the service ships (as in the API's
+    # database): two offers alike but for their country tie, and the lower id comes first.
+    offer = OFFER | {"title": "Registro digital de niños que trabajan en la calle"}
+    need = NEED | {"country": "VEN", "language": "es", "title": "Registro de niños que trabajan"}
+    path = _items(tmp_path, [need, offer | {"id": "a", "country": "CHL"},
+                             offer | {"id": "b", "country": "ARG"}])
+    (tmp_path / "qrels.json").write_text(json.dumps({"n1": {"a": 2}}), encoding="utf-8")
+    quality = _bench("quality")
+
+    ranking = quality.production_ranking(tmp_path)
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--top", "2", "--quiet")
+    assert status == 0, err
+    assert ranking == {need: [r["offer_id"] for r in ranked]
+                       for need, ranked in json.loads(out).items()} == {"n1": ["a", "b"]}
+    loaded, _, _ = quality.load(tmp_path)
+    assert loaded == load_items(path)
+
+
+def _bench(name: str) -> ModuleType:
+    """Import a script of bench/ (they are scripts, not a package)."""
+    folder = str(Path(__file__).resolve().parents[2] / "bench")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)
