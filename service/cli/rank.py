@@ -66,6 +66,15 @@ class RankItem(BaseModel):
                 if alpha_2 is not None else "three letters, such as 'BRA'")
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 country code ({hint})")
 
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: object) -> object:
+        # Pydantic reads JSON true as 1 in an integer field: an exporter's flag or a slip
+        # would become a capacity.
+        if isinstance(value, bool):
+            raise ValueError("a whole number of partners, not true or false")
+        return value
+
     @field_validator("factor")
     @classmethod
     def _known_factor(cls, value: str) -> str:

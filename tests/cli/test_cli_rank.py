@@ -245,3 +245,15 @@ def _bench(name: str) -> ModuleType:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return importlib.import_module(name)
+
+
+@pytest.mark.parametrize("capacity", [True, False])
+def test_rank_reads_no_capacity_from_true_or_false(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], capacity: bool) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"capacity": capacity}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'capacity': "
+                   "Value error, a whole number of partners, not true or false\n")
