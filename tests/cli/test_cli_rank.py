@@ -257,3 +257,19 @@ def test_rank_reads_no_capacity_from_true_or_false(
     assert (status, out) == (1, "")
     assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'capacity': "
                    "Value error, a whole number of partners, not true or false\n")
+
+
+def test_rank_takes_any_iso_639_1_language_and_requires_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    offers = [OFFER | {"id": f"o-{code}", "language": code} for code in ("vi", "sw", "ht")]
+    path = _items(tmp_path, [NEED, *offers])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert status == 0, err
+    assert sorted(r["offer_id"] for r in json.loads(out)["n1"]) == ["o-ht", "o-sw", "o-vi"]
+
+    path = _items(tmp_path, [{k: v for k, v in NEED.items() if k != "language"}, OFFER])
+    assert run(capsys, "rank", "--items", str(path), "--quiet") == (
+        1, "", f"error: {path}: 1 invalid item(s):\n  item 0 (id 'n1'): field 'language': "
+               "Field required\n")
