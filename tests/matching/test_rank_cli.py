@@ -54,7 +54,7 @@ def test_rank_writes_top_k_offers_of_other_countries(
 @pytest.mark.parametrize(("items", "message"), [
     ("not a list", "expected a JSON list"),
     ([{"id": "x", "kind": "need"}], "item 0 (id 'x'): field 'country'"),
-    ([ITEMS[0] | {"country": "XYZ"}], "unknown ISO 3166-1 alpha-3 code 'XYZ'"),
+    ([ITEMS[0] | {"country": "XYZ"}], "'XYZ' is not an ISO 3166-1 alpha-3 country code"),
     ([ITEMS[0] | {"kind": "wish"}], "field 'kind'"),
     ([ITEMS[0] | {"modality": "holiday"}], "field 'modality'"),
     ([ITEMS[0] | {"language": "xx"}], "field 'language': Value error, 'xx' is not an ISO 639-1"),
