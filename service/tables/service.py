@@ -211,7 +211,9 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, nullable={"host_country"})
     removed: list[str] = []
-    if table.status == "closed" and changes:
+    # Closing it again (a retry whose answer was lost) changes nothing, like any request
+    # that changes nothing; any other change of a closed table is refused.
+    if table.status == "closed" and changes and changes != {"status": "closed"}:
         raise Conflict("The table is closed; it cannot change any more.")
     if "status" in changes:
         _check_status(table.status, changes.pop("status"))

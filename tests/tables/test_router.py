@@ -217,6 +217,25 @@ def test_a_patch_that_changes_nothing_keeps_the_version(
     assert (again.status_code, again.json()) == (200, closed)
 
 
+def test_closing_a_closed_table_again_is_a_no_op_but_any_other_change_is_refused(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """A client that retries its close (its answer was lost) is told the table is closed,
+    not that its request conflicts; changing anything else stays a 409."""
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+    closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(key))
+
+    again = app_client.patch(url, json={"status": "closed"},
+                             headers=bearer(key) | {"If-Match": closed.headers["ETag"]})
+    changed = app_client.patch(url, json={"status": "closed", "rounds": 2}, headers=bearer(key))
+
+    assert (again.status_code, again.json()) == (200, closed.json()), again.text
+    assert again.headers["ETag"] == closed.headers["ETag"]
+    assert changed.status_code == 409, changed.text
+    assert app_client.get(url, headers=bearer(key)).json() == closed.json()
+
+
 def test_a_country_disabled_after_joining_does_not_lock_the_table(
         app_client: TestClient, make_key: KeyMaker) -> None:
     admin = bearer(make_key("admin"))
