@@ -42,7 +42,10 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 def output_path(text: str) -> Path:
     """Check an output file before the work that fills it: the path must not be a folder, nor
     the SQLite database's own files (`_refuse_database_files`). Nothing is created here:
-    `write_atomically` makes missing folders when it writes."""
+    `write_atomically` makes missing folders when it writes. An empty name (an unset shell
+    variable, say) names no file: Path("") would be the current folder."""
+    if not text:
+        raise Unprocessable("--out is empty; give a file name.")
     out = Path(text)
     if out.is_dir():
         raise Unprocessable(f"{out}: is a folder; give a file name.")

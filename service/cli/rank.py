@@ -188,7 +188,7 @@ def _same_file(out: Path, items: Path) -> bool:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    out = output_path(args.out) if args.out else None  # checked before the ranking
+    out = output_path(args.out) if args.out is not None else None  # checked before ranking
     if out is not None and _same_file(out, Path(args.items)):
         raise Unprocessable(f"{out}: is the --items file; give another file for the result.")
     if out is None and sys.stdout is None:  # the shell closed it (`>&-`): print would drop it

@@ -306,3 +306,17 @@ def test_output_onto_the_database_or_its_log_is_refused_and_leaves_it(
     assert sqlite_file.read_bytes() == before
     assert not sqlite_file.with_name("sscmatch.db-wal").exists()
     assert run(capsys, "keys", "list")[1].split()[-2:] == ["active", "kept"]
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_empty_output_name_is_refused_before_the_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """`--out ""` (an unset shell variable, say) names no file: refused, not taken as
+    standard output or as the current folder."""
+    argv = _command(command, tmp_path, tmp_path / "unused.csv")
+    argv[argv.index("--out") + 1] = ""
+
+    status, out, err = run(capsys, *argv)
+
+    assert (status, out, err) == (1, "", "error: --out is empty; give a file name.\n")
