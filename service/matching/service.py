@@ -279,6 +279,10 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     by_key = {(p.need.id, p.offer.id): p for p in pairs}
     scheduled = {pair for slot in result.schedule.slots for pair in slot.meeting.pairings}
     _lock_open_table(session, table)
+    if _held_pairs(session, table)[0].keys() != held.keys():
+        # The plan counted those pairings against the limits and scheduled their meetings.
+        raise Conflict("Pairings of the table were taken up, declined or withdrawn while the "
+                       "plan was computed; nothing was stored. Compute the plan again.")
     _store_suggested(session, table, [by_key[k] for k in sorted(scheduled - held.keys())],
                      actor=actor)
     number = (session.scalar(select(func.max(Plan.number)).where(Plan.table_id == table.id))

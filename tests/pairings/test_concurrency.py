@@ -243,6 +243,45 @@ def test_a_table_closed_or_changed_while_its_plan_computes_gets_no_plan(
             Pairing.table_id == table)) == 0
 
 
+def test_a_pairing_taken_up_while_the_plan_computes_gets_the_plan_refused(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan counts the table's pairings under way against its limits and schedules their
+    meetings: one taken up by another request while the selection runs would be missed, so
+    the plan is refused (409) and stores nothing, and the pairing keeps its new stage."""
+    keys, _need, _offer = _world(app)
+    table = _table(app, keys)
+    with TestClient(app) as client:
+        first = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
+        assert first.status_code == 201, first.text
+    with session_scope() as session:
+        suggested, need, offer = session.execute(select(
+            Pairing.id, Pairing.need_id, Pairing.offer_id).where(Pairing.table_id == table)).one()
+    compute = planning.plan
+
+    def take_up_meanwhile(candidates: list[planning.Candidate], *args: Any,
+                          **kwargs: Any) -> planning.Plan:
+        with TestClient(app) as other:  # the recipient takes the suggestion up, committed
+            taken = other.post(f"{API}/pairings/{suggested}/transitions",
+                               json={"to": "expression_of_interest"}, headers=bearer(keys["HTI"]))
+            assert taken.status_code == 200, taken.text
+        # As if the selection had chosen other pairings: a plan choosing this one again
+        # already fails to store it (another open pairing of the pair).
+        others = [c for c in candidates if (c.need_id, c.offer_id) != (str(need), str(offer))]
+        return compute(others, *args, **kwargs)
+
+    monkeypatch.setattr(planning, "plan", take_up_meanwhile)
+    with TestClient(app) as client:
+        resp = client.post(f"{API}/tables/{table}/plan", headers=bearer(keys["organizer"]))
+        assert resp.status_code == 409, resp.text
+        assert "taken up, declined or withdrawn while the plan was computed" in resp.json()[
+            "detail"]
+        plans = client.get(f"{API}/tables/{table}/plans", headers=bearer(keys["organizer"]))
+        assert plans.json()["total"] == 1
+    with session_scope() as session:
+        assert session.scalar(select(Pairing.stage).where(Pairing.id == suggested)) == (
+            "expression_of_interest")
+
+
 def _lock_waiters(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.scalar(text(
