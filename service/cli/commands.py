@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli import data, ops, rank, report
-from service.cli.signals import Terminated, stopping_on_sigterm
 from service.config import get_settings
 from service.db import close_connections
 from service.errors import ServiceError
@@ -40,18 +38,15 @@ def _options_named(exc: ServiceError, args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit status."""
-    with stopping_on_sigterm():
-        try:
-            return _run(argv)
-        except Terminated:
-            print("stopped: SIGTERM", file=sys.stderr)
-            return 128 + signal.SIGTERM
-        finally:
-            # On SQLite the last connection to close folds the write-ahead log back into the
-            # database file: after any command, the file alone holds all (a plain copy is
-            # whole, README "Backups").
-            close_connections()
+    """Run the command line; return the process exit status. SIGTERM is `service.cli.main`'s,
+    which calls this."""
+    try:
+        return _run(argv)
+    finally:
+        # On SQLite the last connection to close folds the write-ahead log back into the
+        # database file: after any command, the file alone holds all (a plain copy is
+        # whole, README "Backups").
+        close_connections()
 
 
 def _run(argv: Sequence[str] | None) -> int:

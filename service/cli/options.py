@@ -70,11 +70,19 @@ def _refuse_database_files(out: Path) -> None:
     if database is None:
         return
     for suffix, what in DATABASE_FILES.items():
-        file = Path(f"{database}{suffix}")
-        # realpath, not Path.resolve: a symbolic link loop is left to the write to report.
-        if os.path.realpath(out) == os.path.realpath(file) or (
-                out.exists() and file.exists() and os.path.samefile(out, file)):
+        if same_file(out, Path(f"{database}{suffix}")):
             raise Unprocessable(f"{out}: is {what}; give another file.")
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """True when both name one file: the same path, a symbolic link to it or a hard link."""
+    # realpath, not Path.resolve: a symbolic link loop is left to the write to report.
+    if os.path.realpath(one) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # either is missing
+        return False
 
 
 def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +20,15 @@ from pydantic import (
 )
 
 from service import scoring
-from service.cli.options import int_in, output_path, write_atomically
+from service.cli.options import int_in, output_path, same_file, write_atomically
 from service.cli.progress import progress_printer
 from service.codes import upper_code
-from service.countries.seed import languages_of, reference_factors, reference_groupings
+from service.countries.seed import (
+    country_name,
+    languages_of,
+    reference_factors,
+    reference_groupings,
+)
 from service.errors import Unprocessable
 from service.items.schemas import Status
 from service.schemas import CleanText, Language
@@ -90,11 +94,6 @@ class RankItem(BaseModel):
                             description=self.description,
                             target_population=self.target_population,
                             capacity=self.capacity if self.kind == "offer" else None)
-
-
-def country_name(record: Any) -> str:
-    """A pycountry record's usual name ("Bolivia", not "Bolivia, Plurinational State of")."""
-    return str(getattr(record, "common_name", None) or record.name)
 
 
 def load_items(path: Path) -> list[scoring.Item]:
@@ -177,19 +176,9 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
     }
 
 
-def _same_file(out: Path, items: Path) -> bool:
-    """True when `out` names the items file: the same path, a link to it or a hard link."""
-    if os.path.realpath(out) == os.path.realpath(items):
-        return True
-    try:
-        return os.path.samefile(out, items)
-    except OSError:  # either is missing (the items file is reported when read)
-        return False
-
-
 def cmd_rank(args: argparse.Namespace) -> int:
     out = output_path(args.out) if args.out is not None else None  # checked before ranking
-    if out is not None and _same_file(out, Path(args.items)):
+    if out is not None and same_file(out, Path(args.items)):
         raise Unprocessable(f"{out}: is the --items file; give another file for the result.")
     if out is None and sys.stdout is None:  # the shell closed it (`>&-`): print would drop it
         raise Unprocessable("standard output is closed; give --out FILE for the result.")

@@ -50,6 +50,11 @@ def languages_of(iso3: str) -> frozenset[str]:
     return frozenset(official_languages(record.alpha_2)) if record else frozenset()
 
 
+def country_name(record: Any) -> str:
+    """A pycountry record's usual name ("Bolivia", not "Bolivia, Plurinational State of")."""
+    return str(getattr(record, "common_name", None) or record.name)
+
+
 def seed_reference(session: Session) -> None:
     """Insert missing countries, groupings and factors; existing rows are left as they are."""
     existing = set(session.scalars(select(Country.iso3)))
@@ -58,8 +63,7 @@ def seed_reference(session: Session) -> None:
         iso3 = record.alpha_3
         if iso3 in existing:
             continue
-        name = getattr(record, "common_name", None) or record.name
-        session.add(Country(iso3=iso3, iso2=record.alpha_2, name=name,
+        session.add(Country(iso3=iso3, iso2=record.alpha_2, name=country_name(record),
                             languages=official_languages(record.alpha_2),
                             is_member=iso3 in members, enabled=iso3 in members))
     session.flush()
