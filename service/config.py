@@ -43,8 +43,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-class Settings(BaseSettings):
-    """Service configuration; every field can be set by an environment variable of its name."""
+class DatabaseSetting(BaseSettings):
+    """DATABASE_URL alone, read as the service reads it: what a command that uses no database
+    (`rank`) still protects from being overwritten, whatever the other settings say."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
         default="sqlite:///./sscmatch.db",
         description="SQLAlchemy URL; SQLite file by default, PostgreSQL via postgresql://...",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+class Settings(DatabaseSetting):
+    """Service configuration; every field can be set by an environment variable of its name."""
+
     languages: tuple[str, ...] = Field(
         default=SUPPORTED_LANGUAGES, description="Working languages accepted for offers and needs"
     )
@@ -76,11 +87,6 @@ class Settings(BaseSettings):
                     "in the event loop. Requests share one interpreter lock, so a few at a "
                     "time serve more and more evenly than many (bench/load.py)")
     log_level: str = "info"
-
-    @field_validator("database_url")
-    @classmethod
-    def _normalise_url(cls, value: str) -> str:
-        return normalise_database_url(value)
 
 
 @lru_cache

@@ -53,7 +53,8 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        get_settings()
+        if getattr(args, "uses_settings", True):
+            get_settings()
     except ValidationError as exc:
         for err in exc.errors():
             name = "_".join(str(p) for p in err["loc"]).upper()

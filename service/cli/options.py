@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from service.config import get_settings
+from service.config import DatabaseSetting
 from service.errors import Unprocessable
 
 NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
@@ -54,9 +55,14 @@ def output_path(text: str) -> Path:
 
 
 def sqlite_file() -> Path | None:
-    """The SQLite database file DATABASE_URL names; None for PostgreSQL or a `file:` URI (the
-    settings refuse an in-memory database)."""
-    url = make_url(get_settings().database_url)
+    """The SQLite database file DATABASE_URL names; None for PostgreSQL, a `file:` URI, or a
+    DATABASE_URL the service refuses (an in-memory database, another kind): no file of the
+    service's there. Read alone, so that `rank` protects it even when another setting is
+    unusable."""
+    try:
+        url = make_url(DatabaseSetting().database_url)
+    except ValidationError:
+        return None
     if url.get_backend_name() != "sqlite" or "uri" in url.query or not url.database:
         return None
     return Path(url.database)

@@ -200,4 +200,6 @@ def add_commands(sub: Any) -> None:
                    help=f"offers to keep per need (K, 1 to {MAX_TOP:,})")
     p.add_argument("--out", help="write the result here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=cmd_rank)
+    # rank uses no database: the service's settings need not be usable (only DATABASE_URL's
+    # file is protected from --out, see options.sqlite_file).
+    p.set_defaults(func=cmd_rank, uses_settings=False)

@@ -16,6 +16,7 @@ import pytest
 
 from service.cli import main
 from service.cli.rank import load_items
+from service.config import get_settings
 from tests.cli.helpers import run
 
 NEED = {"id": "n1", "kind": "need", "country": "HTI", "factor": "ict", "language": "fr",
@@ -273,3 +274,48 @@ def test_rank_takes_any_iso_639_1_language_and_requires_one(
     assert run(capsys, "rank", "--items", str(path), "--quiet") == (
         1, "", f"error: {path}: 1 invalid item(s):\n  item 0 (id 'n1'): field 'language': "
                "Field required\n")
+
+
+@pytest.fixture
+def unusable_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Settings the service refuses (an in-memory database, a non-number), read afresh."""
+    def use(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+    yield use
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("env", [{"DATABASE_URL": "sqlite:///:memory:"},
+                                 {"DATABASE_URL": "mysql://db/sscmatch"},
+                                 {"PLAN_TIME_LIMIT_S": "soon"}])
+def test_rank_needs_no_usable_service_settings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], unusable_settings: Any,
+        env: dict[str, str]) -> None:
+    # rank uses no database: another tool's environment (a DATABASE_URL for something else)
+    # must not stop it, with --out or on standard output.
+    path = _items(tmp_path, [NEED, OFFER])
+    unusable_settings(**env)
+    out_file = tmp_path / "ranked.json"
+
+    assert run(capsys, "rank", "--items", str(path), "--quiet", "--out", str(out_file))[0] == 0
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, err) == (0, "")
+    assert json.loads(out) == json.loads(out_file.read_text(encoding="utf-8"))
+    assert [m["offer_id"] for m in json.loads(out)["n1"]] == ["o1"]
+
+
+def test_rank_still_refuses_the_database_file_when_other_settings_are_unusable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], unusable_settings: Any) -> None:
+    database = tmp_path / "keep.db"
+    database.write_bytes(b"stored data")
+    unusable_settings(DATABASE_URL=f"sqlite:///{database}", PLAN_TIME_LIMIT_S="soon")
+
+    status, out, err = run(capsys, "rank", "--items", str(_items(tmp_path, [NEED, OFFER])),
+                           "--quiet", "--out", str(database))
+
+    assert (status, out) == (1, "")
+    assert err.startswith(f"error: {database}: is ")
+    assert database.read_bytes() == b"stored data"
