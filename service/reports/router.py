@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -44,32 +45,42 @@ def _image(data: bytes, fmt: network.ImageFormat) -> Response:
     return Response(data, media_type=network.MEDIA_TYPES[fmt])
 
 
+def _stem(name: str, date_from: date | None, date_to: date | None) -> str:
+    return name + (f"-{date_from}" if date_from else "") + (f"-{date_to}" if date_to else "")
+
+
 @router.get("/tables/{table_id}/report", response_model=Report, responses=_FILES | responses(
     401, 404, 422))
 def get_table_report(table_id: TableId, session: SessionDep, principal: PrincipalDep,
+                     date_from: From = None, date_to: To = None,
                      fmt: Format = "json") -> Report | Response:
     """Outcomes of a table: counts by stage (the "82 outcomes = 60 expressions of interest +
     17 commitments + 5 agreements" view), by factor, by country as provider and recipient,
-    the provider × recipient matrix, triangular partners and follow-up status."""
-    scope = scope_for(session, principal=principal, table_id=table_id)
-    return _respond(build_report(session, scope), fmt, f"table-{table_id}-report")
+    the provider × recipient matrix, triangular partners and follow-up status; optionally
+    of the table's pairings created between `from` and `to` (inclusive) only."""
+    scope = scope_for(session, principal=principal, table_id=table_id, date_from=date_from,
+                      date_to=date_to)
+    return _respond(build_report(session, scope), fmt,
+                    _stem(f"table-{table_id}-report", date_from, date_to))
 
 
 @router.get("/tables/{table_id}/report/network.svg", response_class=Response,
-            responses=_picture("svg") | responses(401, 404))
-def get_table_network_svg(table_id: TableId, session: SessionDep,
-                          principal: PrincipalDep) -> Response:
-    """Who cooperates with whom in this table, as SVG."""
-    scope = scope_for(session, principal=principal, table_id=table_id)
+            responses=_picture("svg") | responses(401, 404, 422))
+def get_table_network_svg(table_id: TableId, session: SessionDep, principal: PrincipalDep,
+                          date_from: From = None, date_to: To = None) -> Response:
+    """Who cooperates with whom in this table (and a date range), as SVG."""
+    scope = scope_for(session, principal=principal, table_id=table_id, date_from=date_from,
+                      date_to=date_to)
     return _image(network_image(session, scope, "svg"), "svg")
 
 
 @router.get("/tables/{table_id}/report/network.png", response_class=Response,
-            responses=_picture("png") | responses(401, 404))
-def get_table_network_png(table_id: TableId, session: SessionDep,
-                          principal: PrincipalDep) -> Response:
-    """Who cooperates with whom in this table, as PNG."""
-    scope = scope_for(session, principal=principal, table_id=table_id)
+            responses=_picture("png") | responses(401, 404, 422))
+def get_table_network_png(table_id: TableId, session: SessionDep, principal: PrincipalDep,
+                          date_from: From = None, date_to: To = None) -> Response:
+    """Who cooperates with whom in this table (and a date range), as PNG."""
+    scope = scope_for(session, principal=principal, table_id=table_id, date_from=date_from,
+                      date_to=date_to)
     return _image(network_image(session, scope, "png"), "png")
 
 
@@ -79,8 +90,7 @@ def get_report(session: SessionDep, principal: PrincipalDep, date_from: From = N
     """The same views over every pairing (all tables and none), optionally limited to the
     pairings created between `from` and `to` (inclusive)."""
     scope = scope_for(session, principal=principal, date_from=date_from, date_to=date_to)
-    stem = "report" + (f"-{date_from}" if date_from else "") + (f"-{date_to}" if date_to else "")
-    return _respond(build_report(session, scope), fmt, stem)
+    return _respond(build_report(session, scope), fmt, _stem("report", date_from, date_to))
 
 
 @router.get("/reports/network.svg", response_class=Response,

@@ -126,6 +126,29 @@ def test_report_over_all_tables_and_date_ranges(world: World) -> None:
     assert_problem(backwards, 422)
 
 
+
+def test_table_report_and_network_take_a_date_range_like_the_command_line(world: World) -> None:
+    path = f"/tables/{world.table_id}/report"
+    today = utc_today().isoformat()
+    later = (utc_today() + timedelta(days=1)).isoformat()
+    assert get(world, path, "organizer", **{"from": today, "to": today})["headline"][
+        "outcomes"] == 4
+    empty = get(world, path, "organizer", **{"from": later})
+    assert (empty["scope"]["date_from"], empty["headline"]["outcomes"]) == (later, 0)
+    assert empty["matrix"]["cells"] == []
+    csv_file = world.client.get(f"{API}{path}", headers=bearer(world.organizer),
+                                params={"from": later, "format": "csv"})
+    assert f"from,{later}" in csv_file.text
+    assert "0 outcomes" in csv_file.text
+    svg = world.client.get(f"{API}{path}/network.svg", headers=bearer(world.organizer),
+                           params={"from": later})
+    assert svg.status_code == 200
+    assert b"No outcomes yet" in svg.content or later.encode() in svg.content
+    for sub in ("", "/network.svg", "/network.png"):
+        backwards = world.client.get(f"{API}{path}{sub}", headers=bearer(world.organizer),
+                                     params={"from": later, "to": today})
+        assert_problem(backwards, 422)
+
 def test_csv_export_has_a_section_per_view(world: World) -> None:
     resp = world.client.get(f"{API}/tables/{world.table_id}/report?format=csv",
                             headers=bearer(world.organizer))
