@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
-    OUTCOME_STAGES,
     Country,
     Factor,
     FollowupActivity,
@@ -52,18 +51,24 @@ def conditions(scope: Scope) -> list[ColumnElement[bool]]:
     return conds
 
 
-def stage_counts(session: Session, scope: Scope) -> dict[str, int]:
-    """Pairings per stage."""
-    stmt = select(Pairing.stage, func.count(Pairing.id)).group_by(Pairing.stage)
-    return {stage: n for stage, n in session.execute(stmt.where(*conditions(scope)))}
+PairingCount = tuple[str, str, str, str, int]
+"""(provider, recipient, factor of the need, stage, pairings)."""
 
 
-def factor_stage_counts(session: Session, scope: Scope) -> list[tuple[str, str, int]]:
-    """(factor of the need, stage, pairings)."""
-    stmt = (select(Need.factor_code, Pairing.stage, func.count(Pairing.id))
+def pairing_counts(session: Session, scope: Scope) -> list[PairingCount]:
+    """The pairings in scope, counted per provider, recipient, factor of the need and stage.
+
+    Every view over the pairings (headline, stages, factors, countries, matrix, network) is
+    summed from this one read, so that they count the same pairings: on PostgreSQL each
+    statement sees what was committed before it, and a pairing moved between two reads was
+    counted at one stage in the headline and at another in the factors.
+    """
+    stmt = (select(Pairing.provider_iso3, Pairing.recipient_iso3, Need.factor_code,
+                   Pairing.stage, func.count(Pairing.id))
             .join(Need, Need.id == Pairing.need_id)
-            .group_by(Need.factor_code, Pairing.stage))
-    return [(f, s, n) for f, s, n in session.execute(stmt.where(*conditions(scope)))]
+            .group_by(Pairing.provider_iso3, Pairing.recipient_iso3, Need.factor_code,
+                      Pairing.stage))
+    return [(p, r, f, s, n) for p, r, f, s, n in session.execute(stmt.where(*conditions(scope)))]
 
 
 def factor_labels(session: Session) -> dict[str, str]:
@@ -73,38 +78,12 @@ def factor_labels(session: Session) -> dict[str, str]:
     return {code: (labels or {}).get("en") or code for code, labels in rows}
 
 
-def country_role_stage_counts(session: Session,
-                              scope: Scope) -> list[tuple[str, str, str, int]]:
-    """(country, provider|recipient, stage, pairings)."""
-    conds = conditions(scope)
-    as_provider = select(Pairing.provider_iso3.label("country"), literal("provider").label("role"),
-                         Pairing.stage.label("stage"), Pairing.id.label("id"))
-    as_recipient = select(Pairing.recipient_iso3.label("country"),
-                          literal("recipient").label("role"), Pairing.stage.label("stage"),
-                          Pairing.id.label("id"))
-    both = union_all(as_provider.where(*conds), as_recipient.where(*conds)).subquery()
-    stmt = (select(both.c.country, both.c.role, both.c.stage, func.count(both.c.id))
-            .group_by(both.c.country, both.c.role, both.c.stage))
-    if scope.country is not None:  # a country sees its own rows, not its partners' totals
-        stmt = stmt.where(both.c.country == scope.country)
-    return [(str(c), str(r), str(s), cast(int, n)) for c, r, s, n in session.execute(stmt)]
-
-
 def country_names(session: Session, codes: set[str]) -> dict[str, str]:
     """Names of these countries."""
     if not codes:
         return {}
     rows = session.execute(select(Country.iso3, Country.name).where(Country.iso3.in_(codes)))
     return {iso3: name for iso3, name in rows}
-
-
-def pair_stage_counts(session: Session, scope: Scope) -> list[tuple[str, str, str, int]]:
-    """(provider, recipient, stage, pairings) for the outcome stages."""
-    stmt = (select(Pairing.provider_iso3, Pairing.recipient_iso3, Pairing.stage,
-                   func.count(Pairing.id))
-            .where(Pairing.stage.in_(OUTCOME_STAGES))
-            .group_by(Pairing.provider_iso3, Pairing.recipient_iso3, Pairing.stage))
-    return [(p, r, s, n) for p, r, s, n in session.execute(stmt.where(*conditions(scope)))]
 
 
 def partner_stage_counts(session: Session,

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import STAGES, CooperationTable, TableParticipant, utcnow
+from models import OUTCOME_STAGES, STAGES, CooperationTable, TableParticipant, utcnow
 from service.auth.service import Principal
 from service.errors import NotFound, Unprocessable
 from service.followups.service import today
@@ -64,33 +64,53 @@ def headline(by_stage: dict[str, int]) -> Headline:
                     agreement=agr, text=text)
 
 
-def _factors(session: Session, scope: Scope) -> list[FactorRow]:
-    grouped: dict[str, dict[str, int]] = defaultdict(dict)
-    for factor, stage, n in queries.factor_stage_counts(session, scope):
-        grouped[factor][stage] = n
+def _factors(session: Session, counts: list[queries.PairingCount]) -> list[FactorRow]:
+    grouped: dict[str, Counter[str]] = defaultdict(Counter)
+    for _provider, _recipient, factor, stage, n in counts:
+        grouped[factor][stage] += n
     labels = queries.factor_labels(session)
     order = [f for f in labels if f in grouped] + sorted(set(grouped) - set(labels))
     return [FactorRow(factor=f, label=labels.get(f, f), **_counts(grouped[f])) for f in order]
 
 
-def _countries(session: Session, scope: Scope) -> list[CountryRow]:
-    grouped: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for country, role, stage, n in queries.country_role_stage_counts(session, scope):
-        grouped[(country, role)][stage] = n
+def _countries(session: Session, scope: Scope,
+               counts: list[queries.PairingCount]) -> list[CountryRow]:
+    grouped: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for provider, recipient, _factor, stage, n in counts:
+        for country, role in ((provider, "provider"), (recipient, "recipient")):
+            # A country sees its own rows, not its partners' totals.
+            if scope.country is None or country == scope.country:
+                grouped[(country, role)][stage] += n
     names = queries.country_names(session, {c for c, _ in grouped})
     return [CountryRow(country=c, name=names.get(c, c), role=r, **_counts(grouped[(c, r)]))
             for c, r in sorted(grouped)]
 
 
-def _matrix(session: Session, scope: Scope) -> Matrix:
+def _pair_stages(counts: list[queries.PairingCount]) -> list[tuple[str, str, str, int]]:
+    """(provider, recipient, stage, pairings) for the outcome stages."""
+    pairs: Counter[tuple[str, str, str]] = Counter()
+    for provider, recipient, _factor, stage, n in counts:
+        if stage in OUTCOME_STAGES:
+            pairs[(provider, recipient, stage)] += n
+    return [(p, r, s, n) for (p, r, s), n in sorted(pairs.items())]
+
+
+def _by_stage(counts: list[queries.PairingCount]) -> dict[str, int]:
+    by_stage: Counter[str] = Counter()
+    for *_rest, stage, n in counts:
+        by_stage[stage] += n
+    return dict(by_stage)
+
+
+def _matrix(counts: list[queries.PairingCount]) -> Matrix:
     cells: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for provider, recipient, stage, n in queries.pair_stage_counts(session, scope):
+    for provider, recipient, stage, n in _pair_stages(counts):
         cells[(provider, recipient)][stage] = n
     rows = []
     for (provider, recipient), by_stage in sorted(cells.items()):
-        counts = {s: by_stage.get(s, 0) for s in OUTCOMES}
-        rows.append(MatrixCell(provider=provider, recipient=recipient, **counts,
-                               outcomes=sum(counts.values())))
+        reached = {s: by_stage.get(s, 0) for s in OUTCOMES}
+        rows.append(MatrixCell(provider=provider, recipient=recipient, **reached,
+                               outcomes=sum(reached.values())))
     return Matrix(providers=sorted({p for p, _ in cells}),
                   recipients=sorted({r for _, r in cells}), cells=rows)
 
@@ -134,7 +154,8 @@ def _followups(session: Session, scope: Scope, as_of: date) -> list[FollowupRow]
 def build_report(session: Session, scope: Scope, *, as_of: date | None = None) -> Report:
     """Compute every view of the report for a scope."""
     as_of = as_of or today()
-    by_stage = queries.stage_counts(session, scope)
+    counts = queries.pairing_counts(session, scope)
+    by_stage = _by_stage(counts)
     table = session.get(CooperationTable, scope.table_id) if scope.table_id else None
     return Report(
         scope=ReportScope(table_id=scope.table_id, table_name=table.name if table else None,
@@ -142,9 +163,9 @@ def build_report(session: Session, scope: Scope, *, as_of: date | None = None) -
                           country=scope.country, generated_at=utcnow(), as_of=as_of),
         headline=headline(by_stage),
         stages=[StageRow(stage=s, count=by_stage.get(s, 0)) for s in STAGES],
-        factors=_factors(session, scope),
-        countries=_countries(session, scope),
-        matrix=_matrix(session, scope),
+        factors=_factors(session, counts),
+        countries=_countries(session, scope, counts),
+        matrix=_matrix(counts),
         partners=_partners(session, scope),
         followups=_followups(session, scope, as_of),
     )
@@ -163,6 +184,6 @@ def network_image(session: Session, scope: Scope, fmt: network.ImageFormat) -> b
         title += f" ({scope.date_from or '…'} – {scope.date_to or '…'})"
     if scope.country:
         title += f" — {scope.country}"
-    return network.render(queries.pair_stage_counts(session, scope), fmt=fmt, title=title,
-                          subtitle=headline(queries.stage_counts(session, scope)).text,
-                          nodes=nodes)
+    counts = queries.pairing_counts(session, scope)
+    return network.render(_pair_stages(counts), fmt=fmt, title=title,
+                          subtitle=headline(_by_stage(counts)).text, nodes=nodes)
