@@ -188,11 +188,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 def open_session(engine: Engine | None = None, *, writes: bool = True) -> Session:
     """A new session; it connects when first used. On SQLite, a unit that `writes` takes the
-    write lock when it begins (see `make_engine`)."""
+    write lock when it begins (see `make_engine`). On PostgreSQL, a unit that only reads (a
+    GET, a command's export or report) sees one snapshot of the data (REPEATABLE READ), as it
+    does on SQLite, so that a report's views and the reads of one request agree with each
+    other while writers commit; it is READ ONLY too, so it never fails to serialise (no
+    retries) and a read that wrote by mistake would fail instead of writing."""
     if engine is None:
         engine = get_engine()
         if writes and _sqlite_file(str(engine.url)):
             return Session(bind=_writer_engine(engine), expire_on_commit=False)
+    if not writes and engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ",
+                                          postgresql_readonly=True)
     if writes and engine.dialect.name == "sqlite":
         # The same engine and pool, whose transactions begin with BEGIN IMMEDIATE.
         options: dict[str, Any] = {SQLITE_BEGIN_IMMEDIATE: True}

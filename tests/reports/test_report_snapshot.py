@@ -1,6 +1,7 @@
 """A report read while a pairing moves: every view over the pairings (headline, stages,
-factors, countries, matrix) counts the same pairings, on PostgreSQL too, where each statement
-of a transaction sees the changes committed before it (READ COMMITTED)."""
+factors, countries, matrix, partners) counts the same pairings, on PostgreSQL too, where a read
+sees one snapshot of the data (REPEATABLE READ) as on SQLite, not the changes committed before
+each of its statements (READ COMMITTED)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def test_a_pairing_declined_while_the_report_is_read_is_counted_alike_in_every_v
         need = create_need(client, admin, country="HTI", language="es", factor=factor)["id"]
         offer = create_offer(client, admin, country=provider, capacity=3, factor=factor)["id"]
         resp = client.post(f"{API}/pairings", headers=bearer(hti), json={
-            "need_id": need, "offer_id": offer, "table_id": table})
+            "need_id": need, "offer_id": offer, "table_id": table,
+            "partner": {"name": "OIT / ILO", "support": "technical"}})
         assert resp.status_code == 201, resp.text
         ids.append(resp.json()["id"])
 
@@ -77,3 +79,6 @@ def test_a_pairing_declined_while_the_report_is_read_is_counted_alike_in_every_v
     for role in ("provider", "recipient"):
         assert sum(r["outcomes"] for r in report["countries"] if r["role"] == role) == outcomes
     assert sum(c["outcomes"] for c in report["matrix"]["cells"]) == outcomes
+    assert sum(r["outcomes"] for r in report["partners"]) == outcomes
+    # One snapshot: the report is the table as it was when the read began.
+    assert outcomes == 3
