@@ -55,7 +55,8 @@ def create_activity(pairing_id: Id, data: ActivityCreate, request: Request,
     """Add a joint-monitoring activity to a commitment or agreement (either country or an
     organiser): title, responsible country, optional start date, due date, status."""
     def action() -> tuple[ActivityRead, dict[str, str]]:
-        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal,
+                                                        lock=True)
         activity = service.create_activity(session, pairing=pairing, data=data,
                                            principal=principal)
         return (service.to_read(activity, pairing, service.today()),
@@ -116,7 +117,8 @@ def create_note(pairing_id: Id, data: NoteCreate, request: Request, session: Ses
                 ) -> JSONResponse:
     """Report progress on a commitment or agreement (at most 4,000 characters)."""
     def action() -> tuple[NoteRead, dict[str, str]]:
-        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal)
+        pairing = pairings_service.get_pairing_or_raise(session, pairing_id, principal,
+                                                        lock=True)
         note = service.create_note(session, pairing=pairing, data=data, principal=principal)
         return NoteRead.model_validate(note), {}
 

@@ -127,12 +127,21 @@ def create_activity(session: Session, *, pairing: Pairing, data: ActivityCreate,
 
 def get_activity_or_raise(session: Session, activity_id: int, principal: Principal, *,
                           lock: bool = False) -> tuple[FollowupActivity, Pairing]:
-    """Return a visible activity and its pairing (locked for a change), or raise 404."""
+    """Return a visible activity and its pairing (both locked for a change), or raise 404.
+
+    The pairing is locked before the activity, as when an activity or note is added, so that
+    a change racing a decline or withdrawal of the pairing waits for it and sees it.
+    """
     stmt = select(FollowupActivity).where(FollowupActivity.id == activity_id)
-    if lock:
+    pairing_id = session.scalar(select(FollowupActivity.pairing_id)
+                                .where(FollowupActivity.id == activity_id))
+    if lock and pairing_id is not None:
+        session.execute(select(Pairing.id).where(Pairing.id == pairing_id).with_for_update())
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     activity = session.scalar(stmt)
-    pairing = session.get(Pairing, activity.pairing_id) if activity else None
+    pairing = None if pairing_id is None else session.scalar(
+        select(Pairing).where(Pairing.id == pairing_id)
+        .execution_options(populate_existing=lock))
     if activity is None or pairing is None or not pairings_service.can_see(pairing, principal):
         raise NotFound(f"No activity with id {activity_id}.")
     return activity, pairing

@@ -23,12 +23,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Executable, func, select, text, update
 
 from models import (
+    FollowupActivity,
     IdempotencyRecord,
     Need,
     Offer,
     Pairing,
     PairingConsent,
     PairingEvent,
+    ProgressNote,
 )
 from service import planning
 from service.auth.service import create_key
@@ -373,3 +375,50 @@ def test_a_new_need_racing_another_for_its_ref_waits_and_gets_the_same_409(
     assert answer.json()["errors"] == [{"field": "ref", "message": "taken"}]
     with session_scope() as session:
         assert session.scalar(select(func.count(Need.id))) == 1
+
+
+def _commitment(app: FastAPI, keys: dict[str, str], need: int, offer: int) -> int:
+    pid = _pairing(app, keys, need, offer)
+    with TestClient(app) as client:
+        for who in ("CHL", "HTI"):
+            resp = client.post(f"{API}/pairings/{pid}/transitions", json={"to": "commitment"},
+                               headers=bearer(keys[who]))
+            assert resp.status_code == 200, resp.text
+    return pid
+
+
+@pytest.mark.parametrize("follow_up", ["activity", "note", "activity_change"])
+def test_a_follow_up_racing_a_decline_of_its_pairing_waits_for_it_and_is_refused(
+        app: FastAPI, engine: Engine, follow_up: str) -> None:
+    """An activity or note added, or an activity moved on, while the pairing is being
+    declined waits for the decline and is refused; it was stored on the declined pairing."""
+    keys, need, offer = _world(app)
+    pid = _commitment(app, keys, need, offer)
+    with TestClient(app) as client:
+        activity = client.post(f"{API}/pairings/{pid}/activities", headers=bearer(keys["HTI"]),
+                               json={"title": "Visita de estudio", "responsible_country": "CHL",
+                                     "due_on": "2027-03-15"})
+        assert activity.status_code == 201, activity.text
+    aid = int(activity.json()["id"])
+    requests: dict[str, Callable[[TestClient], httpx.Response]] = {
+        "activity": _post(f"{API}/pairings/{pid}/activities", keys["CHL"], {
+            "title": "Segunda visita", "responsible_country": "HTI", "due_on": "2027-04-15"}),
+        "note": _post(f"{API}/pairings/{pid}/notes", keys["CHL"], {"text": "Avance técnico"}),
+        "activity_change": lambda client: client.patch(
+            f"{API}/activities/{aid}", json={"status": "in_progress"},
+            headers=bearer(keys["CHL"])),
+    }
+
+    answer = _answer_behind(  # HTI declines the commitment: written, not yet committed
+        app, engine, update(Pairing).where(Pairing.id == pid).values(stage="declined",
+                                                                     version=4),
+        requests[follow_up])
+
+    assert answer.status_code == 409, answer.text
+    assert "declined" in answer.json()["detail"]
+    with session_scope() as session:
+        activities = session.scalars(select(FollowupActivity).where(
+            FollowupActivity.pairing_id == pid)).all()
+        assert [(a.id, a.status, a.version) for a in activities] == [(aid, "planned", 1)]
+        assert session.scalar(select(func.count(ProgressNote.id))) == 0
+    assert [e.action for e in _events(pid)][-1] == "activity_added"
