@@ -154,7 +154,13 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     check_if_match(activity, if_match, what=f"Activity {activity.id}")
     changes = data.model_dump(exclude_unset=True)
     allowed = allowed_statuses(activity, pairing)
-    if pairing.stage not in FOLLOWED_STAGES and changes != {"status": "cancelled"}:
+    # Fields sent back as they are change nothing (a form sends them all): only the others
+    # count as a change of a closed pairing's activity.
+    sent = {"responsible_iso3" if k == "responsible_country" else k: v
+            for k, v in changes.items()}
+    if pairing.stage not in FOLLOWED_STAGES and {
+            k: v for k, v in sent.items() if getattr(activity, k) != v} not in (
+            {}, {"status": "cancelled"}):
         closed = "." if allowed else f"; activity {activity.id} is already {activity.status}."
         raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
                        f"cancelled{closed}", stage=pairing.stage, allowed=allowed)

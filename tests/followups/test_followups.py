@@ -400,3 +400,32 @@ def test_get_activity_of_a_pairing_the_key_may_not_see_is_a_problem(
 def test_get_unknown_activity_is_404(world: World) -> None:
     assert_problem(world.client.get(f"{API}/activities/987654",
                                     headers=bearer(world.organizer)), 404)
+
+
+@pytest.mark.parametrize("stage", ["declined", "withdrawn"])
+def test_cancelling_a_closed_pairings_activity_with_its_unchanged_fields_is_accepted(
+        world: World, stage: str) -> None:
+    """A form sends every field back: only the status changes, so the cancellation is taken,
+    and a PATCH that changes nothing answers 200, as on a followed pairing (both were 409)."""
+    pid, ids = _closed_with_activities(world, stage)
+    url = f"{API}/activities/{ids['planned']}"
+    key = bearer(world.key("HTI"))
+    shown = get(world, f"/activities/{ids['planned']}", "HTI")
+    form = {field: shown[field] for field in ("title", "description", "responsible_country",
+                                              "starts_on", "due_on")}
+    events = len(history(world, pid))
+
+    unchanged = world.client.patch(url, json=form | {"status": "planned"}, headers=key)
+    cancelled = world.client.patch(url, json=form | {"status": "cancelled"}, headers=key)
+    again = world.client.patch(url, json=form | {"status": "cancelled"}, headers=key)
+    edited = world.client.patch(url, json=form | {"status": "cancelled", "title": "Otra"},
+                                headers=key)
+
+    assert unchanged.status_code == 200, unchanged.text
+    assert cancelled.status_code == 200, cancelled.text
+    assert again.status_code == 200, again.text
+    assert [r.json()["version"] for r in (unchanged, cancelled, again)] == [1, 2, 2]
+    assert cancelled.json()["status"] == "cancelled"
+    assert assert_problem(edited, 409)["allowed"] == []
+    assert [e["action"] for e in history(world, pid)[events:]] == ["activity_updated"]
+    assert get(world, f"/activities/{ids['planned']}", "HTI")["title"] == shown["title"]
