@@ -230,10 +230,14 @@ def list_pairings(session: Session, *, principal: Principal, filters: PairingFil
 
 
 def _items(session: Session, data: PairingCreate, principal: Principal) -> tuple[Need, Offer]:
-    need = session.get(Need, data.need_id)
+    # A shared row lock on each (need, then offer, in the order a move on locks them): a
+    # withdrawal or change of either (which locks the row for update) waits for this
+    # pairing, or this pairing waits for it and sees the item's new status.
+    shared: dict[str, Any] = {"with_for_update": {"read": True}, "populate_existing": True}
+    need = session.get(Need, data.need_id, **shared)
     if need is None or not items_service.can_see(need, principal):
         raise field_error("need_id", f"No need with id {data.need_id}.")
-    offer = session.get(Offer, data.offer_id)
+    offer = session.get(Offer, data.offer_id, **shared)
     if offer is None or not items_service.can_see(offer, principal):
         raise field_error("offer_id", f"No offer with id {data.offer_id}.")
     if need.country_iso3 == offer.country_iso3:

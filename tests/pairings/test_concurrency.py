@@ -422,3 +422,25 @@ def test_a_follow_up_racing_a_decline_of_its_pairing_waits_for_it_and_is_refused
         assert [(a.id, a.status, a.version) for a in activities] == [(aid, "planned", 1)]
         assert session.scalar(select(func.count(ProgressNote.id))) == 0
     assert [e.action for e in _events(pid)][-1] == "activity_added"
+
+
+@pytest.mark.parametrize(("kind", "status", "detail"), [
+    ("need", 409, "The need {item} is withdrawn"),
+    ("offer", 422, "No offer with id {item}."),  # another country's withdrawn offer is hidden
+])
+def test_a_pairing_proposed_while_its_need_or_offer_is_withdrawn_waits_and_is_refused(
+        app: FastAPI, engine: Engine, kind: str, status: int, detail: str) -> None:
+    """The items are read under a shared row lock: a proposal racing a withdrawal of its need
+    or offer waits for it and gets the answer of a withdrawn item; it was stored, a new
+    pairing of an item no longer on offer."""
+    keys, need, offer = _world(app)
+    model, item = (Need, need) if kind == "need" else (Offer, offer)
+
+    answer = _answer_behind(  # the item's country withdraws it: written, not yet committed
+        app, engine, update(model).where(model.id == item).values(status="withdrawn"),
+        _post(f"{API}/pairings", keys["HTI"], {"need_id": need, "offer_id": offer}))
+
+    assert answer.status_code == status, answer.text
+    assert detail.format(item=item) in answer.json()["detail"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Pairing.id))) == 0
