@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, Day, InputSchema, Schema, Whole
 
@@ -30,11 +30,14 @@ class ActivityCreate(InputSchema):
     due_on: Day
     status: ActivityStatus = "planned"
 
-    @model_validator(mode="after")
-    def _dates_ordered(self) -> ActivityCreate:
-        if self.starts_on is not None and self.due_on < self.starts_on:
+    @field_validator("due_on")
+    @classmethod
+    def _not_before_start(cls, due_on: date, info: ValidationInfo) -> date:
+        # On the field (after starts_on), so that the problem names `due_on`, as a PATCH does.
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and due_on < starts_on:
             raise ValueError("due_on must not be before starts_on")
-        return self
+        return due_on
 
 
 class ActivityUpdate(InputSchema):

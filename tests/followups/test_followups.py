@@ -66,7 +66,7 @@ def test_activity_or_note_before_commitment_is_409_and_stores_nothing(
 
 
 @pytest.mark.parametrize(("fields", "field"), [
-    ({"starts_on": "2027-03-10", "due_on": "2027-03-01"}, "body"),
+    ({"starts_on": "2027-03-10", "due_on": "2027-03-01"}, "due_on"),  # as a PATCH names it
     ({"due_on": "1999-12-31"}, "due_on"),
     ({"due_on": "2027-02-30"}, "due_on"),
     ({"responsible_country": "PER"}, "responsible_country"),
