@@ -432,3 +432,22 @@ def test_once_a_country_took_it_up_the_secretariat_withdraws_only_for_a_delegati
     fresh = created(world, need_id=world.need("HTI", title="Formación de inspectores"))
     assert_problem(move(world, fresh["id"], "organizer", "withdrawn"), 422, "reason")
     assert_problem(move(world, fresh["id"], "PER", "withdrawn", reason=why), 404)
+
+
+def test_a_suggestion_the_secretariat_named_a_partner_for_is_still_its_own_to_withdraw(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """Naming the partner afterwards is the secretariat's own work, as naming it on creation
+    is: no country took the suggestion up, so the organiser still withdraws it in its own
+    name (it was a 422 asking for on_behalf_of, and a 403 outside a session)."""
+    world = make_world(app_client, make_key, status="matching")  # not in session
+    pid = created(world)["id"]
+    partner = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(
+        world.organizer), json={"name": "OIT / ILO", "support": "technical"})
+    assert partner.status_code == 200, partner.text
+
+    withdrawn = move(world, pid, "organizer", "withdrawn", reason="Sugerencia repetida")
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    event = history(world, pid)[-1]
+    assert (event["action"], event["to_stage"], event["role"], event["on_behalf_of"]) == (
+        "stage_changed", "withdrawn", "organizer", None)
