@@ -311,8 +311,17 @@ def _apply_row(session: Session, row: dict[str, str],
         return "created", kind, item
     if upper_code(str(fields.get("country", existing.country_iso3))) != existing.country_iso3:
         raise Unprocessable(f"country: ref {ref} belongs to {existing.country_iso3}")
+    # The row stands for the whole item: an emptied cell of a required field is an error, as
+    # in a new row (it was taken for "keep"), and an emptied target population clears it, as
+    # the API's "" does (it could not be cleared at all). A column left out keeps its field.
+    emptied = [c for c in REQUIRED if c != "kind" and row.get(c) == ""]
+    if emptied:
+        raise Unprocessable("; ".join(f"{c}: a required field; this cell may not be empty"
+                                      for c in emptied))
     update_schema = OfferUpdate if kind == "offer" else NeedUpdate
     changes = {k: v for k, v in fields.items() if k not in ("ref", "country")}
+    if row.get("target_population") == "":
+        changes["target_population"] = ""
     if status is not None:
         changes["status"] = status
     data_update = update_schema.model_validate(changes)

@@ -831,3 +831,64 @@ def test_import_of_an_exported_csv_takes_the_apostrophe_off_and_changes_nothing(
     assert f"0 created, 0 updated, {len(FORMULA_TITLES)} unchanged" in out
     assert {ref: _stored(engine, "offer", ref)[0] for ref in FORMULA_TITLES} == FORMULA_TITLES
     assert {ref: _stored(engine, "offer", ref)[2] for ref in FORMULA_TITLES} == versions
+
+
+def _stored_population(engine: Engine, kind: str, ref: str) -> tuple[str, int]:
+    """(target_population, version) of the stored offer or need with this ref."""
+    with engine.connect() as conn:
+        row = conn.execute(text(f"SELECT target_population, version FROM {kind}s "
+                                "WHERE ref = :ref"), {"ref": ref}).one()
+    return row.target_population, row.version
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_exported_row_with_target_population_emptied_clears_it(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    out_file = tmp_path / f"forms.{fmt}"
+    assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
+    rows = _read_form(out_file)
+    next(row for row in rows if row["ref"] == "T-1")["target_population"] = ""
+    write_form(out_file, rows)
+
+    status, out, err = run(capsys, "import", str(out_file))
+
+    assert status == 0, err
+    assert "0 created, 1 updated, 2 unchanged" in out
+    assert _stored_population(engine, "offer", "T-1") == ("", 2)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_without_target_population_column_keeps_it(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    columns = [c for c in COLUMNS if c != "target_population"]
+    path = write_form(tmp_path / f"no-population.{fmt}", TRICKY_ROWS, columns=columns)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "0 created, 0 updated, 3 unchanged" in out
+    assert _stored_population(engine, "offer", "T-1") == (
+        TRICKY_ROWS[0]["target_population"], 1)
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", ["title", "description", "factor", "modality"])
+def test_import_existing_row_with_required_cell_emptied_is_rejected_and_writes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, column: str
+) -> None:
+    rows = [dict(r) for r in TRICKY_ROWS]
+    rows[0]["title"] = "Otro título, aplicado solo si todo el archivo es válido"
+    rows[1][column] = ""
+    path = write_form(tmp_path / f"emptied.{fmt}", rows)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "created" not in out
+    assert _reported(err) == {3: f"{column}: a required field; this cell may not be empty"}
+    assert _stored(engine, "offer", "T-1")[::2] == (TRICKY_ROWS[0]["title"], 1)
