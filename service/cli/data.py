@@ -10,6 +10,7 @@ from typing import Any
 from models import Country
 from service.cli.ops import require_migrated_database
 from service.cli.options import output_format, output_path, write_atomically
+from service.cli.progress import progress_printer
 from service.codes import upper_code
 from service.db import session_scope
 from service.errors import Unprocessable, field_error
@@ -33,7 +34,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             if country is not None and session.get(Country, country) is None:
                 raise field_error("country",
                                   f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
-            report = import_rows(session, read_rows(path), country=country)
+            report = import_rows(session, read_rows(path), country=country,
+                                 progress=lambda kind: progress_printer(f"encoding {kind}s"))
             if report.errors:
                 raise _Rejected
     except _Rejected:

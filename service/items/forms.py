@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -239,10 +239,16 @@ def _row_version(fields: dict[str, Any]) -> int | None:
 
 
 def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
-                country: str | None = None) -> ImportReport:
-    """Validate and apply every row; the caller rolls back when `errors` is not empty."""
+                country: str | None = None,
+                progress: Callable[[Kind], Callable[[int, int], None]] | None = None,
+                ) -> ImportReport:
+    """Validate and apply every row; the caller rolls back when `errors` is not empty.
+    `progress(kind)` gives the callback that follows the encoding of that kind's rows."""
     report = ImportReport()
-    created: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}  # encoded together
+    # The rows whose text is new or changed, encoded together once every row is valid: one
+    # batch per kind (with progress) rather than one item at a time, and no work for a file
+    # that is refused anyway.
+    to_encode: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}
     first_rows: dict[tuple[str, str], int] = {}
     count = 0
     for number, row in rows:
@@ -257,28 +263,36 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
                 report.errors.append((number, reason))
                 continue
         try:
-            outcome, kind, item = _apply_row(session, row, country=country)
+            outcome, kind, item, text_changed = _apply_row(session, row, country=country)
         except ValidationError as exc:
             report.errors.append((number, _describe(exc)))
             continue
         except ServiceError as exc:
             report.errors.append((number, exc.detail))
             continue
+        if text_changed:
+            to_encode[kind].append(item)
         if outcome == "created":
             report.created += 1
-            created[kind].append(item)
         elif outcome == "updated":
-            report.updated += 1  # its text, if changed, was encoded by the update
+            report.updated += 1
         else:
             report.unchanged += 1
     if not report.errors:
-        for kind, items in created.items():
-            vectors.encode_rows(items, kind)
+        for kind, items in to_encode.items():
+            if items:
+                vectors.encode_rows(items, kind, progress=progress(kind) if progress else None)
     return report
 
 
+def _texts(item: ItemRow) -> tuple[str, ...]:
+    return tuple(getattr(item, name) for name in sorted(service.TEXT_FIELDS))
+
+
 def _apply_row(session: Session, row: dict[str, str],
-               *, country: str | None) -> tuple[str, Kind, ItemRow]:
+               *, country: str | None) -> tuple[str, Kind, ItemRow, bool]:
+    """Apply one row: (created, updated or unchanged; its kind; the item; whether its text
+    is new or changed and needs encoding)."""
     raw_kind = row.get("kind", "").lower()
     if raw_kind not in ("offer", "need"):
         raise Unprocessable(f"kind: must be 'offer' or 'need', got '{raw_kind}'")
@@ -308,7 +322,7 @@ def _apply_row(session: Session, row: dict[str, str],
         item = service.create_item(session, kind=kind, data=data, principal=None, encode=False)
         if status == "withdrawn":
             service.withdraw_item(session, kind=kind, item=item, principal=None, if_match=None)
-        return "created", kind, item
+        return "created", kind, item, True
     if upper_code(str(fields.get("country", existing.country_iso3))) != existing.country_iso3:
         raise Unprocessable(f"country: ref {ref} belongs to {existing.country_iso3}")
     # The row stands for the whole item: an emptied cell of a required field is an error, as
@@ -327,17 +341,17 @@ def _apply_row(session: Session, row: dict[str, str],
     data_update = update_schema.model_validate(changes)
     # Read under the row lock, so that an API change cannot slip in before the update.
     service.lock_current(session, existing)
-    before = existing.version
+    before, texts_before = existing.version, _texts(existing)
     service.update_item(session, kind=kind, item=existing, data=data_update, principal=None,
-                        if_match=None, locked=True)
+                        if_match=None, locked=True, encode=False)
     if existing.version == before:
-        return "unchanged", kind, existing  # even from an old file: it undoes nothing
+        return "unchanged", kind, existing, False  # even from an old file: undoes nothing
     if version is not None and version != before:
         # The import is rolled back as a whole, this change with it.
         raise Conflict(f"ref {ref}: the {kind} changed since the file was exported (stored "
                        f"version {before}, file version {version}); export again and redo "
                        f"this row's edits in the new file")
-    return "updated", kind, existing
+    return "updated", kind, existing, _texts(existing) != texts_before
 
 
 def export_rows(session: Session) -> list[dict[str, str]]:

@@ -189,11 +189,17 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
     return item
 
 
+TEXT_FIELDS = frozenset({"title", "description", "target_population", "language"})
+"""The fields whose change calls for encoding the item's text again."""
+
+
 def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdateBase,
                 principal: Principal | None, if_match: str | None,
-                locked: bool = False) -> ItemRow:
+                locked: bool = False, encode: bool = True) -> ItemRow:
     """Apply a partial update, bumping the version; 412 on a stale If-Match. `locked`: the
-    item was read under its row lock in this transaction (else it is read again, locked)."""
+    item was read under its row lock in this transaction (else it is read again, locked).
+    `encode=False` leaves a changed text's vector to the caller (an import encodes its rows
+    together)."""
     require_can_modify(item, principal)
     if not locked:
         lock_current(session, item)
@@ -216,7 +222,7 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
         setattr(item, key, value)
     item.version += 1
     session.flush()
-    if {"title", "description", "target_population", "language"} & changed.keys():
+    if encode and TEXT_FIELDS & changed.keys():
         vectors.encode_rows([item], kind)
     bump_revision(session, kind)
     return item

@@ -892,3 +892,33 @@ def test_import_existing_row_with_required_cell_emptied_is_rejected_and_writes_n
     assert "created" not in out
     assert _reported(err) == {3: f"{column}: a required field; this cell may not be empty"}
     assert _stored(engine, "offer", "T-1")[::2] == (TRICKY_ROWS[0]["title"], 1)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_import_shows_progress_while_encoding_created_and_changed_rows(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write_form(tmp_path / "first.csv",
+                       [_valid("offer", ref="P-1"), _valid("offer", ref="P-2")])
+    status, _out, err = run(capsys, "import", str(first))
+    assert status == 0, err
+    assert "encoding offers: 2/2 (100%)" in err
+    again = write_form(tmp_path / "again.csv", [
+        _valid("offer", ref="P-1", title="Formación de inspectoras e inspectores"),
+        _valid("offer", ref="P-2", capacity="4"),  # text unchanged: nothing to encode
+        _valid("need", ref="P-3"),
+    ])
+
+    status, out, err = run(capsys, "import", str(again))
+
+    assert status == 0, err
+    assert "1 created, 2 updated, 0 unchanged" in out
+    assert "encoding offers: 1/1 (100%)" in err
+    assert "encoding needs: 1/1 (100%)" in err
+    with engine.connect() as conn:
+        missing: list[int] = [
+            conn.execute(text(f"SELECT count(*) FROM {table} WHERE embedding IS NULL"))
+            .scalar_one()
+            for table in ("offers", "needs")
+        ]
+    assert missing == [0, 0]
