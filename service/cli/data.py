@@ -41,7 +41,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except _Rejected:
         for number, reason in report.errors:
             print(f"{path.name}: row {number}: {reason}", file=sys.stderr)
-        print(f"import rejected: {len(report.errors)} bad row(s); nothing was written",
+        bad = len({number for number, _reason in report.errors})
+        print(f"import rejected: {bad} bad row(s); nothing was written",
               file=sys.stderr)
         return 1
     print(f"imported {path.name}: {report.created} created, {report.updated} updated, "

@@ -269,6 +269,12 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
             continue
         except ServiceError as exc:
             report.errors.append((number, exc.detail))
+            if not session.is_active:
+                # The database refused the row's write (another writer stored its ref since
+                # the check): the transaction is rolled back and no later row can be applied.
+                report.errors.append((number, "the rows after this one were not checked, "
+                                      "since this row's write failed; import the file again"))
+                break
             continue
         if text_changed:
             to_encode[kind].append(item)

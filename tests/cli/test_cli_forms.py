@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from sqlalchemy import Engine, text
 from service.auth.service import create_key
 from service.config import get_settings
 from service.db import session_scope
+from service.items import service as items_service
+from service.items.schemas import OfferCreate
 from service.main import create_app
 from service.tabular import append_row
 from tests.cli.helpers import COLUMNS, counts, run, write_form, xlsx_parts, xlsx_values
@@ -922,3 +925,52 @@ def test_import_shows_progress_while_encoding_created_and_changed_rows(
             for table in ("offers", "needs")
         ]
     assert missing == [0, 0]
+
+
+def test_import_whose_ref_is_taken_meanwhile_reports_that_row_and_writes_nothing(
+    committed_db: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new row's ref stored by another writer after the import checked it (PostgreSQL: the
+    unique index makes the import wait for that writer, then refuses its INSERT): the row is
+    reported as taken, not as a database that "cannot be used" at the next row."""
+    if not committed_db.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: the import never meets this race")
+    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
+    get_settings.cache_clear()
+    path = write_form(tmp_path / "race.csv", [
+        _valid("offer", ref="RACE-1"), _valid("offer", ref="RACE-2", title="Otra oferta"),
+        _valid("need", ref="RACE-3")])
+    with session_scope() as other:
+        # Holds RACE-1 uncommitted, then commits while the import waits for it.
+        fields: dict[str, object] = {k: v for k, v in _valid("offer", ref="RACE-1").items()
+                                     if k != "kind"}
+        items_service.create_item(other, kind="offer", principal=None, encode=False,
+                                  data=OfferCreate.model_validate(fields | {"capacity": 2}))
+        result: list[tuple[int, str, str]] = []
+        importer = threading.Thread(target=lambda: result.append(
+            run(capsys, "import", str(path))))
+        importer.start()
+        with engine.connect() as conn:  # until the import waits on the uncommitted RACE-1
+            for _ in range(300):
+                waiting: int = conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar_one()
+                conn.rollback()  # the statistics are read once per transaction
+                if waiting:
+                    break
+                importer.join(timeout=0.1)
+            else:
+                pytest.fail("the import never waited for the other writer")
+    importer.join(timeout=30)
+    get_settings.cache_clear()
+
+    status, out, err = result[0]
+    assert status == 1
+    assert "created" not in out
+    assert "cannot be used" not in err
+    assert "nothing was written" in err
+    assert "row 2: The ref 'RACE-1' is taken" in err
+    assert "row 2: the rows after this one were not checked" in err
+    assert "import rejected: 1 bad row(s); nothing was written" in err
+    assert counts(engine) == (1, 0)
