@@ -42,6 +42,13 @@ TRICKY_ROWS = [
 ]
 
 
+def _unencoded(engine: Engine) -> list[int]:
+    """Offers and needs stored without a text vector."""
+    with engine.connect() as conn:
+        return [conn.execute(text(f"SELECT count(*) FROM {table} WHERE embedding IS NULL"))
+                .scalar_one() for table in ("offers", "needs")]
+
+
 def _valid(kind: str, **fields: str) -> dict[str, str]:
     row = {"kind": kind, "country": "CHL", "factor": "education", "language": "es",
            "modality": "training", "title": "Formación de inspectores",
@@ -400,13 +407,7 @@ def test_import_valid_rows_encodes_their_text(
 
     assert status == 0, err
     assert "2 created" in out
-    with engine.connect() as conn:
-        missing: list[int] = [
-            conn.execute(text(f"SELECT count(*) FROM {table} WHERE embedding IS NULL"))
-            .scalar_one()
-            for table in ("offers", "needs")
-        ]
-    assert missing == [0, 0]
+    assert _unencoded(engine) == [0, 0]
 
 
 @pytest.mark.usefixtures("cli_db")
@@ -918,13 +919,7 @@ def test_import_shows_progress_while_encoding_created_and_changed_rows(
     assert "1 created, 2 updated, 0 unchanged" in out
     assert "encoding offers: 1/1 (100%)" in err
     assert "encoding needs: 1/1 (100%)" in err
-    with engine.connect() as conn:
-        missing: list[int] = [
-            conn.execute(text(f"SELECT count(*) FROM {table} WHERE embedding IS NULL"))
-            .scalar_one()
-            for table in ("offers", "needs")
-        ]
-    assert missing == [0, 0]
+    assert _unencoded(engine) == [0, 0]
 
 
 def test_import_whose_ref_is_taken_meanwhile_reports_that_row_and_writes_nothing(
