@@ -2,7 +2,8 @@
 and the plan's summary, written as CSV or XLSX by `service.tabular`.
 
 Views:
-- summary: the table, the plan's number, author and date, then every summary figure;
+- summary: the table, the plan's number, author and date, what changed since it was computed,
+  then every summary figure and the settings it was computed with (`settings.rounds`, ...);
 - schedule: one row per pairing, in order of round and meeting table, with both delegations
   (code and name) and the need and offer it brings to the meeting;
 - left_out: the meetings that did not fit the rounds, with the reason.
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import CooperationTable, Country, Need, Offer, Plan
 from service.auth.service import Principal
+from service.matching.service import changed_since
 from service.tabular import Cell, Sheet
 
 SCHEDULE_HEADER = [
@@ -83,7 +85,8 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
         ["table_id", table.id], ["table_name", table.name], ["plan_number", plan.number],
         ["created_at", plan.created_at], ["created_by", plan.created_by],
         ["scoring_version", plan.scoring_version],
-        *([key, _figure(value)] for key, value in plan.summary.items()),
+        ["changed_since", _changes(changed_since(table, plan.summary, plan.scoring_version))],
+        *_summary_rows(plan.summary),
     ])
     ordered = sorted(plan.meetings, key=lambda m: (m["round"] or 0, m["table"] or 0))
     schedule = Sheet("schedule", SCHEDULE_HEADER, [
@@ -96,6 +99,22 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
         [*delegations(m), m["value"], len(m["pairings"]), m["reason"]] for m in plan.left_out
     ])
     return [summary, schedule, left_out]
+
+
+def _changes(changed: list[str] | None) -> str:
+    if changed is None:
+        return "unknown (the plan was stored without its settings)"
+    return ", ".join(changed) or "nothing"
+
+
+def _summary_rows(summary: Mapping[str, Any]) -> Iterable[list[Cell]]:
+    """A row per summary figure, and one per setting the plan was computed with
+    (`settings.weights`, ...)."""
+    for key, value in summary.items():
+        if key == "settings" and isinstance(value, dict):
+            yield from ([f"settings.{name}", _figure(item)] for name, item in value.items())
+        else:
+            yield [key, _figure(value)]
 
 
 def _figure(value: Any) -> Cell:

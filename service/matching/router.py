@@ -145,11 +145,12 @@ _PLAN_FILES: dict[int | str, dict[str, Any]] = {
           "description": "The plan as JSON, or its views as CSV or XLSX"}}
 
 
-def _plan_read(plan: Plan) -> PlanRead:
+def _plan_read(plan: Plan, table: CooperationTable) -> PlanRead:
     return PlanRead(
         id=plan.id, table_id=plan.table_id, number=plan.number,
         scoring_version=plan.scoring_version, created_at=plan.created_at,
         created_by=plan.created_by, summary=plan.summary,
+        changed_since=service.changed_since(table, plan.summary, plan.scoring_version),
         meetings=[MeetingRead.model_validate(m) for m in plan.meetings],
         left_out=[MeetingRead.model_validate(m) for m in plan.left_out],
     )
@@ -169,13 +170,13 @@ def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
     plan = service.compute_plan(session, cache, table=table, actor=staff,
                                 time_limit_s=time_limit_s)
     response.headers["Location"] = f"/api/v1/tables/{table.id}/plans/{plan.number}"
-    return _plan_read(plan)
+    return _plan_read(plan, table)
 
 
 def _plan_response(session: Session, table: CooperationTable, plan: Plan,
                    reader: Principal, fmt: str) -> PlanRead | Response:
     if fmt == "json":
-        return _plan_read(plan)
+        return _plan_read(plan, table)
     return tabular.download(plan_sheets(session, table, plan, reader), fmt,
                             f"table-{table.id}-plan-{plan.number}")
 
@@ -201,8 +202,9 @@ def list_table_plans(
     """List the stored plans of a table, newest first, with their summaries (no meetings)."""
     table = get_table_or_raise(session, table_id)
     rows, total = service.list_plans(session, table, limit=window.limit, offset=window.offset)
-    return window.page(Page[PlanSummaryRead],
-                       [PlanSummaryRead.model_validate(row._mapping) for row in rows], total)
+    return window.page(Page[PlanSummaryRead], [
+        PlanSummaryRead.model_validate({**row._mapping, "changed_since": service.changed_since(
+            table, row.summary, row.scoring_version)}) for row in rows], total)
 
 
 @router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,

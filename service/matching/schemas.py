@@ -87,7 +87,17 @@ class PlanSummaryRead(Schema):
         description="Totals, bounds and rounds used; `uncovered_participants` (no chosen "
                     "pairing) and `participants_without_meeting` (each participant left "
                     "without a scheduled meeting, with the reason: no candidate, the table's "
-                    "limits, or the rounds); the time limit and the seconds the plan took")
+                    "limits, or the rounds); the time limit and the seconds the plan took; "
+                    "`settings`: the table's participants, limits, weights and factor "
+                    "affinities the plan was computed with")
+    changed_since: list[str] | None = Field(
+        description="What changed since the plan was computed and is not in it: the names of "
+                    "the table's `settings` that differ now (participants, rounds, "
+                    "tables_per_round, max_meetings_per_delegation, max_offers_per_need, "
+                    "weights, factor_affinity), and `scoring` when the service now scores "
+                    "otherwise (another scoring_version); empty when nothing did; null for a "
+                    "plan stored without its settings. Compute the plan again to apply them",
+        examples=[["participants", "rounds"]])
 
 
 class PlanRead(PlanSummaryRead):

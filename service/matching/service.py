@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,7 +293,8 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         summary=_summary(result, len(candidates), len(held), len(scheduled & held.keys()),
                          elsewhere, limit, seconds) | {
                              "pairs_declined_or_withdrawn": turned_down,
-                             "participants_without_meeting": unseated},
+                             "participants_without_meeting": unseated,
+                             "settings": plan_settings(table)},
         meetings=[_meeting_json(s.meeting, s.round, s.table, None)
                   for s in result.schedule.slots],
         left_out=[_meeting_json(m, None, None, reason) for m, reason in result.schedule.left_out],
@@ -306,6 +307,34 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         raise Conflict(f"Another plan of table {table.id} was stored at the same time; "
                        "nothing was stored. Compute the plan again.") from None
     return plan
+
+
+def plan_settings(table: CooperationTable) -> dict[str, Any]:
+    """The table's settings a plan is computed from, stored with it (its summary's
+    `settings`): participants, limits, weights and factor affinities."""
+    return {
+        "participants": sorted(p.country_iso3 for p in table.participants),
+        "rounds": table.rounds,
+        "tables_per_round": table.tables_per_round,
+        "max_meetings_per_delegation": table.max_meetings_per_delegation,
+        "max_offers_per_need": table.max_offers_per_need,
+        "weights": effective_weights(table).as_dict(),
+        "factor_affinity": dict(sorted(table.factor_affinity.items())),
+    }
+
+
+def changed_since(table: CooperationTable, summary: Mapping[str, Any],
+                  scoring_version: str) -> list[str] | None:
+    """What changed since a plan was computed that it did not take into account: the names
+    of the table's settings that differ now (`plan_settings`), and `scoring` when the service
+    scores otherwise (another SCORING_VERSION). None for a plan stored without its settings
+    (by an earlier version of the service): it cannot tell."""
+    stored = summary.get("settings")
+    if not isinstance(stored, dict):
+        return None
+    changed = [name for name, value in plan_settings(table).items()
+               if stored.get(name) != value]
+    return changed + (["scoring"] if scoring_version != scoring.SCORING_VERSION else [])
 
 
 def _lock_open_table(session: Session, table: CooperationTable) -> None:

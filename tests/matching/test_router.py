@@ -387,6 +387,11 @@ def test_plan_exports_its_schedule_as_csv_and_xlsx(
     summary = {row["item"]: row["value"] for row in sections["summary"]}
     assert summary["plan_number"] == "1"
     assert summary["meetings"] == str(plan["summary"]["meetings"])
+    assert summary["changed_since"] == "nothing"
+    assert summary["settings.participants"] == ", ".join(sorted(table["participants"]))
+    assert summary["settings.rounds"] == str(table["rounds"])
+    assert summary["settings.weights"].splitlines()[0] == f"text: {table['weights']['text']}"
+    assert "settings" not in summary
     schedule = sections["schedule"]
     assert sorted((int(r["need_id"]), int(r["offer_id"]), int(r["round"]),
                    int(r["meeting_table"])) for r in schedule) == sorted(pairings)

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from models import CooperationTable
 from service.auth.service import create_key
 from service.matching import service as matching_service
 from tests.conftest import KeyMaker, bearer
@@ -415,3 +416,61 @@ def test_the_latest_end_of_a_pair_decides_whether_it_was_turned_down(
 
     assert again["summary"]["pairs_declined_or_withdrawn"] == 0
     assert again["summary"]["candidates"] == 1
+
+
+def _patch_table(world: World, **changes: Any) -> None:
+    resp = world.client.patch(f"{API}/tables/{world.table_id}", json=changes,
+                              headers=bearer(world.organizer))
+    assert resp.status_code == 200, resp.text
+
+
+def _changed_since(world: World) -> tuple[Any, Any, Any]:
+    """What the latest plan says changed since: read alone, by number and in the list."""
+    latest = get(world, f"/tables/{world.table_id}/plan")
+    by_number = get(world, f"/tables/{world.table_id}/plans/{latest['number']}")
+    listed = get(world, f"/tables/{world.table_id}/plans")["items"][0]
+    return latest["changed_since"], by_number["changed_since"], listed["changed_since"]
+
+
+def test_a_plan_says_which_of_the_table_settings_changed_since_it_was_computed(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching",
+                       participants=["CHL", "HTI", "PER"])
+    computed = plan(world, world.table_id)
+    assert computed["changed_since"] == []
+    assert computed["summary"]["settings"]["participants"] == ["CHL", "HTI", "PER"]
+
+    # What the plan does not depend on changes nothing.
+    _patch_table(world, name="Mesa de prueba (sede nueva)", venue="Lima", status="in_session")
+    assert _changed_since(world) == ([], [], [])
+
+    _patch_table(world, rounds=3, weights={"text": 0.5})
+    assert _changed_since(world) == (["rounds", "weights"],) * 3
+    _patch_table(world, participants=["CHL", "HTI"])
+    assert _changed_since(world) == (["participants", "rounds", "weights"],) * 3
+    printed = world.client.get(f"{API}/tables/{world.table_id}/plan?format=csv",
+                               headers=bearer(world.organizer)).text
+    assert "changed_since,\"participants, rounds, weights\"" in printed
+
+    # Set back as they were, the settings are the plan's again.
+    before = computed["summary"]["settings"]
+    _patch_table(world, participants=["CHL", "HTI", "PER"], rounds=before["rounds"],
+                 weights={"text": before["weights"]["text"]})
+    assert _changed_since(world) == ([], [], [])
+    assert plan(world, world.table_id)["changed_since"] == []
+
+
+def test_a_plan_stored_without_its_settings_says_it_cannot_tell(
+        app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    number = plan(world, world.table_id)["number"]
+    stored = matching_service.plan_by_number(
+        session, session.get_one(CooperationTable, world.table_id), number)
+    assert stored is not None
+    stored.summary = {k: v for k, v in stored.summary.items() if k != "settings"}
+    session.commit()
+
+    assert _changed_since(world) == (None, None, None)
+    printed = world.client.get(f"{API}/tables/{world.table_id}/plan?format=csv",
+                               headers=bearer(world.organizer)).text
+    assert "changed_since,unknown (the plan was stored without its settings)" in printed
