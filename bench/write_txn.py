@@ -57,7 +57,8 @@ def _without_counters() -> Iterator[None]:
             event.listen(Session, name, hook)
 
 
-def _fill(n: int) -> list[int]:
+def fill_offers(n: int) -> list[int]:
+    """Store the reference data and `n` published offers in an empty database; their ids."""
     with session_scope() as session:
         if session.scalar(select(Offer.id).limit(1)) is not None:
             sys.exit("the database already holds offers: give an empty one")
@@ -112,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = use_database(args.database_url, tmp, "writes.db")
-    ids = _fill(50)
+    ids = fill_offers(50)
     settle()
     with session_scope() as session:
         before = revisions.read(session, "offers")
