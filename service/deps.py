@@ -14,13 +14,14 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
 from service.config import Settings, get_settings
 from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
 from service.db import get_session
-from service.errors import Forbidden, ServiceError, invalid_cursor
+from service.errors import Forbidden, ServiceError, Unprocessable, invalid_cursor
 from service.matching.index import IndexCache
 from service.schemas import DIGITS, MAX_ID, Page
 
@@ -32,6 +33,45 @@ async def _settings() -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    """The query parameters an operation takes, its dependencies' included, as spelled in URLs."""
+    names = [param.alias for param in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += [name for name in _query_names(sub) if name not in names]
+    return names
+
+
+_TAKEN: dict[int, tuple[object, tuple[str, ...]]] = {}  # by id(route): (route, names)
+
+
+def _taken_by(route: object) -> tuple[str, ...]:
+    """The query parameters a route takes, found once per route (routes are not hashable)."""
+    known = _TAKEN.get(id(route))
+    if known is not None and known[0] is route:
+        return known[1]
+    dependant = getattr(route, "dependant", None)
+    names = tuple(_query_names(dependant)) if isinstance(dependant, Dependant) else ()
+    _TAKEN[id(route)] = (route, names)
+    return names
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse a query parameter the operation does not take, with a 422 naming it and those
+    it takes: a mistyped filter (`date_from` for `from`) or one an endpoint lacks was ignored,
+    and the answer covered more than was asked while looking right."""
+    if not request.url.query:
+        return
+    taken = _taken_by(request.scope.get("route"))
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in taken]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        takes = f"takes: {', '.join(taken)}" if taken else "takes none"
+        raise Unprocessable(
+            f"Unknown query parameter{plural}: {', '.join(unknown)}. This operation {takes}.",
+            errors=[{"field": f"query.{name}", "message": "unknown query parameter"}
+                    for name in unknown])
 
 
 def get_principal(session: SessionDep, request: Request) -> Principal:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 from anyio.lowlevel import RunVar
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -31,6 +31,7 @@ from service.auth.router import router as keys_router
 from service.config import Settings, get_settings
 from service.countries.router import router as countries_router
 from service.db import close_connections, get_engine, session_scope
+from service.deps import known_query_only
 from service.errors import PROBLEM_JSON, install_handlers, problem
 from service.errors_doc import responses
 from service.followups.router import router as followups_router
@@ -368,7 +369,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (countries_router, offers_router, needs_router, matching_router,
                    tables_router, pairings_router, followups_router, reports_router,
                    keys_router):
-        app.include_router(router, prefix=API_PREFIX, responses=common)
+        app.include_router(router, prefix=API_PREFIX, responses=common,
+                           dependencies=[Depends(known_query_only)])
     _docs_routes(app)
     app.openapi = _problem_media_type(app)  # type: ignore[method-assign]
     app.add_middleware(AdmissionLimit, limit=settings.max_requests_in_flight)

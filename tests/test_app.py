@@ -156,6 +156,35 @@ def test_every_integer_in_a_url_is_read_from_digits_only(
         assert_problem(response, 422, name)
 
 
+def test_every_operation_refuses_a_query_parameter_it_does_not_take(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    # A mistyped filter (`date_from` for `from`, `countri`) or one an endpoint lacks was
+    # ignored silently: the answer covered more than asked, and looked right.
+    key = bearer(make_key("admin"))
+    before = app_client.get(f"{API}/offers", headers=key).json()["total"]
+    operations = [(method.upper(), path)
+                  for path, methods in app_client.get("/openapi.json").json()["paths"].items()
+                  if path.startswith(API) for method in methods]
+    assert len(operations) > 40
+    for method, path in operations:
+        url = re.sub(r"\{[a-z_]+\}", "1", path)
+        response = app_client.request(method, url, params={"countri": "BRA"}, headers=key,
+                                      json={})
+        body = assert_problem(response, 422, "countri")
+        assert "countri" in body["detail"], (method, path, body)
+    assert app_client.get(f"{API}/offers", headers=key).json()["total"] == before
+
+
+def test_an_unknown_query_parameter_is_named_with_those_the_operation_takes(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    response = app_client.get(f"{API}/reports", params={"date_from": "2026-01-01"},
+                              headers=bearer(make_key("admin")))
+
+    body = assert_problem(response, 422, "query.date_from")
+    assert body["detail"] == ("Unknown query parameter: date_from. This operation takes: from, "
+                              "to, format.")
+
+
 @pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])
 def test_response_carries_security_headers(app_client: TestClient, path: str) -> None:
     response = app_client.get(path)
