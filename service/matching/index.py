@@ -12,6 +12,11 @@ spare rows at the end: new items with the highest ids (a new published offer) ar
 into the spare rows, which older indexes never look at, and items whose text and vector did
 not change (a new capacity, a status flip of another row) are swapped in the tuple only; a
 withdrawal, a new vector or an id in the middle copies the matrix once.
+
+A request whose transaction began before the last write another request already applied (its
+snapshot reads an older counter) is served the kept index taken back to its revision: the
+ids of the rows each recent refresh read are kept, and only those rows are read again, as its
+snapshot sees them. The kept index stays as it is (it is newer).
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ Vectors = NDArray[np.float32]
 MEMO_SIZES = {"item_matches": 1024}
 MEMO_SIZE = 32
 CHUNK = 2000
+# Recent refreshes remembered per index (the ids they read), to serve older snapshots, and the
+# most rows read again for one: an older snapshot beyond them reads everything.
+STEPS = 64
+MOST_STEP_ROWS = 5000
 log = logging.getLogger("service.index")
 
 
@@ -71,6 +80,8 @@ class IndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._indexes: dict[tuple[str, Kind], ItemIndex] = {}
+        # Per index: revision reached -> (revision it came from, ids of the rows read).
+        self._steps: dict[tuple[str, Kind], OrderedDict[int, tuple[int, frozenset[int]]]] = {}
         self._memo: dict[object, OrderedDict[tuple[object, ...], object]] = {}
 
     def get(self, session: Session, kind: Kind, *, revision: int | None = None) -> ItemIndex:
@@ -84,10 +95,23 @@ class IndexCache:
             index = self._indexes.get(key)
             if index is not None and index.revision == revision:
                 return index
+            steps = self._steps.setdefault(key, OrderedDict())
+            if index is not None and revision < index.revision:
+                # A transaction older than the kept index (another request refreshed it since
+                # this one began): take the index back, do not read everything nor replace it.
+                changed = _changed_since(steps, revision, index.revision)
+                if changed is not None:
+                    return _back(session, kind, index, changed, revision)
             # Rows this transaction wrote may yet be rolled back: use them, do not keep them.
             mine = revisions.uncommitted(session, counter)
-            fresh = _refresh(session, kind, index, revision, key[0], private=mine)
+            fresh, read = _refresh(session, kind, index, revision, key[0], private=mine)
             if not mine:
+                if index is None or read is None:
+                    steps.clear()
+                else:
+                    steps[revision] = (index.revision, read)
+                    while len(steps) > STEPS:
+                        steps.popitem(last=False)
                 self._indexes[key] = fresh
             return fresh
 
@@ -112,6 +136,7 @@ class IndexCache:
         """Forget every index and cached result (after re-encoding)."""
         with self._lock:
             self._indexes.clear()
+            self._steps.clear()
             self._memo.clear()
 
 
@@ -127,7 +152,9 @@ class _Changes:
 
 
 def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int, url: str,
-             *, private: bool = False) -> ItemIndex:
+             *, private: bool = False) -> tuple[ItemIndex, frozenset[int] | None]:
+    """The index at `revision`, and the ids of the rows read to bring `old` to it (None after
+    a full read)."""
     model = Offer if kind == "offer" else Need
     text_model = scoring.get_text_model()
     model_name = text_model.name
@@ -142,13 +169,45 @@ def _refresh(session: Session, kind: Kind, old: ItemIndex | None, revision: int,
                        changes.vectors, {item.id: k for k, item in enumerate(items)},
                        np.full(len(items), -1, dtype=np.intp))
         log.info("%s index at revision %d: %d items read", kind, revision, len(fresh.items))
-        return fresh
+        return fresh, None
     changes = _read(session, kind, or_(model.change_seq > old.revision,
                                        model.change_seq.is_(None)))
     fresh = _assemble(old, changes, revision, private=private)
     log.info("%s index at revision %d: %d items, %d changed, %d dropped", kind, revision,
              len(fresh.items), len(changes.ids), len(changes.gone))
-    return fresh
+    return fresh, frozenset([*changes.ids, *changes.gone])
+
+
+def _changed_since(steps: OrderedDict[int, tuple[int, frozenset[int]]], revision: int,
+                   newest: int) -> frozenset[int] | None:
+    """The ids of every row the refreshes from `revision` (or earlier) to `newest` read; None
+    when they are not all remembered, or too many."""
+    changed: set[int] = set()
+    at = newest
+    while at > revision:
+        step = steps.get(at)
+        if step is None:
+            return None
+        at, ids = step
+        changed |= ids
+        if len(changed) > MOST_STEP_ROWS:
+            return None
+    return frozenset(changed)
+
+
+def _back(session: Session, kind: Kind, newer: ItemIndex, changed: frozenset[int],
+          revision: int) -> ItemIndex:
+    """`newer` taken back to the older `revision` of the caller's snapshot: the rows changed
+    since are read again as the snapshot sees them (those it does not see published, or at
+    all, drop out). Not kept: the result is private to the caller."""
+    model = Offer if kind == "offer" else Need
+    changes = _read(session, kind, model.id.in_(sorted(changed))) if changed else _Changes(
+        [], [], np.zeros((0, newer.store.shape[1]), dtype=np.float32), [])
+    changes.gone = sorted(changed - set(changes.ids))
+    older = _assemble(newer, changes, revision, private=True)
+    log.info("%s index taken back to revision %d for an older snapshot: %d rows read again",
+             kind, revision, len(changed))
+    return older
 
 
 def _read(session: Session, kind: Kind, where: ColumnElement[bool], *,

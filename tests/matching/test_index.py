@@ -3,6 +3,7 @@ must then hold exactly what a full read would."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -306,3 +307,48 @@ def test_random_sequences_of_changes_give_what_a_full_read_gives(seed: int) -> N
     for kept, items_then, vectors_then in built:
         assert list(kept.items) == items_then
         assert np.array_equal(kept.vectors, vectors_then)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_an_older_snapshot_is_served_without_a_full_read_nor_a_step_back(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A request whose transaction began before a write that another request has already
+    brought into the kept index (it waited for the index's lock, say) sees the items as its
+    snapshot has them; it neither reads every item again nor sets the kept index back."""
+    from service.auth.service import create_key
+    from service.db import open_session, session_scope
+    from service.main import create_app
+
+    with session_scope() as s:
+        _key, admin = create_key(s, role="admin", name="snapshots")
+    with TestClient(create_app()) as client:
+        first, second, third = (int(create_offer(client, admin, title=f"Oferta {k} de registro "
+                                                 "laboral")["id"]) for k in range(3))
+        cache = IndexCache()
+        older = open_session(writes=False)
+        try:
+            assert [i.id for i in cache.get(older, "offer").items] == [
+                str(first), str(second), str(third)]  # `older`'s snapshot begins here
+            url = f"{API}/offers/{second}"
+            etag = client.get(url, headers=bearer(admin)).headers["etag"]
+            assert client.patch(url, json={"title": "Inspección móvil en fincas de café"},
+                                headers=bearer(admin) | {"If-Match": etag}).status_code == 200
+            assert client.delete(f"{API}/offers/{third}",
+                                 headers=bearer(admin)).status_code in (200, 204)
+            fourth = int(create_offer(client, admin, title="Oferta nueva")["id"])
+            with session_scope(writes=False) as newer:
+                kept = cache.get(newer, "offer")
+            assert [i.id for i in kept.items] == [str(first), str(second), str(fourth)]
+            caplog.set_level(logging.INFO, logger="service.index")
+            caplog.clear()
+
+            seen = cache.get(older, "offer")
+
+            assert "items read" not in caplog.text  # no full read
+            _assert_same(seen, IndexCache().get(older, "offer"))
+            assert [i.id for i in seen.items] == [str(first), str(second), str(third)]
+            assert seen.items[1].title == "Oferta 1 de registro laboral"
+            with session_scope(writes=False) as newer:
+                assert cache.get(newer, "offer") is kept
+        finally:
+            older.close()
