@@ -357,6 +357,27 @@ def _lock_open_table(session: Session, table: CooperationTable) -> None:
 Pair = tuple[str, str]
 
 
+def _check_still_published(session: Session, pairs: Sequence[Pair]) -> None:
+    """Refuse the plan when a need or offer it suggests anew is no longer published.
+
+    The selection is computed from the items published when it began; one withdrawn or set
+    back to draft meanwhile must not get a new suggestion (a pairing proposed by hand for it is
+    refused too). The rows are read under a shared row lock, needs then offers, as a proposal
+    by hand reads them: a withdrawal under way finishes first and is seen. Called once the
+    table's suggestions are locked: a move of one of them locks the pairing, then its items.
+    """
+    for model, ids in ((Need, {int(n) for n, _o in pairs}), (Offer, {int(o) for _n, o in pairs})):
+        if not ids:
+            continue
+        published = set(session.scalars(
+            select(model.id).where(model.id.in_(sorted(ids)), model.status == "published")
+            .order_by(model.id).with_for_update(read=True)))
+        if ids - published:
+            raise Conflict(f"{model.__name__}s {', '.join(map(str, sorted(ids - published)))} "
+                           "were withdrawn or set back to draft while the plan was computed; "
+                           "nothing was stored. Compute the plan again.")
+
+
 def _held_pairs(session: Session, table: CooperationTable
                 ) -> tuple[dict[Pair, planning.Candidate], set[Pair], set[Pair]]:
     """(need, offer) pairs a plan must keep or leave out, as the planner names them (ids as
@@ -421,6 +442,7 @@ def _store_suggested(session: Session, table: CooperationTable,
     existing = {(r.need_id, r.offer_id): r for r in session.scalars(
         select(Pairing).where(Pairing.table_id == table.id, Pairing.stage == "suggested")
         .order_by(Pairing.id).with_for_update())}
+    _check_still_published(session, [(p.need.id, p.offer.id) for p in chosen])
     acted_on = pairings_service.acted_on(session, [r.id for r in existing.values()])
     unchosen = [r.id for k, r in existing.items()
                 if k not in keep and r.origin == "plan" and r.id not in acted_on]

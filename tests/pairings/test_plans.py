@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from models import CooperationTable
+from models import CooperationTable, Offer
+from service import planning
 from service.auth.service import create_key
 from service.matching import service as matching_service
 from tests.conftest import KeyMaker, bearer
@@ -474,3 +476,26 @@ def test_a_plan_stored_without_its_settings_says_it_cannot_tell(
     printed = world.client.get(f"{API}/tables/{world.table_id}/plan?format=csv",
                                headers=bearer(world.organizer)).text
     assert "changed_since,unknown (the plan was stored without its settings)" in printed
+
+
+def test_an_offer_withdrawn_while_the_plan_computed_is_a_conflict_that_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker, session: Session,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan takes seconds; an offer withdrawn meanwhile must not get a new suggestion (a
+    pairing proposed by hand for a withdrawn offer is refused too)."""
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    solve = planning.plan
+
+    def withdraw_then_solve(*args: Any, **kwargs: Any) -> planning.Plan:
+        # As if the country had withdrawn its offer after the plan read the candidates.
+        session.execute(update(Offer).where(Offer.id == world.offer_id)
+                        .values(status="withdrawn"))
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "plan", withdraw_then_solve)
+
+    resp = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(world.admin))
+
+    assert "Compute the plan again" in assert_problem(resp, 409)["detail"]
+    assert get(world, f"/tables/{world.table_id}/plans")["total"] == 0
+    assert get(world, "/pairings", table_id=world.table_id)["items"] == []
