@@ -7,6 +7,8 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -254,3 +256,34 @@ def test_backup_onto_a_write_only_file_keeps_its_permissions(
     assert stat.S_IMODE(out.stat().st_mode) == 0o200
     out.chmod(0o600)
     assert _key_names(out) == ["before the backup"]
+
+
+def _readme_restore_steps() -> str:
+    """The shell lines of README "Backups" that restore a copy (after its `# restore`)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("## Backups", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return block.split("# restore", 1)[1].split("\n", 1)[1]
+
+
+def test_the_readme_restore_after_a_crash_gives_back_the_copy(
+        sqlite_db: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(sqlite_db.parent)
+    assert run(capsys, "backup", "--out", "backups/sscmatch-2026-12-06.db")[0] == 0
+    reset_engines()
+    # A server killed (SIGKILL, power cut) after a write: the write is in the write-ahead log
+    # it leaves beside the database, not yet in the database file.
+    crash = ("import os, sqlite3\n"
+             "conn = sqlite3.connect('sscmatch.db', isolation_level=None)\n"
+             "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+             "conn.execute(\"UPDATE api_keys SET name = 'after the backup'\")\n"
+             "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", crash], check=True, cwd=sqlite_db.parent)
+    assert Path(f"{sqlite_db}-wal").stat().st_size > 0
+
+    subprocess.run(["sh", "-ec", _readme_restore_steps()], check=True, cwd=sqlite_db.parent)
+
+    assert _key_names(sqlite_db) == ["before the backup"]
+    with sqlite3.connect(sqlite_db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
