@@ -143,10 +143,15 @@ def cmd_reencode(args: argparse.Namespace) -> int:
     kinds: tuple[Kind, ...] = ("offer", "need")
     total = 0
     for kind in kinds:
+        # Encoding takes minutes for many items: it runs with no transaction open, so that
+        # the service's writers are not held up (on SQLite, by the write lock); an item
+        # written meanwhile keeps the vector its write stored (`store_vectors`).
+        with session_scope(writes=False) as session:
+            rows = vectors.rows_to_reencode(session, kind, everything=args.all)
+        encoded = vectors.encode_texts(rows, kind,
+                                       progress=progress_printer(f"encoding {kind}s"))
         with session_scope() as session:
-            count = vectors.reencode(session, kind, everything=args.all,
-                                     progress=progress_printer(f"encoding {kind}s"))
-        total += count
+            total += vectors.store_vectors(session, kind, rows=rows, encoded=encoded)
     print(f"encoded {total} offers and needs")
     return 0
 

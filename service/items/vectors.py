@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import CursorResult, Row, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Need, Offer
@@ -31,17 +31,17 @@ def to_scoring_item(row: Offer | Need | Row[Any], kind: Kind) -> scoring.Item:
     )
 
 
-def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False,
+def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *,
                 progress: Callable[[int, int], None] | None = None) -> int:
     """Encode and store the text vectors of `rows`; return how many were encoded.
 
-    With encoding on write switched off (and no `force`), the rows' stored vectors are dropped
+    With encoding on write switched off, the rows' stored vectors are dropped
     instead: callers pass rows whose text is new or changed, so a stored vector is stale.
     Matching encodes such rows in memory, and `sscmatch reencode` stores their vectors later.
     """
     if not rows:
         return 0
-    if not (force or get_settings().encode_on_write):
+    if not get_settings().encode_on_write:
         for row in rows:
             if row.embedding_model is not None:  # a new row has none: left untouched
                 row.embedding = row.embedding_model = None
@@ -55,16 +55,47 @@ def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *, force: bool = False
     return len(rows)
 
 
-def reencode(session: Session, kind: Kind, *, everything: bool = False,
-             progress: Callable[[int, int], None] | None = None) -> int:
-    """Encode the rows whose vector is missing or made by another model (or all of them)."""
+def rows_to_reencode(session: Session, kind: Kind, *,
+                     everything: bool = False) -> list[Row[Any]]:
+    """The rows whose vector is missing or made by another model (or all of them): their
+    `ITEM_COLUMNS`, and their `version`, which `store_vectors` checks."""
     model = Offer if kind == "offer" else Need
-    stmt = select(model).order_by(model.id)
+    columns = [getattr(model, name) for name in
+               (*ITEM_COLUMNS, *(("capacity",) if kind == "offer" else ()), "version")]
+    stmt = select(*columns).order_by(model.id)
     if not everything:
         stmt = stmt.where(or_(model.embedding.is_(None),
                               model.embedding_model != scoring.get_text_model().name))
-    rows: list[Offer | Need] = list(session.scalars(stmt))
-    count = encode_rows(rows, kind, force=True, progress=progress)
-    if count:
+    return list(session.execute(stmt))
+
+
+def encode_texts(rows: Sequence[Row[Any]], kind: Kind, *,
+                 progress: Callable[[int, int], None] | None = None) -> list[bytes]:
+    """Encode the texts of `rows` (from `rows_to_reencode`); needs no database."""
+    if not rows:
+        return []
+    texts = [scoring.item_text(to_scoring_item(row, kind)) for row in rows]
+    matrix = scoring.get_text_model().encode(texts, progress=progress)
+    return [scoring.vector_to_bytes(vector) for vector in matrix]
+
+
+def store_vectors(session: Session, kind: Kind, *, rows: Sequence[Row[Any]],
+                  encoded: Sequence[bytes]) -> int:
+    """Store the vectors `encode_texts` made of `rows`; return how many were stored.
+
+    A row is written only if it is still at the version it was read at: an item edited while
+    its old text was being encoded keeps what its own write stored (the new text's vector, or
+    none, for the next `sscmatch reencode`), never the vector of a text it no longer has.
+    """
+    model = Offer if kind == "offer" else Need
+    name = scoring.get_text_model().name
+    stored = 0
+    for row, vector in zip(rows, encoded, strict=True):
+        result = session.execute(
+            update(model).where(model.id == row.id, model.version == row.version)
+            .values(embedding=vector, embedding_model=name)
+            .execution_options(synchronize_session=False))
+        stored += cast(CursorResult[Any], result).rowcount
+    if stored:
         revisions.bump(session, "offers" if kind == "offer" else "needs")
-    return count
+    return stored
