@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from service.db import reset_engines
+from service.db import make_engine, reset_engines
 from service.main import create_app
-from service.migrate import head_revision
+from service.migrate import head_revision, upgrade
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem, item_payload
 
@@ -57,6 +58,41 @@ def test_ready_on_unmigrated_database_returns_503(
 
     body = assert_problem(response, 503)
     assert "sscmatch migrate" in body["detail"]
+
+
+def test_ready_on_a_database_never_migrated_says_so(
+    database_at: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    database_at.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+
+    with TestClient(create_app()) as client:
+        response = client.get("/ready")
+
+    body = assert_problem(response, 503)
+    assert body["detail"] == ("Database has never been migrated; run `sscmatch migrate`.")
+
+
+def test_ready_on_a_database_migrated_by_a_later_version_does_not_advise_migrate(
+    database_at: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:  # as a later version's migration would leave it
+            conn.execute(text("UPDATE alembic_version SET version_num = '0123456789ab'"))
+    finally:
+        engine.dispose()
+    database_at.setenv("DATABASE_URL", url)
+
+    with TestClient(create_app()) as client:
+        response = client.get("/ready")
+
+    body = assert_problem(response, 503)
+    assert body["detail"] == (
+        "Database is at migration 0123456789ab, which this version of sscmatch does not "
+        "know (a later version migrated it); run that version, or restore a backup taken "
+        "before it.")
 
 
 def test_ready_on_unreachable_database_returns_503(database_at: pytest.MonkeyPatch) -> None:
