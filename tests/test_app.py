@@ -48,18 +48,6 @@ def database_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     reset_engines()
 
 
-def test_ready_on_unmigrated_database_returns_503(
-    database_at: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    database_at.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-
-    with TestClient(create_app()) as client:
-        response = client.get("/ready")
-
-    body = assert_problem(response, 503)
-    assert "sscmatch migrate" in body["detail"]
-
-
 def test_ready_on_a_database_never_migrated_says_so(
     database_at: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import re
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -97,12 +98,13 @@ def _retitle(path: Path, ref: str, title: str) -> list[dict[str, str]]:
     return rows
 
 
-def _stored(engine: Engine, kind: str, ref: str) -> tuple[str, str, int]:
-    """(title, status, version) of the stored offer or need with this ref."""
+def _stored(engine: Engine, kind: str, ref: str,
+            columns: tuple[str, ...] = ("title", "status", "version")) -> tuple[Any, ...]:
+    """These columns (title, status, version) of the stored offer or need with this ref."""
     with engine.connect() as conn:
-        row = conn.execute(text(f"SELECT title, status, version FROM {kind}s WHERE ref = :ref"),
+        row = conn.execute(text(f"SELECT {', '.join(columns)} FROM {kind}s WHERE ref = :ref"),
                            {"ref": ref}).one()
-    return row.title, row.status, row.version
+    return tuple(row)
 
 
 def _edit_through_api(engine: Engine, kind: str, ref: str, changes: dict[str, str]) -> int:
@@ -837,12 +839,7 @@ def test_import_of_an_exported_csv_takes_the_apostrophe_off_and_changes_nothing(
     assert {ref: _stored(engine, "offer", ref)[2] for ref in FORMULA_TITLES} == versions
 
 
-def _stored_population(engine: Engine, kind: str, ref: str) -> tuple[str, int]:
-    """(target_population, version) of the stored offer or need with this ref."""
-    with engine.connect() as conn:
-        row = conn.execute(text(f"SELECT target_population, version FROM {kind}s "
-                                "WHERE ref = :ref"), {"ref": ref}).one()
-    return row.target_population, row.version
+POPULATION = ("target_population", "version")
 
 
 @pytest.mark.usefixtures("tricky")
@@ -860,7 +857,7 @@ def test_import_exported_row_with_target_population_emptied_clears_it(
 
     assert status == 0, err
     assert "0 created, 1 updated, 2 unchanged" in out
-    assert _stored_population(engine, "offer", "T-1") == ("", 2)
+    assert _stored(engine, "offer", "T-1", POPULATION) == ("", 2)
 
 
 @pytest.mark.usefixtures("tricky")
@@ -875,7 +872,7 @@ def test_import_without_target_population_column_keeps_it(
 
     assert status == 0, err
     assert "0 created, 0 updated, 3 unchanged" in out
-    assert _stored_population(engine, "offer", "T-1") == (
+    assert _stored(engine, "offer", "T-1", POPULATION) == (
         TRICKY_ROWS[0]["target_population"], 1)
 
 
