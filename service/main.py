@@ -39,7 +39,7 @@ from service.headers import API_PREFIX
 from service.items.router import needs_router, offers_router
 from service.matching.index import IndexCache
 from service.matching.router import router as matching_router
-from service.migrate import current_revision, head_revision, known_revisions
+from service.migrate import current_revision, head_revision, unknown_revision
 from service.pairings.router import router as pairings_router
 from service.reports.router import router as reports_router
 from service.scoring import get_text_model
@@ -330,11 +330,8 @@ def _health_routes(app: FastAPI) -> None:
             return problem(503, "Not ready",
                            "Database has never been migrated; run `sscmatch migrate`.",
                            "not-ready")
-        if current not in known_revisions():  # `sscmatch migrate` refuses it too
-            return problem(503, "Not ready",
-                           f"Database is at migration {current}, which this version of "
-                           "sscmatch does not know (a later version migrated it); run that "
-                           "version, or restore a backup taken before it.", "not-ready")
+        if (unknown := unknown_revision(current)) is not None:  # `migrate` refuses it too
+            return problem(503, "Not ready", f"Database is {unknown}.", "not-ready")
         if current != head:
             return problem(503, "Not ready",
                            f"Database is at migration {current}, expected {head}; "

@@ -89,6 +89,16 @@ def known_revisions() -> set[str]:
     return {script_revision.revision for script_revision in _shipped().walk_revisions()}
 
 
+def unknown_revision(current: str | None) -> str | None:
+    """Why a database at `current` cannot be used when this version does not ship that
+    migration (a later version migrated it), as "at migration X, which ... before it"; None
+    for a known migration or none. The command line and `/ready` both say it."""
+    if current is None or current in known_revisions():
+        return None
+    return (f"at migration {current}, which this version of sscmatch does not know (a later "
+            "version migrated it); run that version, or restore a backup taken before it")
+
+
 def current_revision(engine: Engine) -> str | None:
     """Return the revision the database is at (None if never migrated)."""
     with engine.connect() as conn:

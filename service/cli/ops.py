@@ -25,8 +25,8 @@ from service.items.service import Kind
 from service.migrate import (
     current_revision,
     head_revision,
-    known_revisions,
     migration_lock,
+    unknown_revision,
     upgrade,
 )
 from service.schemas import MAX_ID
@@ -35,10 +35,9 @@ from service.schemas import MAX_ID
 def _refuse_unknown_revision(current: str | None) -> None:
     """Refuse a database at a migration this version does not ship: a later version of the
     service migrated it, and neither `migrate` nor this version's code can use it."""
-    if current is not None and current not in known_revisions():
-        raise Unprocessable(f"the database at DATABASE_URL is at migration {current}, which "
-                            "this version of sscmatch does not know (a later version migrated "
-                            "it); run that version, or restore a backup taken before it.")
+    reason = unknown_revision(current)
+    if reason is not None:
+        raise Unprocessable(f"the database at DATABASE_URL is {reason}.")
 
 
 def prepare_database() -> None:

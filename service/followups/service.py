@@ -133,15 +133,15 @@ def get_activity_or_raise(session: Session, activity_id: int, principal: Princip
     a change racing a decline or withdrawal of the pairing waits for it and sees it.
     """
     stmt = select(FollowupActivity).where(FollowupActivity.id == activity_id)
-    pairing_id = session.scalar(select(FollowupActivity.pairing_id)
-                                .where(FollowupActivity.id == activity_id))
-    if lock and pairing_id is not None:
-        session.execute(select(Pairing.id).where(Pairing.id == pairing_id).with_for_update())
+    if lock:
+        pairing_id = session.scalar(select(FollowupActivity.pairing_id)
+                                    .where(FollowupActivity.id == activity_id))
+        if pairing_id is not None:
+            session.execute(select(Pairing.id).where(Pairing.id == pairing_id).with_for_update())
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     activity = session.scalar(stmt)
-    pairing = None if pairing_id is None else session.scalar(
-        select(Pairing).where(Pairing.id == pairing_id)
-        .execution_options(populate_existing=lock))
+    pairing = (session.get(Pairing, activity.pairing_id, populate_existing=lock)
+               if activity else None)
     if activity is None or pairing is None or not pairings_service.can_see(pairing, principal):
         raise NotFound(f"No activity with id {activity_id}.")
     return activity, pairing
@@ -154,13 +154,12 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     check_if_match(activity, if_match, what=f"Activity {activity.id}")
     changes = data.model_dump(exclude_unset=True)
     allowed = allowed_statuses(activity, pairing)
-    # Fields sent back as they are change nothing (a form sends them all): only the others
-    # count as a change of a closed pairing's activity.
-    sent = {"responsible_iso3" if k == "responsible_country" else k: v
-            for k, v in changes.items()}
-    if pairing.stage not in FOLLOWED_STAGES and {
-            k: v for k, v in sent.items() if getattr(activity, k) != v} not in (
-            {}, {"status": "cancelled"}):
+    # By the activity's columns; fields sent back as they are change nothing (a form sends
+    # them all): only the others count as a change of a closed pairing's activity.
+    columns = {"responsible_iso3" if k == "responsible_country" else k: v
+               for k, v in changes.items()}
+    changed = {k: v for k, v in columns.items() if getattr(activity, k) != v}
+    if pairing.stage not in FOLLOWED_STAGES and changed not in ({}, {"status": "cancelled"}):
         closed = "." if allowed else f"; activity {activity.id} is already {activity.status}."
         raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
                        f"cancelled{closed}", stage=pairing.stage, allowed=allowed)
@@ -171,13 +170,11 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
                        f"Allowed: {', '.join(allowed) or 'none'}.", allowed=allowed)
     if "responsible_country" in changes:
         _require_party(pairing, changes["responsible_country"])
-        changes["responsible_iso3"] = changes.pop("responsible_country")
-    starts = changes.get("starts_on", activity.starts_on)
-    due = changes.get("due_on", activity.due_on)
+    starts = columns.get("starts_on", activity.starts_on)
+    due = columns.get("due_on", activity.due_on)
     if starts is not None and due < starts:
         raise Unprocessable("due_on must not be before starts_on.",
                             errors=[{"field": "due_on", "message": "before starts_on"}])
-    changed = {k: v for k, v in changes.items() if getattr(activity, k) != v}
     if not changed:
         return activity
     before = _state(activity)

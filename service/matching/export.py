@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import CooperationTable, Country, Need, Offer, Plan
 from service.auth.service import Principal
-from service.matching.service import changed_since
+from service.matching.service import changed_since, plan_settings
 from service.tabular import Cell, Sheet
 
 SCHEDULE_HEADER = [
@@ -85,7 +85,8 @@ def plan_sheets(session: Session, table: CooperationTable, plan: Plan,
         ["table_id", table.id], ["table_name", table.name], ["plan_number", plan.number],
         ["created_at", plan.created_at], ["created_by", plan.created_by],
         ["scoring_version", plan.scoring_version],
-        ["changed_since", _changes(changed_since(table, plan.summary, plan.scoring_version))],
+        ["changed_since", _changes(changed_since(plan_settings(table), plan.summary,
+                                                 plan.scoring_version))],
         *_summary_rows(plan.summary),
     ])
     ordered = sorted(plan.meetings, key=lambda m: (m["round"] or 0, m["table"] or 0))

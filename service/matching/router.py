@@ -150,7 +150,8 @@ def _plan_read(plan: Plan, table: CooperationTable) -> PlanRead:
         id=plan.id, table_id=plan.table_id, number=plan.number,
         scoring_version=plan.scoring_version, created_at=plan.created_at,
         created_by=plan.created_by, summary=plan.summary,
-        changed_since=service.changed_since(table, plan.summary, plan.scoring_version),
+        changed_since=service.changed_since(service.plan_settings(table), plan.summary,
+                                            plan.scoring_version),
         meetings=[MeetingRead.model_validate(m) for m in plan.meetings],
         left_out=[MeetingRead.model_validate(m) for m in plan.left_out],
     )
@@ -202,9 +203,10 @@ def list_table_plans(
     """List the stored plans of a table, newest first, with their summaries (no meetings)."""
     table = get_table_or_raise(session, table_id)
     rows, total = service.list_plans(session, table, limit=window.limit, offset=window.offset)
+    settings = service.plan_settings(table)  # the same for every plan of the page
     return window.page(Page[PlanSummaryRead], [
         PlanSummaryRead.model_validate({**row._mapping, "changed_since": service.changed_since(
-            table, row.summary, row.scoring_version)}) for row in rows], total)
+            settings, row.summary, row.scoring_version)}) for row in rows], total)
 
 
 @router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,

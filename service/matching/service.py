@@ -323,17 +323,16 @@ def plan_settings(table: CooperationTable) -> dict[str, Any]:
     }
 
 
-def changed_since(table: CooperationTable, summary: Mapping[str, Any],
+def changed_since(settings: Mapping[str, Any], summary: Mapping[str, Any],
                   scoring_version: str) -> list[str] | None:
     """What changed since a plan was computed that it did not take into account: the names
-    of the table's settings that differ now (`plan_settings`), and `scoring` when the service
-    scores otherwise (another SCORING_VERSION). None for a plan stored without its settings
-    (by an earlier version of the service): it cannot tell."""
+    of the table's settings that differ now (`settings`, the table's `plan_settings`), and
+    `scoring` when the service scores otherwise (another SCORING_VERSION). None for a plan
+    stored without its settings (by an earlier version of the service): it cannot tell."""
     stored = summary.get("settings")
     if not isinstance(stored, dict):
         return None
-    changed = [name for name, value in plan_settings(table).items()
-               if stored.get(name) != value]
+    changed = [name for name, value in settings.items() if stored.get(name) != value]
     return changed + (["scoring"] if scoring_version != scoring.SCORING_VERSION else [])
 
 

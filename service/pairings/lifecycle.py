@@ -6,23 +6,18 @@ the rules, bumps the version with a version-checked UPDATE and appends one audit
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Need, Offer, Pairing, PairingConsent, PairingEvent, PairingPartner
+from models import Need, Offer, Pairing, PairingConsent, PairingPartner
 from service.auth.service import Principal
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.items.service import served
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
 from service.pairings.schemas import PartnerWrite, TransitionRequest
-from service.pairings.service import (
-    SECRETARIAT_EVENTS,
-    check_if_match,
-    require_session,
-    save,
-)
+from service.pairings.service import acted_on, check_if_match, require_session, save
 
 
 def _side_of(pairing: Pairing, country: str) -> str:
@@ -134,16 +129,6 @@ def _complete_if_ready(pairing: Pairing, step: str) -> str | None:
     return step
 
 
-def _taken_up(session: Session, pairing: Pairing) -> bool:
-    """True when a country acted on the pairing (with its own key, or an organiser for its
-    delegation): the secretariat's own acts (a partner it named) leave a suggestion its own."""
-    return session.scalar(select(PairingEvent.id).where(
-        PairingEvent.pairing_id == pairing.id,
-        PairingEvent.action.not_in(SECRETARIAT_EVENTS),
-        or_(PairingEvent.actor_role == "country", PairingEvent.on_behalf_of.is_not(None)),
-    ).limit(1)) is not None
-
-
 def _retracts_suggestion(session: Session, pairing: Pairing, principal: Principal,
                          data: TransitionRequest) -> bool:
     """An organiser or admin withdraws a suggestion no country has taken up yet (the
@@ -151,7 +136,7 @@ def _retracts_suggestion(session: Session, pairing: Pairing, principal: Principa
     delegation's, taken by an organiser only for it (`on_behalf_of`) during a session."""
     return (principal.is_staff and data.on_behalf_of is None
             and pairing.stage == "suggested" and data.to == "withdrawn"
-            and not _taken_up(session, pairing))
+            and not acted_on(session, [pairing.id], by_countries=True))
 
 
 def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,

@@ -184,14 +184,21 @@ SECRETARIAT_EVENTS = ("created", "rescored")
 """The events of a suggestion nobody has taken up: its creation and a plan's new scores."""
 
 
-def acted_on(session: Session, pairing_ids: Collection[int]) -> set[int]:
+def acted_on(session: Session, pairing_ids: Collection[int], *,
+             by_countries: bool = False) -> set[int]:
     """Return which of the pairings someone acted on: their history holds an event other than
-    `SECRETARIAT_EVENTS` (a move, a consent, a partner, a note...)."""
+    `SECRETARIAT_EVENTS` (a move, a consent, a partner, a note...). `by_countries`: only a
+    country's acts count (with its own key, or an organiser's for its delegation), so that a
+    partner the secretariat named leaves a suggestion its own."""
     if not pairing_ids:
         return set()
-    return set(session.scalars(select(PairingEvent.pairing_id).where(
+    stmt = select(PairingEvent.pairing_id).where(
         PairingEvent.pairing_id.in_(pairing_ids),
-        PairingEvent.action.not_in(SECRETARIAT_EVENTS))))
+        PairingEvent.action.not_in(SECRETARIAT_EVENTS))
+    if by_countries:
+        stmt = stmt.where(or_(PairingEvent.actor_role == "country",
+                              PairingEvent.on_behalf_of.is_not(None)))
+    return set(session.scalars(stmt))
 
 
 def require_session(session: Session, table_id: int | None) -> None:
