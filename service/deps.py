@@ -128,11 +128,13 @@ PageT = TypeVar("PageT", bound=Page[Any])
 @dataclass(frozen=True)
 class Window:
     """The slice of a list one request asks for: `limit` rows after the first `offset`, or,
-    on a newest-first list, the `limit` rows below the id `before` (`KeysetWindowDep`)."""
+    on a newest-first list, the `limit` rows below the id `before` (`KeysetWindowDep`), or,
+    on an oldest-first one, those above the id `after` (`AfterWindowDep`)."""
 
     limit: int
     offset: int
     before: int | None = None
+    after: int | None = None
     after_due: tuple[date, int] | None = None
 
     def next_cursor(self, total: int) -> str | None:
@@ -145,18 +147,24 @@ class Window:
         return model(items=items, total=total, limit=self.limit,
                      next_cursor=self.next_cursor(total))
 
+    def keyset_cursor(self, rows: list[Any],
+                      cursor_of: Callable[[Any], str] | None = None) -> str | None:
+        """Return the cursor after the last row shown of a list read with `limit + 1` rows,
+        `cursor_of(row)` (by default its id: below it on a newest-first list, above it on an
+        oldest-first one), or None when `rows` holds no row past the page."""
+        if len(rows) <= self.limit:
+            return None
+        last = rows[self.limit - 1]
+        return cursor_of(last) if cursor_of is not None else encode_cursor(last.id)
+
     def keyset_page(self, model: type[PageT], rows: list[Any], items: list[Any],
                     total: int, cursor_of: Callable[[Any], str] | None = None) -> PageT:
         """Return a page of a list read with `limit + 1` rows (`rows`; `items` are the first
         `limit` of them as the page shows them). Its cursor continues after the last row
-        shown, `cursor_of(row)` (on a newest-first list, below the row's id), so rows
-        created or gone meanwhile neither shift nor repeat the pages that follow."""
-        more = len(rows) > self.limit
-        last = rows[self.limit - 1] if more else None
-        cursor = None if last is None else (
-            cursor_of(last) if cursor_of is not None else encode_cursor(last.id))
+        shown (`keyset_cursor`), so rows created or gone meanwhile neither shift nor repeat
+        the pages that follow."""
         return model(items=items[:self.limit], total=total, limit=self.limit,
-                     next_cursor=cursor)
+                     next_cursor=self.keyset_cursor(rows, cursor_of))
 
 
 PageLimit = Annotated[int | None, Query(ge=1, description=(
@@ -206,6 +214,15 @@ async def get_keyset_window(settings: SettingsDep, limit: PageLimit = None,
         size, 0, before=decode_cursor(key)))
 
 
+async def get_after_window(settings: SettingsDep, limit: PageLimit = None,
+                           offset: PageOffset = None, cursor: PageCursor = None) -> Window:
+    """Read the page of an oldest-first list (a pairing's history): its `next_cursor`
+    continues above the last row's id, so rows added meanwhile come on later pages and
+    repeat none; a cursor of digits is still read as an offset."""
+    return await _offset_or_keyset(settings, limit, offset, cursor, lambda size, key: Window(
+        size, 0, after=decode_cursor(key)))
+
+
 async def get_due_window(settings: SettingsDep, limit: PageLimit = None,
                          offset: PageOffset = None, cursor: PageCursor = None) -> Window:
     """Read the page of a list by due date, then id (the follow-ups): its `next_cursor`
@@ -228,6 +245,7 @@ async def _offset_or_keyset(settings: Settings, limit: int | None, offset: int |
 
 WindowDep = Annotated[Window, Depends(get_window)]
 KeysetWindowDep = Annotated[Window, Depends(get_keyset_window)]
+AfterWindowDep = Annotated[Window, Depends(get_after_window)]
 DueWindowDep = Annotated[Window, Depends(get_due_window)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Pairing, PairingEvent
@@ -55,7 +55,13 @@ def record(session: Session, *, pairing: Pairing, action: str, actor: Actor,
     return event
 
 
-def history(session: Session, pairing_id: int) -> list[PairingEvent]:
-    """Return a pairing's events, oldest first."""
-    return list(session.scalars(select(PairingEvent).where(PairingEvent.pairing_id == pairing_id)
-                                .order_by(PairingEvent.id)))
+def history(session: Session, pairing_id: int, *, limit: int, offset: int,
+            after: int | None = None) -> tuple[list[PairingEvent], int]:
+    """Return a page of a pairing's events, oldest first (those with an id above `after`, if
+    given), and the count of all its events."""
+    mine = PairingEvent.pairing_id == pairing_id
+    total = session.scalar(select(func.count(PairingEvent.id)).where(mine)) or 0
+    above = [] if after is None else [PairingEvent.id > after]
+    rows = session.scalars(select(PairingEvent).where(mine, *above).order_by(PairingEvent.id)
+                           .limit(limit).offset(offset))
+    return list(rows), total

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from models import CooperationTable, Need, Offer
 from service.deps import (
+    AfterWindowDep,
     CountryFilter,
     IdFilter,
     IfMatch,
@@ -106,14 +107,23 @@ def get_pairing(pairing_id: PairingId, session: SessionDep, principal: Principal
     return body
 
 
-@router.get("/{pairing_id}/history", response_model=History, responses=responses(401, 404))
-def get_pairing_history(pairing_id: PairingId, session: SessionDep,
-                        principal: PrincipalDep) -> History:
+@router.get("/{pairing_id}/history", response_model=History,
+            responses=responses(400, 401, 404, 422))
+def get_pairing_history(pairing_id: PairingId, session: SessionDep, principal: PrincipalDep,
+                        window: AfterWindowDep) -> History:
     """The audit trail: every change, who made it (key, role, country, delegation
-    represented), when, from which stage to which, and why. Never edited."""
+    represented), when, from which stage to which, and why. Never edited.
+
+    Oldest first, one page at a time (`limit`, then `cursor` or `offset`), as every list;
+    `next_cursor` continues after the last event seen, so events added while you page come
+    on later pages and none is repeated or skipped.
+    """
     service.get_pairing_or_raise(session, pairing_id, principal)
-    events = audit.history(session, pairing_id)
-    return History(pairing_id=pairing_id, events=[EventRead.model_validate(e) for e in events])
+    rows, total = audit.history(session, pairing_id, limit=window.limit + 1,
+                                offset=window.offset, after=window.after)
+    return History(pairing_id=pairing_id, total=total, limit=window.limit,
+                   events=[EventRead.model_validate(e) for e in rows[:window.limit]],
+                   next_cursor=window.keyset_cursor(rows))
 
 
 @router.post("/{pairing_id}/transitions", response_model=PairingRead,

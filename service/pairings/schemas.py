@@ -129,5 +129,13 @@ class EventRead(Schema):
 
 
 class History(Schema):
+    """One page of a pairing's audit trail, oldest first, with the paging fields of every
+    list (`Page`): `total`, `limit` and `next_cursor`."""
+
     pairing_id: int
-    events: list[EventRead]
+    events: list[EventRead] = Field(description="Oldest first (in the order they happened)")
+    total: int = Field(description="Number of events of the pairing, over all pages")
+    limit: int
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; null on the last "
+                                  "page. Events added meanwhile come on later pages")

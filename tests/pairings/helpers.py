@@ -136,6 +136,12 @@ def get(world: World, path: str, who: str = "admin", **params: Any) -> Any:
 
 
 def history(world: World, pairing_id: int) -> list[dict[str, Any]]:
-    """The audit events of a pairing."""
-    events: list[dict[str, Any]] = get(world, f"/pairings/{pairing_id}/history")["events"]
-    return events
+    """The audit events of a pairing, oldest first (every page of its history)."""
+    events: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        page = get(world, f"/pairings/{pairing_id}/history", **params)
+        events += page["events"]
+        if page["next_cursor"] is None:
+            return events
+        params["cursor"] = page["next_cursor"]

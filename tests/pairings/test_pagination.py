@@ -1,6 +1,7 @@
-"""Every offset-paged list (tables, pairings, follow-ups, keys, plans, a table's suggestions)
-can be walked by `cursor`; on the newest-first ones (tables, pairings, keys) the cursor
-continues below the last row's id, so rows created meanwhile do not shift the pages.
+"""Every offset-paged list (tables, pairings, follow-ups, keys, plans, a table's suggestions,
+a pairing's history) can be walked by `cursor`; on the newest-first ones (tables, pairings,
+keys) the cursor continues below the last row's id, on a history above it, so rows created
+meanwhile do not shift the pages.
 
 The page's `next_cursor` says "pass as `cursor`", as on the item lists; these lists also take
 `offset`. A client that follows `next_cursor` must see every row once and then stop.
@@ -20,7 +21,7 @@ from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, created, get, make_world
 
 LISTS = ("/tables", "/pairings", "/followups", "/keys", "/tables/{table}/plans",
-         "/tables/{table}/suggestions")
+         "/tables/{table}/suggestions", "/pairings/{pairing}/history")
 
 
 @pytest.fixture
@@ -49,16 +50,23 @@ def world(api: TestClient, make_key: KeyMaker) -> World:
 
 def _ids(page: dict[str, Any]) -> list[Any]:
     return [item.get("id", item.get("number", (item.get("need_id"), item.get("offer_id"))))
-            for item in page["items"]]
+            for item in page["items" if "items" in page else "events"]]
+
+
+def _url(world: World, path: str) -> str:
+    """A list's path in the world: its table, and its commitment for a pairing's history."""
+    pairing = (get(world, "/pairings", stage="commitment")["items"][0]["id"]
+               if "{pairing}" in path else None)
+    return path.format(table=world.table_id, pairing=pairing)
 
 
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("limit", [1, 2])
 def test_following_next_cursor_walks_every_row_once(world: World, path: str,
                                                      limit: int) -> None:
-    url = path.format(table=world.table_id)
+    url = _url(world, path)
     whole = get(world, url, limit=200)
-    assert whole["total"] == len(whole["items"]) >= 3
+    assert whole["total"] == len(_ids(whole)) >= 3
     assert whole["next_cursor"] is None
     seen, page = [], get(world, url, limit=limit)
     for _ in range(whole["total"]):  # a cursor that does not move on would loop for ever
@@ -70,8 +78,7 @@ def test_following_next_cursor_walks_every_row_once(world: World, path: str,
     assert seen == _ids(whole)
     by_offset = get(world, url, limit=limit, offset=limit)
     assert _ids(by_offset) == _ids(whole)[limit:2 * limit]
-    assert get(world, url, limit=limit, cursor="")["items"] == get(world, url, limit=limit)[
-        "items"]
+    assert _ids(get(world, url, limit=limit, cursor="")) == _ids(get(world, url, limit=limit))
 
 
 @pytest.mark.parametrize("path", ["/tables", "/pairings", "/keys"])
@@ -97,6 +104,39 @@ def test_rows_created_while_a_newest_first_list_is_paged_do_not_repeat_a_row(
 
     assert _ids(first) + _ids(second) == _ids(whole)[:4]  # as if nothing had been created
     assert second["total"] == whole["total"] + 2  # the count is of the list as it is now
+
+
+def test_a_history_is_paged_oldest_first_and_events_added_meanwhile_come_last(
+        world: World) -> None:
+    commitment = get(world, "/pairings", stage="commitment")["items"][0]["id"]
+    url = f"/pairings/{commitment}/history"
+
+    def note(text: str) -> None:
+        resp = world.client.post(f"{API}/pairings/{commitment}/notes", json={"text": text},
+                                 headers=bearer(world.key("HTI")))
+        assert resp.status_code == 201, resp.text
+
+    for n in range(5):
+        note(f"Avance {n}")
+    whole = get(world, url, limit=200)
+    first = get(world, url, limit=3)
+    note("Escrita mientras se pagina")  # a new event, after every one of the first page
+    seen, page = _ids(first), get(world, url, limit=3, cursor=first["next_cursor"])
+    while True:
+        seen += _ids(page)
+        if page["next_cursor"] is None:
+            break
+        page = get(world, url, limit=3, cursor=page["next_cursor"])
+    now = get(world, url, limit=200)
+
+    assert whole["total"] >= 10 > 3
+    assert whole["events"][0]["action"] == "created"
+    assert _ids(whole) == sorted(_ids(whole))  # oldest first
+    assert seen == _ids(now) == [*_ids(whole), _ids(now)[-1]]  # each once, the new one last
+    assert now["events"][-1]["action"] == "note_added"
+    assert (first["limit"], first["total"], now["total"]) == (3, whole["total"],
+                                                             whole["total"] + 1)
+    assert get(world, url)["limit"] == 50  # DEFAULT_PAGE_SIZE, as on every list
 
 
 def test_followups_marked_done_while_the_overdue_list_is_paged_skip_no_row(
@@ -158,7 +198,7 @@ def test_an_activity_moved_while_a_pairings_activities_are_paged_skips_no_row(
 ])
 def test_a_cursor_no_page_gave_is_a_clear_error(world: World, path: str,
                                                 params: dict[str, Any]) -> None:
-    url = path.format(table=world.table_id)
+    url = _url(world, path)
     before = get(world, url, limit=200)
     resp = world.client.get(f"{API}{url}", params=params, headers=bearer(world.admin))
     problem = assert_problem(resp, 422 if len(params["cursor"]) > 20 else 400)
@@ -168,7 +208,7 @@ def test_a_cursor_no_page_gave_is_a_clear_error(world: World, path: str,
 
 @pytest.mark.parametrize("path", LISTS)
 def test_a_limit_above_the_largest_page_is_a_clear_error(world: World, path: str) -> None:
-    url = path.format(table=world.table_id)
+    url = _url(world, path)
     before = get(world, url, limit=200)
     resp = world.client.get(f"{API}{url}", params={"limit": 201}, headers=bearer(world.admin))
     problem = assert_problem(resp, 400)  # as on the item lists
@@ -181,7 +221,7 @@ def test_every_list_takes_its_page_sizes_from_the_settings(
         world: World, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from service.config import get_settings
 
-    url = f"{API}{path.format(table=world.table_id)}"
+    url = f"{API}{_url(world, path)}"
     monkeypatch.setenv("MAX_PAGE_SIZE", "2")
     monkeypatch.setenv("DEFAULT_PAGE_SIZE", "1")
     get_settings.cache_clear()
@@ -192,9 +232,9 @@ def test_every_list_takes_its_page_sizes_from_the_settings(
     finally:
         get_settings.cache_clear()
     assert default.status_code == 200, default.text
-    assert (default.json()["limit"], len(default.json()["items"])) == (1, 1)
+    assert (default.json()["limit"], len(_ids(default.json()))) == (1, 1)
     assert default.json()["next_cursor"] is not None
-    assert (largest.json()["limit"], len(largest.json()["items"])) == (2, 2)
+    assert (largest.json()["limit"], len(_ids(largest.json()))) == (2, 2)
     assert assert_problem(above, 400)["errors"] == [{"field": "limit", "message": "at most 2"}]
 
 
@@ -203,7 +243,7 @@ def test_every_list_takes_its_page_sizes_from_the_settings(
     ("/needs", "country"), ("/offers", "country"), ("/tables/{table}/suggestions", "country"),
 ])
 def test_every_country_filter_takes_three_letters(world: World, path: str, param: str) -> None:
-    url = f"{API}{path.format(table=world.table_id)}"
+    url = f"{API}{_url(world, path)}"
     for bad in ("zz1", "٣٣٣", "CH"):
         resp = world.client.get(url, params={param: bad}, headers=bearer(world.admin))
         assert_problem(resp, 422, param)
