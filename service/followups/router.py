@@ -100,9 +100,13 @@ def get_activity(activity_id: Id, session: SessionDep, principal: PrincipalDep,
 def update_activity(activity_id: Id, data: ActivityUpdate, session: SessionDep,
                     principal: PrincipalDep, response: Response,
                     if_match: IfMatch = None) -> ActivityRead:
-    """Change an activity (status: planned → in_progress → done, or cancelled; once the
-    pairing is declined or withdrawn, open activities may only be cancelled, as
-    `allowed_status` says); send `If-Match` with the ETag you read (`GET /activities/{id}`)."""
+    """Change an activity (status: planned → in_progress → done, or cancelled, as
+    `allowed_status` says); send `If-Match` with the ETag you read (`GET /activities/{id}`).
+
+    Declining or withdrawing a pairing cancels its planned and in-progress activities (each
+    change in the pairing's history, with the closing's actor and reason); a closed pairing's
+    activities change no more, but a PATCH that sends them back as they are (`cancelled`
+    included) is accepted and changes nothing."""
     activity, pairing = service.get_activity_or_raise(session, activity_id, principal, lock=True)
     service.update_activity(session, activity=activity, pairing=pairing, data=data,
                             principal=principal, if_match=if_match)

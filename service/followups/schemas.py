@@ -68,8 +68,9 @@ class ActivityRead(Schema):
     status: ActivityStatus
     overdue: bool = Field(description="Planned or in progress, and due before today (UTC)")
     allowed_status: list[str] = Field(description=(
-        "Statuses a change may move it to next; once the pairing is declined or withdrawn, "
-        "only `cancelled` (none when done or cancelled)"))
+        "Statuses a change may move it to next (none when done or cancelled); declining or "
+        "withdrawing the pairing cancels its planned and in-progress activities, and its "
+        "activities change no more"))
     version: int
     created_by: str
     created_at: datetime

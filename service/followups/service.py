@@ -3,6 +3,8 @@
 Whoever may read a pairing (its two countries, organisers, admins) may add activities and
 notes to it; each activity change is also an event in the pairing's audit trail, which keeps
 the activity's created state and, for every later change, each field's value before and after.
+When a pairing is declined or withdrawn, its planned and in-progress activities are cancelled
+in the same transaction (`cancel_open_activities`), so no list or report shows them open.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def overdue_clause(as_of: date) -> ColumnElement[bool]:
 
 def allowed_statuses(activity: FollowupActivity, pairing: Pairing) -> list[str]:
     """Return the statuses a change may move the activity to: the next ones while its pairing
-    is followed; once the pairing is declined or withdrawn, only `cancelled` (if still open)."""
+    is followed; once the pairing is declined or withdrawn, only `cancelled` (if still open,
+    as only an activity of a pairing closed before closings cancelled activities can be)."""
     if pairing.stage not in FOLLOWED_STAGES:
         return ["cancelled"] if activity.status in OPEN_STATUSES else []
     return list(NEXT_STATUS[activity.status])
@@ -175,8 +178,16 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     if starts is not None and due < starts:
         raise Unprocessable("due_on must not be before starts_on.",
                             errors=[{"field": "due_on", "message": "before starts_on"}])
-    if not changed:
-        return activity
+    if changed:
+        _change(session, activity=activity, pairing=pairing, changed=changed,
+                actor=Actor.of(principal))
+    return activity
+
+
+def _change(session: Session, *, activity: FollowupActivity, pairing: Pairing,
+            changed: dict[str, object], actor: Actor, reason: str | None = None,
+            details: dict[str, object] | None = None) -> None:
+    """Set an activity's columns, bump its version and record an `activity_updated` event."""
     before = _state(activity)
     for key, value in changed.items():
         setattr(activity, key, value)
@@ -184,12 +195,29 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     session.flush()
     after = _state(activity)
     # Before and after, so the history alone rebuilds every version of the activity.
-    audit.record(session, pairing=pairing, action="activity_updated", actor=Actor.of(principal),
-                 from_stage=pairing.stage, to_stage=pairing.stage,
+    audit.record(session, pairing=pairing, action="activity_updated", actor=actor,
+                 from_stage=pairing.stage, to_stage=pairing.stage, reason=reason,
                  details={"activity_id": activity.id, "version": activity.version,
                           "changes": {k: {"from": before[k], "to": after[k]}
-                                      for k in after if after[k] != before[k]}})
-    return activity
+                                      for k in after if after[k] != before[k]},
+                          **(details or {})})
+
+
+def cancel_open_activities(session: Session, *, pairing: Pairing, actor: Actor,
+                           reason: str | None) -> list[int]:
+    """Cancel the planned and in-progress activities of a pairing just declined or withdrawn
+    (in the transaction of that change, the pairing's row locked), each with an
+    `activity_updated` event by the same actor, with the same reason, naming the closing
+    (`pairing_closed`); return their ids. Done and cancelled activities stay as they are."""
+    activities = session.scalars(
+        select(FollowupActivity).where(FollowupActivity.pairing_id == pairing.id,
+                                       FollowupActivity.status.in_(OPEN_STATUSES))
+        .order_by(FollowupActivity.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    for activity in activities:
+        _change(session, activity=activity, pairing=pairing, changed={"status": "cancelled"},
+                actor=actor, reason=reason, details={"pairing_closed": pairing.stage})
+    return [activity.id for activity in activities]
 
 
 def _after_due(after: tuple[date, int] | None) -> list[ColumnElement[bool]]:

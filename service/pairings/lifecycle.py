@@ -2,6 +2,8 @@
 
 Every function here receives a pairing loaded with `lock=True`, checks `If-Match`, applies
 the rules, bumps the version with a version-checked UPDATE and appends one audit event.
+Declining or withdrawing a pairing also cancels its open follow-up activities, each with its
+own event.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import Need, Offer, Pairing, PairingConsent, PairingPartner
 from service.auth.service import Principal
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.followups import service as followups
 from service.items.service import served
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
@@ -141,7 +144,8 @@ def _retracts_suggestion(session: Session, pairing: Pairing, principal: Principa
 
 def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
                principal: Principal, if_match: str | None) -> Pairing:
-    """Move a pairing to `data.to`, or record this side's consent to a binding step."""
+    """Move a pairing to `data.to`, or record this side's consent to a binding step; a
+    pairing declined or withdrawn has its planned and in-progress activities cancelled."""
     check_if_match(pairing, if_match)
     target, before = data.to, pairing.stage
     if not rules.is_allowed(before, target):
@@ -171,6 +175,9 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     action = "confirmed" if target in rules.CONSENT_STEPS else "stage_changed"
     audit.record(session, pairing=pairing, action=action, actor=actor, from_stage=before,
                  to_stage=pairing.stage, reason=data.reason, details=details)
+    if pairing.stage in rules.CLOSING:  # nothing is followed up any more: no open activity
+        followups.cancel_open_activities(session, pairing=pairing, actor=actor,
+                                         reason=data.reason)
     return pairing
 
 

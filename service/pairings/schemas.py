@@ -114,7 +114,9 @@ class EventRead(Schema):
     action: str = Field(description="created, rescored (a new plan changed the score of a "
                                     "suggestion it kept), stage_changed, confirmed, "
                                     "partner_set, partner_removed, partner_confirmed, "
-                                    "activity_added, activity_updated, note_added")
+                                    "activity_added, activity_updated (also each open "
+                                    "activity cancelled when the pairing is declined or "
+                                    "withdrawn: `details.pairing_closed`), note_added")
     from_stage: str | None
     to_stage: str | None
     by: str = Field(validation_alias="actor_name")

@@ -82,7 +82,8 @@ class FollowupRow(Schema):
     planned: int = 0
     in_progress: int = 0
     done: int = 0
-    cancelled: int = 0
+    cancelled: int = Field(default=0, description=(
+        "Cancelled, by hand or with their pairing when it was declined or withdrawn"))
     overdue: int = Field(default=0, description="Planned or in progress and past due")
     total: int = 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -177,7 +177,7 @@ def test_followups_with_bad_filters_is_422(world: World) -> None:
     assert_problem(world.client.get(f"{API}/followups"), 401)
 
 
-def test_a_closed_pairing_has_nothing_overdue_and_its_activities_can_only_be_cancelled(
+def test_a_closed_pairing_has_nothing_overdue_and_its_activities_change_no_more(
         world: World) -> None:
     pid = at_stage(world, "commitment")["id"]
     late = (TODAY - timedelta(days=3)).isoformat()
@@ -196,8 +196,8 @@ def test_a_closed_pairing_has_nothing_overdue_and_its_activities_can_only_be_can
     assert overdue["total"] == 0
     assert [a["overdue"] for a in listed] == [False, False]
     assert [row["overdue"] for row in report["followups"]] == [0] * len(report["followups"])
-    assert assert_problem(edit, 409)["allowed"] == ["cancelled"]
-    assert cancel.status_code == 200, cancel.text
+    assert assert_problem(edit, 409)["allowed"] == []  # cancelled with the pairing
+    assert cancel.status_code == 200, cancel.text  # already so: nothing to change
     assert get(world, "/followups", "organizer", overdue="false")["total"] == 2
 
 
@@ -279,18 +279,72 @@ def _closed_with_activities(world: World, stage: str) -> tuple[int, dict[str, in
     return pid, ids
 
 
+# What each activity of `_closed_with_activities` is once its pairing is closed, by the status
+# it had: the open ones are cancelled with the pairing, the others stay as they were.
+AFTER_CLOSING = {"planned": "cancelled", "in_progress": "cancelled", "done": "done",
+                 "cancelled": "cancelled"}
+
+
 @pytest.mark.parametrize("stage", ["declined", "withdrawn"])
-def test_allowed_status_of_a_closed_pairing_is_cancelled_for_open_activities_only(
+def test_closing_a_pairing_cancels_its_open_activities_in_every_list(
         world: World, stage: str) -> None:
     pid, ids = _closed_with_activities(world, stage)
-    expected = {"planned": ["cancelled"], "in_progress": ["cancelled"], "done": [],
-                "cancelled": []}
+    expected: dict[int, tuple[str, list[str]]] = {
+        ids[status]: (after, []) for status, after in AFTER_CLOSING.items()}
     listed = get(world, f"/pairings/{pid}/activities")["items"]
     followups = get(world, "/followups", "CHL")["items"]
-    one = {status: get(world, f"/activities/{ids[status]}", "HTI") for status in STATUSES}
-    assert {a["status"]: a["allowed_status"] for a in listed} == expected
-    assert {a["status"]: a["allowed_status"] for a in followups} == expected
-    assert {s: a["allowed_status"] for s, a in one.items()} == expected
+    one = [get(world, f"/activities/{ids[status]}", "HTI") for status in STATUSES]
+    for shown in (listed, followups, one):
+        assert {a["id"]: (a["status"], a["allowed_status"]) for a in shown} == expected
+    assert get(world, "/followups", "organizer", status="planned")["total"] == 0
+    assert get(world, "/followups", "organizer", status="in_progress")["total"] == 0
+    versions = {a["id"]: a["version"] for a in listed}
+    assert versions == {ids["planned"]: 2, ids["in_progress"]: 2, ids["done"]: 1,
+                        ids["cancelled"]: 1}  # a new ETag for each activity cancelled
+
+
+@pytest.mark.parametrize("stage", ["declined", "withdrawn"])
+def test_closing_a_pairing_records_each_cancelled_activity_in_its_history(
+        world: World, stage: str) -> None:
+    pid, ids = _closed_with_activities(world, stage)
+    events = history(world, pid)
+    closing = next(i for i, e in enumerate(events) if e["to_stage"] == stage
+                   and e["action"] == "stage_changed")
+    cancelled = events[closing + 1:]
+    assert [(e["action"], e["details"]) for e in cancelled] == [
+        ("activity_updated", {"activity_id": ids[status], "version": 2, "pairing_closed": stage,
+                              "changes": {"status": {"from": status, "to": "cancelled"}}})
+        for status in ("planned", "in_progress")]
+    who = ("by", "key_id", "role", "country", "on_behalf_of", "reason", "version")
+    assert events[closing]["country"] == "CHL"
+    assert events[closing]["reason"] == "Cambio de prioridades"
+    for event in cancelled:  # who and why: the closing's; when: with it
+        assert {k: event[k] for k in who} == {k: events[closing][k] for k in who}
+        assert datetime.fromisoformat(event["at"]) >= datetime.fromisoformat(
+            events[closing]["at"])
+
+
+@pytest.mark.parametrize("stage", ["declined", "withdrawn"])
+def test_a_closed_pairings_activities_are_counted_cancelled_in_the_report(
+        world: World, stage: str) -> None:
+    _closed_with_activities(world, stage)
+    report = get(world, f"/tables/{world.table_id}/report", "organizer")
+    [total] = [row for row in report["followups"] if row["country"] == "ALL"]
+    assert {k: total[k] for k in ("planned", "in_progress", "done", "cancelled", "overdue",
+                                  "total")} == {"planned": 0, "in_progress": 0, "done": 1,
+                                                "cancelled": 3, "overdue": 0, "total": 4}
+
+
+def test_an_agreement_withdrawn_cancels_its_open_activities_and_keeps_the_done_ones(
+        world: World) -> None:
+    pid = at_stage(world, "agreement")["id"]
+    ids = {status: _activity(world, pid, status=status).json()["id"]
+           for status in ("planned", "done")}
+    moved(world, pid, "HTI", "withdrawn", reason="Fin del financiamiento")
+    listed = get(world, f"/pairings/{pid}/activities", "HTI")["items"]
+    assert {a["id"]: a["status"] for a in listed} == {ids["planned"]: "cancelled",
+                                                      ids["done"]: "done"}
+    assert history(world, pid)[-1]["reason"] == "Fin del financiamiento"
 
 
 @pytest.mark.parametrize("stage", ["declined", "withdrawn"])
@@ -405,8 +459,9 @@ def test_get_unknown_activity_is_404(world: World) -> None:
 @pytest.mark.parametrize("stage", ["declined", "withdrawn"])
 def test_cancelling_a_closed_pairings_activity_with_its_unchanged_fields_is_accepted(
         world: World, stage: str) -> None:
-    """A form sends every field back: only the status changes, so the cancellation is taken,
-    and a PATCH that changes nothing answers 200, as on a followed pairing (both were 409)."""
+    """A form sends every field back: a cancellation of an activity the closing already
+    cancelled changes nothing and answers 200, as on a followed pairing; any other change is
+    a 409."""
     pid, ids = _closed_with_activities(world, stage)
     url = f"{API}/activities/{ids['planned']}"
     key = bearer(world.key("HTI"))
@@ -415,17 +470,17 @@ def test_cancelling_a_closed_pairings_activity_with_its_unchanged_fields_is_acce
                                               "starts_on", "due_on")}
     events = len(history(world, pid))
 
-    unchanged = world.client.patch(url, json=form | {"status": "planned"}, headers=key)
     cancelled = world.client.patch(url, json=form | {"status": "cancelled"}, headers=key)
     again = world.client.patch(url, json=form | {"status": "cancelled"}, headers=key)
+    reopened = world.client.patch(url, json=form | {"status": "planned"}, headers=key)
     edited = world.client.patch(url, json=form | {"status": "cancelled", "title": "Otra"},
                                 headers=key)
 
-    assert unchanged.status_code == 200, unchanged.text
     assert cancelled.status_code == 200, cancelled.text
     assert again.status_code == 200, again.text
-    assert [r.json()["version"] for r in (unchanged, cancelled, again)] == [1, 2, 2]
+    assert [r.json()["version"] for r in (cancelled, again)] == [2, 2]
     assert cancelled.json()["status"] == "cancelled"
+    assert assert_problem(reopened, 409)["allowed"] == []
     assert assert_problem(edited, 409)["allowed"] == []
-    assert [e["action"] for e in history(world, pid)[events:]] == ["activity_updated"]
-    assert get(world, f"/activities/{ids['planned']}", "HTI")["title"] == shown["title"]
+    assert len(history(world, pid)) == events
+    assert get(world, f"/activities/{ids['planned']}", "HTI") == shown
