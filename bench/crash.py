@@ -339,17 +339,18 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
 
 
-def _pages(client: httpx.Client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+def _pages(client: httpx.Client, path: str, headers: dict[str, str], *,
+           rows: str = "items") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 200}
     for _ in range(10_000):
         page = client.get(path, params=params, headers=headers)
         page.raise_for_status()
         body = page.json()
-        out.extend(body["items"])
+        out.extend(body[rows])
         if not body["next_cursor"]:
             return out
-        key = "cursor" if path in ("/offers", "/needs") else "offset"
+        key = "cursor" if path in ("/offers", "/needs") or rows != "items" else "offset"
         params[key] = body["next_cursor"]
     raise RuntimeError(f"{path}: too many pages")
 
@@ -442,7 +443,7 @@ def verify(server_url: str, keys: dict[str, str], ledgers: list[Ledger]) -> Verd
         for key in stored.keys() - acked.keys():
             verdict.problems.append(f"unexpected record {key}: {stored[key]}")
         for key, row in pairings.items():
-            events = client.get(f"/pairings/{key[1]}/history", headers=admin).json()["events"]
+            events = _pages(client, f"/pairings/{key[1]}/history", admin, rows="events")
             versions = [e["version"] for e in events]
             if versions != list(range(1, int(row["version"]) + 1)):
                 verdict.problems.append(f"pairing {key[1]} at version {row['version']} has "
