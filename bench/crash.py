@@ -340,9 +340,10 @@ class Verdict:
 
 
 def _pages(client: httpx.Client, path: str, headers: dict[str, str], *,
-           rows: str = "items") -> list[dict[str, Any]]:
+           rows: str = "items", limit: int = 200) -> list[dict[str, Any]]:
+    """Every row of a list (`rows`: the key of its rows in a page), a page at a time."""
     out: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 200}
+    params: dict[str, Any] = {"limit": limit}
     for _ in range(10_000):
         page = client.get(path, params=params, headers=headers)
         page.raise_for_status()
@@ -350,8 +351,7 @@ def _pages(client: httpx.Client, path: str, headers: dict[str, str], *,
         out.extend(body[rows])
         if not body["next_cursor"]:
             return out
-        key = "cursor" if path in ("/offers", "/needs") or rows != "items" else "offset"
-        params[key] = body["next_cursor"]
+        params["cursor"] = body["next_cursor"]  # an offset list's cursor is its offset
     raise RuntimeError(f"{path}: too many pages")
 
 
