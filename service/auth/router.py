@@ -37,5 +37,6 @@ def create_key(data: KeyCreate, session: SessionDep, _admin: AdminDep) -> KeyCre
 @router.delete("/{key_id}", response_model=KeyRead, responses=responses(401, 403, 404))
 def revoke_key(key_id: RowId, *, session: SessionDep,
                _admin: AdminDep) -> ApiKey:
-    """Revoke a key; it stops working at once."""
+    """Revoke a key; it stops working at once. Revoking a key already revoked changes nothing
+    and answers `200` with the key, whose `revoked_at` is still the first revocation's."""
     return service.revoke_key(session, key_id=key_id)

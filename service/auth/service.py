@@ -95,12 +95,19 @@ def count_keys(session: Session) -> int:
     return session.scalar(select(func.count(ApiKey.id))) or 0
 
 
-def revoke_key(session: Session, *, key_id: int) -> ApiKey:
-    """Revoke a key; it stops working at once, and the responses stored for its
-    `Idempotency-Key` retries are deleted. Revoking twice is harmless."""
+def get_key_or_raise(session: Session, *, key_id: int) -> ApiKey:
+    """Return the key with this id, or raise NotFound."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No access key with id {key_id}.")
+    return key
+
+
+def revoke_key(session: Session, *, key_id: int) -> ApiKey:
+    """Revoke a key; it stops working at once, and the responses stored for its
+    `Idempotency-Key` retries are deleted. Revoking a revoked key changes nothing: it keeps
+    its first `revoked_at`."""
+    key = get_key_or_raise(session, key_id=key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.execute(delete(IdempotencyRecord).where(

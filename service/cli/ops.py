@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import sys
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,12 @@ def cmd_keys_list(_args: argparse.Namespace) -> int:
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     prepare_database()
     with session_scope() as session:
-        key = auth_service.revoke_key(session, key_id=args.id)
+        key = auth_service.get_key_or_raise(session, key_id=args.id)
+        if key.revoked_at is not None:  # the state asked for: nothing to do, as `migrate` says
+            print(f"key #{key.id} was already revoked on "
+                  f"{key.revoked_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC; nothing changed")
+            return 0
+        auth_service.revoke_key(session, key_id=key.id)
         print(f"key #{key.id} revoked")
     return 0
 

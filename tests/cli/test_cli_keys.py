@@ -94,6 +94,27 @@ def test_keys_revoke_makes_key_fail_with_401(
 
 
 @pytest.mark.usefixtures("committed_db")
+def test_keys_revoke_twice_says_already_revoked_and_keeps_first_time(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_id, _secret = _create_key(capsys, "--role", "organizer")
+    _admin_id, admin = _create_key(capsys, "--role", "admin")
+    assert run(capsys, "keys", "revoke", str(key_id))[0] == 0
+    with TestClient(create_app()) as client:
+        first = client.get(f"{API}/keys", headers=bearer(admin)).json()["items"]
+
+    status, out, err = run(capsys, "keys", "revoke", str(key_id))
+
+    with TestClient(create_app()) as client:
+        second = client.get(f"{API}/keys", headers=bearer(admin)).json()["items"]
+    revoked_at = next(k["revoked_at"] for k in first if k["id"] == key_id)
+    assert (status, err) == (0, "")
+    assert out == (f"key #{key_id} was already revoked on {revoked_at[:10]} "
+                   f"{revoked_at[11:16]} UTC; nothing changed\n")
+    assert second == first
+
+
+@pytest.mark.usefixtures("committed_db")
 def test_keys_revoke_unknown_id_fails(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
