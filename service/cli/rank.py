@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -72,11 +73,16 @@ class RankItem(BaseModel):
 
     @field_validator("capacity", mode="before")
     @classmethod
-    def _not_a_flag(cls, value: object) -> object:
+    def _not_a_flag(cls, value: object, info: ValidationInfo) -> object:
         # Pydantic reads JSON true as 1 in an integer field: an exporter's flag or a slip
         # would become a capacity.
         if isinstance(value, bool):
             raise ValueError("a whole number of partners, not true or false")
+        # null is refused in every field, as by the API; a need has no capacity, so a need's
+        # null (a table exported with an empty capacity cell for its needs) is let pass.
+        if value is None and info.data.get("kind") == "offer":
+            raise ValueError("a whole number of partners from 1 to 1000, not null; leave the "
+                             "key out when the capacity is unstated")
         return value
 
     @field_validator("factor")

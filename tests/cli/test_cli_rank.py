@@ -319,3 +319,26 @@ def test_rank_still_refuses_the_database_file_when_other_settings_are_unusable(
     assert (status, out) == (1, "")
     assert err.startswith(f"error: {database}: is ")
     assert database.read_bytes() == b"stored data"
+
+
+def test_rank_refuses_null_capacity_of_an_offer_naming_item_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _items(tmp_path, [NEED, OFFER | {"capacity": None}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'capacity': "
+                   "Value error, a whole number of partners from 1 to 1000, not null; leave "
+                   "the key out when the capacity is unstated\n")
+
+
+def test_rank_takes_null_capacity_of_a_need_which_has_none(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A table of offers and needs exported as JSON gives needs an empty capacity: null.
+    path = _items(tmp_path, [NEED | {"capacity": None}, OFFER])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert status == 0, err
+    assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
