@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, cast
 
 import anyio
@@ -22,6 +24,7 @@ from sqlalchemy import (
     func,
     or_,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
 from sqlalchemy.orm import Session
 
@@ -122,6 +125,38 @@ def get_engine() -> Engine:
 
 def _sqlite_file(url: str) -> bool:
     return url.startswith("sqlite") and not sqlite_in_memory(url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite database file a URL names, as written; None for PostgreSQL, a `file:` URI
+    or a database in memory."""
+    parsed = make_url(url)
+    if (parsed.get_backend_name() != "sqlite" or "uri" in parsed.query or not parsed.database
+            or sqlite_in_memory(url)):
+        return None
+    return Path(parsed.database)
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """Why SQLite cannot open or create the database file of `url` because of its folder
+    (missing, a file, not writable), in words; None when the folder is not the cause. SQLite
+    itself says only "unable to open database file"."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    folder = path.parent
+    if not folder.exists():
+        return (f"the folder {folder} of the SQLite database {path} does not exist; create it, "
+                "or correct DATABASE_URL.")
+    if not folder.is_dir():
+        return (f"{folder}, the folder of the SQLite database {path}, is a file, not a folder; "
+                "correct DATABASE_URL.")
+    # SQLite writes its write-ahead log and index beside the database, also to read it.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"the folder {folder} of the SQLite database {path} is not writable (SQLite "
+                "keeps its write-ahead log beside the database); give this user the right to "
+                "write it, or correct DATABASE_URL.")
+    return None
 
 
 _writers: dict[Engine, Engine] = {}

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli import data, ops, rank, report
 from service.config import get_settings
-from service.db import close_connections
+from service.db import close_connections, sqlite_folder_problem
 from service.errors import ServiceError
 
 
@@ -71,7 +71,8 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = (sqlite_folder_problem(get_settings().database_url)
+                  or str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
         print(f"error: the database at DATABASE_URL cannot be used: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,7 +18,13 @@ from service.cli.progress import progress_printer
 from service.cli.signals import leave_sigterm_to_the_server
 from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import close_connections, get_engine, session_scope
+from service.db import (
+    close_connections,
+    get_engine,
+    session_scope,
+    sqlite_folder_problem,
+    sqlite_path,
+)
 from service.demo.load import is_empty, load_demo
 from service.errors import Unprocessable
 from service.items import vectors
@@ -56,10 +62,11 @@ def require_migrated_database() -> None:
     the advice to run `sscmatch migrate`. For the commands that only read or add data
     (import, export, report): unlike `prepare_database`, this never creates a database or
     changes its schema, so a mistyped DATABASE_URL is an error, not a new empty database."""
-    url = make_url(get_settings().database_url)
-    file = url.database or ":memory:"
-    if (url.get_backend_name() == "sqlite" and file != ":memory:" and "uri" not in url.query
-            and not Path(file).is_file()):
+    url = get_settings().database_url
+    file = sqlite_path(url)
+    if file is not None and not file.is_file():
+        if (problem := sqlite_folder_problem(url)) is not None:  # `migrate` could not create it
+            raise Unprocessable(f"the database at DATABASE_URL cannot be used: {problem}")
         raise Unprocessable(f"no database at {file} (DATABASE_URL); check DATABASE_URL, or run "
                             "`sscmatch migrate` to create it.")
     current, head = current_revision(get_engine()), head_revision()

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 
 from service.config import DatabaseSetting
+from service.db import sqlite_path
 from service.errors import Unprocessable
 
 NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
@@ -60,12 +60,9 @@ def sqlite_file() -> Path | None:
     service's there. Read alone, so that `rank` protects it even when another setting is
     unusable."""
     try:
-        url = make_url(DatabaseSetting().database_url)
+        return sqlite_path(DatabaseSetting().database_url)
     except ValidationError:
         return None
-    if url.get_backend_name() != "sqlite" or "uri" in url.query or not url.database:
-        return None
-    return Path(url.database)
 
 
 def _refuse_database_files(out: Path) -> None:

@@ -121,8 +121,6 @@ def test_a_database_migrated_by_a_later_version_is_a_one_line_error_and_left_as_
 @pytest.mark.parametrize(("url", "message"), [
     ("mysql://user@host/db", "error: setting DATABASE_URL: use sqlite:///FILE or postgresql://"),
     ("nonsense", "not 'nonsense'"),
-    ("sqlite:////nonexistent-folder/sub/db.sqlite",
-     "error: the database at DATABASE_URL cannot be used: unable to open database file"),
     *[(memory, "error: setting DATABASE_URL: an in-memory SQLite database cannot be shared")
       for memory in ("sqlite://", "sqlite:///", "sqlite:///:memory:",
                      "sqlite:///file:db?mode=memory&cache=shared&uri=true",
@@ -140,6 +138,39 @@ def test_a_database_url_that_cannot_be_used_is_a_one_line_error(
     assert status == 1
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv", [("migrate",), ("serve",), ("demo",), ("keys", "list"),
+                                  ("keys", "create", "--role", "admin"), ("reencode",),
+                                  ("export", "--out", "OUT/items.csv"),
+                                  ("report", "1", "--out", "OUT/report.csv")])
+def test_a_sqlite_file_in_a_missing_folder_names_the_folder(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    other_database.chdir(tmp_path)
+    other_database.setenv("DATABASE_URL", "sqlite:///nodir/sub/x.db")
+
+    status, out, err = run(capsys, *argv)
+
+    assert (status, out) == (1, "")
+    assert err == ("error: the database at DATABASE_URL cannot be used: the folder nodir/sub of "
+                   "the SQLite database nodir/sub/x.db does not exist; create it, or correct "
+                   "DATABASE_URL.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_file_under_a_file_says_it_is_no_folder(
+        other_database: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes").write_text("a file, not a folder\n")
+    other_database.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'notes' / 'x.db'}")
+
+    status, _out, err = run(capsys, "migrate")
+
+    assert (status, err) == (
+        1, f"error: the database at DATABASE_URL cannot be used: {tmp_path / 'notes'}, the "
+           f"folder of the SQLite database {tmp_path / 'notes' / 'x.db'}, is a file, not a "
+           "folder; correct DATABASE_URL.\n")
 
 
 def test_a_file_that_is_not_a_database_is_a_one_line_error(
