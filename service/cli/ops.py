@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sqlite3
 import sys
 from contextlib import closing
@@ -106,11 +108,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     close_connections()  # a worker's own are closed when it stops; none stay open here
     from service.nodelay import NoDelayHTTPProtocol
 
+    _refuse_port_in_use(args.host, args.port)
     leave_sigterm_to_the_server()
     uvicorn.run("service.main:create_served_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=get_settings().log_level,
                 http=NoDelayHTTPProtocol, timeout_keep_alive=5, timeout_graceful_shutdown=10)
     return 0
+
+
+def _refuse_port_in_use(host: str, port: int) -> None:
+    """Refuse a port that another process listens on, in words; uvicorn said only "[Errno 98]
+    error while attempting to bind" and exited with status 3.
+
+    Each address `host` stands for is bound as uvicorn binds it (SO_REUSEADDR), then let go at
+    once, right before uvicorn starts: a process that takes the port in between meets
+    uvicorn's own error, as every start did before this check.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise Unprocessable(f"--host {host}: not a name or address of this machine "
+                            f"({exc.strerror}).") from None
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # as asyncio's server: IPv4 is bound on its own
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise Unprocessable(f"port {port} on {host} is already in use; choose "
+                                        "another with --port or stop the other "
+                                        "process.") from None
+                raise Unprocessable(f"cannot serve on port {port} on {host}: "
+                                    f"{exc.strerror or exc}.") from None
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
