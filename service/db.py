@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
     or_,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
@@ -258,6 +259,16 @@ def _end(session: Session, ok: bool) -> None:
             session.rollback()
     finally:
         session.close()
+
+
+def lock_for_transaction(session: Session, key: int) -> None:
+    """Take, on PostgreSQL, the advisory lock `key` until the session's transaction ends,
+    waiting while another transaction holds it: units of work that check for rows and then
+    insert them run one after the other, and each later one finds the rows of those before.
+    On SQLite, where a writing unit holds the database's write lock from its start, nothing
+    is needed."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Need, Offer
+from service.db import lock_for_transaction
 from service.items import service as items_service
 from service.items import vectors
 from service.items.schemas import NeedCreate, OfferCreate
@@ -21,6 +22,7 @@ from service.pairings.demo import load_demo_lifecycle
 from service.tables.demo import load_demo_table
 
 DEMO_REF_PREFIX = "DEMO-"
+DEMO_LOCK_KEY = 0x7373636D_64656D6F  # "sscmdemo": the advisory lock of `load_demo`
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,9 @@ def is_empty(session: Session) -> bool:
 
 def load_demo(session: Session, *,
               progress: Callable[[int, int], None] | None = None) -> DemoResult:
-    """Insert the demo items that are not there yet (matched by ref); safe to run twice."""
+    """Insert the demo items that are not there yet (matched by ref); safe to run twice, also
+    at once: a second load waits for the first to commit, then finds the data present."""
+    lock_for_transaction(session, DEMO_LOCK_KEY)
     existing = set(session.scalars(select(Offer.ref))) | set(session.scalars(select(Need.ref)))
     created: dict[Kind, list[Offer | Need]] = {"offer": [], "need": []}
     for entry in demo_items():

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import Engine, text
 
@@ -62,3 +66,20 @@ def test_migrate_on_migrated_database_succeeds_and_keeps_data(
     assert status == 0
     assert "latest migration" in out
     assert counts(engine) == before
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_demo_runs_at_once_load_the_data_once_and_both_succeed(engine: Engine) -> None:
+    # Two processes, as two `sscmatch demo` (or `serve --demo`) started together: each checks
+    # which demo rows exist, then inserts the others.
+    runs = [subprocess.Popen([sys.executable, "-m", "service.cli", "demo"], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    ended = [(one.returncode, out, err) for one in runs for out, err in [one.communicate()]]
+
+    assert [status for status, _out, _err in ended] == [0, 0], ended
+    loaded = sorted(re.findall(r"demo data: (\d+) offers, (\d+) needs, (\d+) tables added",
+                               "".join(out for _status, out, _err in ended)))
+    assert loaded == sorted([("0", "0", "0"), (*map(str, counts(engine)), "1")]), ended
+    with engine.connect() as conn:
+        tables: int = conn.execute(text("SELECT count(*) FROM cooperation_tables")).scalar_one()
+    assert tables == 1
