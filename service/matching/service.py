@@ -25,7 +25,7 @@ from service.matching.context import build_context, offer_loads
 from service.matching.index import IndexCache, ItemIndex
 from service.pairings import audit
 from service.pairings import service as pairings_service
-from service.tables.service import effective_weights, factor_affinity
+from service.tables.service import effective_weights, factor_affinity, refuse_if_closed
 
 CANDIDATES_PER_NEED = 10
 
@@ -247,8 +247,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     `time_limit_s` caps the selection's search (None: the `PLAN_TIME_LIMIT_S` setting); the
     summary records the limit and the seconds the plan took.
     """
-    if table.status == "closed":
-        raise Conflict("The table is closed; its plan cannot be recomputed.")
+    refuse_if_closed(table, "no plan can be computed for it")
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     held, open_elsewhere, ended = _held_pairs(session, table)
     capacity = _free_capacity(session, pairs, held)

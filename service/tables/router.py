@@ -58,7 +58,12 @@ def get_table(table_id: TableId, session: SessionDep, _principal: PrincipalDep,
 def update_table(table_id: TableId, data: TableUpdate, session: SessionDep,
                  staff: StaffDep, response: Response,
                  if_match: IfMatch = None) -> TableRead:
-    """Change a table's settings, participants or status (status only moves forward).
+    """Change a table's settings, participants or status.
+
+    The status only moves forward, `planning → open → matching → in_session → closed`, and
+    may skip steps; a move back is 409 with `current_status`, `requested_status` and
+    `allowed` (the statuses it may still move to). A closed table takes no change (409 with
+    `current_status` and the `fields` refused); closing it again changes nothing.
 
     Send `If-Match` with the ETag you read (`GET /tables/{id}`) so that a change made
     meanwhile by another organiser is not overwritten: a stale one gets 412 (a malformed one

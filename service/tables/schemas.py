@@ -65,7 +65,9 @@ class TableUpdate(InputSchema):
     venue: Annotated[CleanLine, Field(max_length=200)] | None = None
     host_country: ISO3 | None = None
     participants: list[ISO3] | None = Field(default=None, max_length=250)
-    status: TableStatus | None = None
+    status: TableStatus | None = Field(default=None, description=(
+        "Moves forward only, planning → open → matching → in_session → closed, and may skip "
+        "steps; a closed table stays closed and takes no other change"))
     rounds: Whole | None = Field(default=None, ge=1, le=100)
     tables_per_round: Whole | None = Field(default=None, ge=1, le=500)
     max_meetings_per_delegation: Whole | None = Field(default=None, ge=1, le=100)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -211,13 +212,15 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes, nullable={"host_country"})
     removed: list[str] = []
+    if "status" in changes:
+        _check_status(table, changes["status"])
     # Closing it again (a retry whose answer was lost) changes nothing, like any request
     # that changes nothing; any other change of a closed table is refused.
-    if table.status == "closed" and changes and changes != {"status": "closed"}:
-        raise Conflict("The table is closed; it cannot change any more.")
+    if fields := sorted(changes.keys() - {"status"}):
+        refuse_if_closed(table, f"its {', '.join(fields)} cannot change any more",
+                         fields=fields)
     if "status" in changes:
-        _check_status(table.status, changes.pop("status"))
-        table.status = data.status or table.status
+        table.status = changes.pop("status")
     if "participants" in changes:
         codes = changes.pop("participants")
         current = sorted(p.country_iso3 for p in table.participants)
@@ -272,11 +275,33 @@ def _check_removable(session: Session, table: CooperationTable, removed: list[st
             "the country.", pairings=held, countries=removed)
 
 
-def _check_status(current: str, new: str) -> None:
+def next_statuses(current: str) -> list[str]:
+    """The statuses a table in `current` may move to: any later one in the order
+    planning → open → matching → in_session → closed (steps may be skipped)."""
     order = list(TABLE_STATUSES)
-    if new == current:
+    return order[order.index(current) + 1:]
+
+
+def refuse_if_closed(table: CooperationTable, refused: str, *,
+                     fields: Sequence[str] = ()) -> None:
+    """Refuse a change of a closed table: 409 saying what was refused (`refused`), with the
+    table's `current_status` and the `fields` the request would change, if any."""
+    if table.status == "closed":
+        named: dict[str, Any] = {"fields": list(fields)} if fields else {}
+        raise Conflict(f"Table {table.id} is closed: {refused}. A closed table stays as it "
+                       "is (its status cannot go back); create a new table to meet again.",
+                       current_status="closed", **named)
+
+
+def _check_status(table: CooperationTable, new: str) -> None:
+    """Refuse a move back (409 naming the current and requested status and the allowed
+    ones); a move forward may skip steps, and the same status changes nothing."""
+    current = table.status
+    allowed = next_statuses(current)
+    if new == current or new in allowed:
         return
-    if order.index(new) < order.index(current):
-        allowed = order[order.index(current) + 1:]
-        raise Conflict(f"A table cannot go back from '{current}' to '{new}'.",
-                       allowed=allowed)
+    raise Conflict(
+        f"Table {table.id} cannot move back from '{current}' to '{new}': a table's status "
+        f"only moves forward ({' → '.join(TABLE_STATUSES)}). It may move to: "
+        f"{', '.join(allowed) or 'nothing, a closed table stays closed'}.",
+        current_status=current, requested_status=new, allowed=allowed)

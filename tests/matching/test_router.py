@@ -631,3 +631,35 @@ def test_matches_limit_of_the_largest_page_is_accepted(
 
     assert resp.status_code == 200, resp.text
     assert resp.json()["matches"] == []
+
+
+def test_plan_of_participants_without_candidates_is_stored_and_says_why(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """An empty plan is the table's current answer: it replaces the suggestions of an earlier
+    plan that no longer hold, and names each participant and why it has no meeting."""
+    organizer = make_key("organizer")
+    table = _table(app_client, organizer, participants=["BRA", "PER"])
+
+    resp = app_client.post(f"/api/v1/tables/{table['id']}/plan", headers=bearer(organizer))
+
+    assert resp.status_code == 201, resp.text
+    plan = resp.json()
+    assert (plan["number"], plan["meetings"], plan["summary"]["candidates"]) == (1, [], 0)
+    reasons = plan["summary"]["participants_without_meeting"]
+    assert sorted(reasons) == ["BRA", "PER"]
+    assert all(reason.startswith("no candidate pairing") for reason in reasons.values())
+
+
+def test_plan_of_a_closed_table_is_409_naming_its_status_and_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    organizer = make_key("organizer")
+    table = _table(app_client, organizer)
+    url = f"/api/v1/tables/{table['id']}"
+    closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(organizer))
+    assert closed.status_code == 200, closed.text
+
+    body = assert_problem(app_client.post(f"{url}/plan", headers=bearer(organizer)), 409)
+
+    assert body["current_status"] == "closed"
+    assert "no plan can be computed" in body["detail"]
+    assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0

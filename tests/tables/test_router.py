@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import CooperationTable
 from tests.conftest import KeyMaker, bearer
+from tests.factories import assert_problem
 
 TABLE: dict[str, Any] = {
     "name": "Mesa de prueba",
@@ -74,16 +75,69 @@ def test_update_table_with_bad_settings_is_rejected_and_unchanged(
     assert after == created
 
 
-def test_update_table_status_backwards_is_conflict(
+def test_update_table_status_backwards_is_conflict_naming_both_and_the_allowed_ones(
         app_client: TestClient, make_key: KeyMaker) -> None:
     key = make_key("organizer")
     table = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
     url = f"/api/v1/tables/{table['id']}"
     moved = app_client.patch(url, json={"status": "matching"}, headers=bearer(key))
     assert moved.status_code == 200
-    resp = app_client.patch(url, json={"status": "open"}, headers=bearer(key))
-    assert resp.status_code == 409
-    assert resp.json()["allowed"] == ["in_session", "closed"]
+    resp = app_client.patch(url, json={"status": "open", "rounds": 2}, headers=bearer(key))
+    body = assert_problem(resp, 409)
+    assert (body["current_status"], body["requested_status"]) == ("matching", "open")
+    assert body["allowed"] == ["in_session", "closed"]
+    assert "'matching'" in body["detail"]
+    assert "in_session, closed" in body["detail"]
+    assert app_client.get(url, headers=bearer(key)).json() == moved.json()
+
+
+@pytest.mark.parametrize("steps", [["open", "matching", "in_session", "closed"],
+                                   ["in_session"], ["matching", "closed"], ["closed"]])
+def test_update_table_status_moves_forward_and_may_skip_steps(
+        app_client: TestClient, make_key: KeyMaker, steps: list[str]) -> None:
+    key = make_key("organizer")
+    table = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    for step in steps:
+        resp = app_client.patch(f"/api/v1/tables/{table['id']}", json={"status": step},
+                                headers=bearer(key))
+        assert (resp.status_code, resp.json()["status"]) == (200, step), resp.text
+
+
+@pytest.mark.parametrize("status", ["planning", "open", "matching", "in_session"])
+def test_a_closed_table_cannot_go_back_to_any_status(
+        app_client: TestClient, make_key: KeyMaker, status: str) -> None:
+    key = make_key("organizer")
+    table = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{table['id']}"
+    closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(key)).json()
+
+    body = assert_problem(app_client.patch(url, json={"status": status}, headers=bearer(key)),
+                          409)
+
+    assert (body["current_status"], body["requested_status"]) == ("closed", status)
+    assert body["allowed"] == []
+    assert "closed table stays closed" in body["detail"]
+    assert app_client.get(url, headers=bearer(key)).json() == closed
+
+
+@pytest.mark.parametrize(("patch", "fields"), [
+    ({"rounds": 2}, ["rounds"]),
+    ({"participants": ["ARG", "BRA"], "weights": {"text": 0.5}}, ["participants", "weights"]),
+    ({"status": "closed", "host_country": None}, ["host_country"]),
+])
+def test_a_closed_table_refuses_settings_and_participants_naming_them(
+        app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any],
+        fields: list[str]) -> None:
+    key = make_key("organizer")
+    table = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{table['id']}"
+    closed = app_client.patch(url, json={"status": "closed"}, headers=bearer(key)).json()
+
+    body = assert_problem(app_client.patch(url, json=patch, headers=bearer(key)), 409)
+
+    assert (body["current_status"], body["fields"]) == ("closed", fields)
+    assert all(field in body["detail"] for field in fields)
+    assert app_client.get(url, headers=bearer(key)).json() == closed
 
 
 def test_create_table_with_end_before_start_is_422(
