@@ -165,10 +165,10 @@ def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
                       time_limit_s: TimeLimit = None) -> PlanRead:
     """Compute and store a new plan: exact selection of pairings, then the round schedule.
 
-    The plan gets the next number of the table; `Location` names it under `/plans`. A closed
-    table gets 409 and stores nothing (no number is taken). Participants with no candidate
-    pairing get a plan all the same, empty, naming each of them in
-    `participants_without_meeting` with the reason.
+    The plan gets the next number of the table; `Location` names it under `/plans`. A table
+    with fewer than two participants, or a closed one, gets 409 and stores nothing (no number
+    is taken). Participants with no candidate pairing get a plan all the same, empty, naming
+    each of them in `participants_without_meeting` with the reason.
     """
     table = get_table_or_raise(session, table_id)
     plan = service.compute_plan(session, cache, table=table, actor=staff,

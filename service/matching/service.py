@@ -248,6 +248,7 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     summary records the limit and the seconds the plan took.
     """
     refuse_if_closed(table, "no plan can be computed for it")
+    _check_participants(table)
     pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     held, open_elsewhere, ended = _held_pairs(session, table)
     capacity = _free_capacity(session, pairs, held)
@@ -306,6 +307,19 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         raise Conflict(f"Another plan of table {table.id} was stored at the same time; "
                        "nothing was stored. Compute the plan again.") from None
     return plan
+
+
+def _check_participants(table: CooperationTable) -> None:
+    """Refuse to plan a table with fewer than two participants (409): a meeting takes two
+    delegations, so such a plan would be empty."""
+    codes = sorted(p.country_iso3 for p in table.participants)
+    if len(codes) >= 2:
+        return
+    has = f"only one participant ({codes[0]})" if codes else "no participants"
+    raise Conflict(f"Table {table.id} has {has}; a plan pairs the delegations of at least two "
+                   f"countries. Add the participants first (PATCH /tables/{table.id} with "
+                   "`participants`), then compute the plan. Nothing was stored.",
+                   participants=codes)
 
 
 def plan_settings(table: CooperationTable) -> dict[str, Any]:

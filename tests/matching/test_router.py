@@ -633,6 +633,25 @@ def test_matches_limit_of_the_largest_page_is_accepted(
     assert resp.json()["matches"] == []
 
 
+@pytest.mark.parametrize("participants", [[], ["PER"]])
+def test_plan_of_a_table_with_fewer_than_two_participants_is_409_and_takes_no_number(
+        app_client: TestClient, make_key: KeyMaker, participants: list[str]) -> None:
+    organizer = make_key("organizer")
+    table = _table(app_client, organizer, participants=participants)
+    url = f"/api/v1/tables/{table['id']}"
+
+    refused = app_client.post(f"{url}/plan", headers=bearer(organizer))
+
+    body = assert_problem(refused, 409)
+    assert body["participants"] == participants
+    assert "Add the participants first" in body["detail"]
+    assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0
+    added = app_client.patch(url, json={"participants": ["BRA", "PER"]}, headers=bearer(organizer))
+    assert added.status_code == 200, added.text
+    planned = app_client.post(f"{url}/plan", headers=bearer(organizer))
+    assert (planned.status_code, planned.json()["number"]) == (201, 1), planned.text
+
+
 def test_plan_of_participants_without_candidates_is_stored_and_says_why(
         app_client: TestClient, make_key: KeyMaker) -> None:
     """An empty plan is the table's current answer: it replaces the suggestions of an earlier
