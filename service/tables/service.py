@@ -168,10 +168,16 @@ def list_tables(session: Session, *, status: str | None = None, limit: int = 50,
     return list(rows), session.scalar(count) or 0
 
 
-def _check_dates(starts: date, ends: date) -> None:
-    if ends < starts:
-        raise Unprocessable("ends_on must not be before starts_on.",
-                            errors=[{"field": "ends_on", "message": "before starts_on"}])
+def _check_dates(starts: date, ends: date, *, moved: str = "ends_on") -> None:
+    """Refuse an end before the start (422 naming `moved`, the date the request changed:
+    a PATCH of `starts_on` alone past the stored end names `starts_on`)."""
+    if ends >= starts:
+        return
+    if moved == "starts_on":
+        raise Unprocessable(f"starts_on must not be after ends_on ({ends.isoformat()}).",
+                            errors=[{"field": "starts_on", "message": "after ends_on"}])
+    raise Unprocessable("ends_on must not be before starts_on.",
+                        errors=[{"field": "ends_on", "message": "before starts_on"}])
 
 
 def create_table(session: Session, *, data: TableCreate) -> CooperationTable:
@@ -245,7 +251,8 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
         kept = {key: value for key, value in table.factor_affinity.items()
                 if factor_pair(key) not in named}
         changes["factor_affinity"] = merge_changes(kept, given)
-    _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on))
+    _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on),
+                 moved="ends_on" if "ends_on" in changes else "starts_on")
     for key, value in changes.items():
         setattr(table, key, value)
     if not session.is_modified(table):  # every value given equals the stored one

@@ -50,6 +50,14 @@ def test_create_table_by_role_gets_expected_status(
 
 @pytest.mark.parametrize(("patch", "field"), [
     ({"ends_on": "2026-12-01"}, "ends_on"),
+    ({"starts_on": "2026-12-10"}, "starts_on"),
+    ({"starts_on": "2026-12-10", "ends_on": "2026-12-08"}, "ends_on"),
+    ({"tables_per_round": 0}, "tables_per_round"),
+    ({"tables_per_round": -2}, "tables_per_round"),
+    ({"rounds": -1}, "rounds"),
+    ({"max_meetings_per_delegation": 0}, "max_meetings_per_delegation"),
+    ({"max_offers_per_need": 0}, "max_offers_per_need"),
+    ({"host_country": "XXX"}, "host_country"),
     ({"participants": ["ARG", "XXX"]}, "participants"),
     ({"participants": ["MOZ"]}, "participants"),
     ({"weights": {"text": -1}}, "weights"),
@@ -73,6 +81,24 @@ def test_update_table_with_bad_settings_is_rejected_and_unchanged(
     assert field in resp.text
     after = app_client.get(f"/api/v1/tables/{created['id']}", headers=bearer(key)).json()
     assert after == created
+
+
+@pytest.mark.parametrize(("patch", "error"), [
+    ({"starts_on": "2026-12-10"}, {"field": "starts_on", "message": "after ends_on"}),
+    ({"ends_on": "2026-12-06"}, {"field": "ends_on", "message": "before starts_on"}),
+    ({"starts_on": "2026-12-10", "ends_on": "2026-12-08"},
+     {"field": "ends_on", "message": "before starts_on"}),
+])
+def test_update_table_dates_out_of_order_names_the_date_sent_and_is_unchanged(
+        app_client: TestClient, make_key: KeyMaker, patch: dict[str, Any],
+        error: dict[str, str]) -> None:
+    key = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(key)).json()
+
+    resp = app_client.patch(f"/api/v1/tables/{created['id']}", json=patch, headers=bearer(key))
+
+    assert assert_problem(resp, 422)["errors"] == [error]
+    assert app_client.get(f"/api/v1/tables/{created['id']}", headers=bearer(key)).json() == created
 
 
 def test_update_table_status_backwards_is_conflict_naming_both_and_the_allowed_ones(
