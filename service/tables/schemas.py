@@ -54,7 +54,9 @@ class TableCreate(TableSettings):
     starts_on: Day
     ends_on: Day
     venue: Annotated[CleanLine, Field(max_length=200)] = ""
-    host_country: ISO3 | None = None
+    host_country: ISO3 | None = Field(default=None, description=(
+        "The country hosting the table (an enabled country). It need not take part: list it "
+        "in `participants` too for its delegation to have meetings"))
     participants: list[ISO3] = Field(default_factory=list, max_length=250)
 
 

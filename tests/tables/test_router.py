@@ -365,3 +365,33 @@ def test_a_table_stored_with_a_weight_now_too_small_is_read_with_its_ratios(
                                json={"weights": {"factor": 0.5}})
     assert changed.status_code == 200, changed.text
     assert changed.json()["weights"] == weights | {"factor": 0.5}
+
+
+def test_a_host_country_need_not_take_part_and_is_not_made_a_participant(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    key = make_key("organizer")
+    body = TABLE | {"host_country": "JAM"}  # hosts only: not among the participants
+
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key))
+    moved = app_client.patch(f"/api/v1/tables/{created.json()['id']}",
+                             json={"host_country": "CHL"}, headers=bearer(key))
+
+    assert created.status_code == 201, created.text
+    assert (created.json()["host_country"], created.json()["participants"]) == (
+        "JAM", TABLE["participants"])
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["host_country"], moved.json()["participants"]) == (
+        "CHL", TABLE["participants"])
+
+
+@pytest.mark.parametrize("host", ["XXX", "MOZ"])  # unknown; not a member country
+def test_create_table_with_an_unknown_host_is_422_naming_it_and_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker, host: str) -> None:
+    key = make_key("organizer")
+
+    resp = app_client.post("/api/v1/tables", json=TABLE | {"host_country": host},
+                           headers=bearer(key))
+
+    assert assert_problem(resp, 422)["errors"] == [
+        {"field": "host_country", "message": f"unknown or not enabled: {host}"}]
+    assert app_client.get("/api/v1/tables", headers=bearer(key)).json()["total"] == 0
