@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import CooperationTable, Country, Need, Offer, Plan
 from service.auth.service import Principal
-from service.matching.service import changed_since, plan_settings
+from service.matching.plans import changed_since, plan_settings
 from service.tabular import Cell, Sheet
 
 SCHEDULE_HEADER = [

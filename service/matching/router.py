@@ -25,7 +25,7 @@ from service.deps import (
 from service.errors import NotFound
 from service.errors_doc import created, responses
 from service.items.service import Kind
-from service.matching import service
+from service.matching import plans, service
 from service.matching.export import plan_sheets
 from service.matching.schemas import (
     Component,
@@ -150,7 +150,7 @@ def _plan_read(plan: Plan, table: CooperationTable) -> PlanRead:
         id=plan.id, table_id=plan.table_id, number=plan.number,
         scoring_version=plan.scoring_version, created_at=plan.created_at,
         created_by=plan.created_by, summary=plan.summary,
-        changed_since=service.changed_since(service.plan_settings(table), plan.summary,
+        changed_since=plans.changed_since(plans.plan_settings(table), plan.summary,
                                             plan.scoring_version),
         meetings=[MeetingRead.model_validate(m) for m in plan.meetings],
         left_out=[MeetingRead.model_validate(m) for m in plan.left_out],
@@ -171,7 +171,7 @@ def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
     each of them in `participants_without_meeting` with the reason.
     """
     table = get_table_or_raise(session, table_id)
-    plan = service.compute_plan(session, cache, table=table, actor=staff,
+    plan = plans.compute_plan(session, cache, table=table, actor=staff,
                                 time_limit_s=time_limit_s)
     response.headers["Location"] = f"/api/v1/tables/{table.id}/plans/{plan.number}"
     return _plan_read(plan, table)
@@ -191,7 +191,7 @@ def get_table_plan(table_id: Id, session: SessionDep, principal: PrincipalDep,
                    fmt: PlanFormat = "json") -> PlanRead | Response:
     """Get the latest plan of a table, as JSON or as a spreadsheet to print."""
     table = get_table_or_raise(session, table_id)
-    plan = service.latest_plan(session, table)
+    plan = plans.latest_plan(session, table)
     if plan is None:
         raise NotFound(f"Table {table_id} has no plan yet; POST /tables/{table_id}/plan.")
     return _plan_response(session, table, plan, principal, fmt)
@@ -205,10 +205,10 @@ def list_table_plans(
 ) -> Page[PlanSummaryRead]:
     """List the stored plans of a table, newest first, with their summaries (no meetings)."""
     table = get_table_or_raise(session, table_id)
-    rows, total = service.list_plans(session, table, limit=window.limit, offset=window.offset)
-    settings = service.plan_settings(table)  # the same for every plan of the page
+    rows, total = plans.list_plans(session, table, limit=window.limit, offset=window.offset)
+    settings = plans.plan_settings(table)  # the same for every plan of the page
     return window.page(Page[PlanSummaryRead], [
-        PlanSummaryRead.model_validate({**row._mapping, "changed_since": service.changed_since(
+        PlanSummaryRead.model_validate({**row._mapping, "changed_since": plans.changed_since(
             settings, row.summary, row.scoring_version)}) for row in rows], total)
 
 
@@ -219,7 +219,7 @@ def get_table_plan_by_number(table_id: Id, number: PlanNumber, session: SessionD
                              fmt: PlanFormat = "json") -> PlanRead | Response:
     """Get one stored plan of a table by its number, as JSON or as a spreadsheet."""
     table = get_table_or_raise(session, table_id)
-    plan = service.plan_by_number(session, table, number)
+    plan = plans.plan_by_number(session, table, number)
     if plan is None:
         raise NotFound(f"Table {table_id} has no plan number {number}; "
                        f"GET /tables/{table_id}/plans lists its plans.")

@@ -19,7 +19,7 @@ from service.auth.service import Principal
 from service.errors import ServiceError
 from service.followups import service as followups
 from service.followups.schemas import ActivityCreate, NoteCreate
-from service.matching import service as matching
+from service.matching import plans
 from service.matching.index import IndexCache
 from service.pairings import lifecycle
 from service.pairings import service as pairings
@@ -116,7 +116,7 @@ def load_demo_lifecycle(session: Session, table_name: str) -> int:
         Pairing.table_id == table.id, Pairing.stage != "suggested")) or 0
     if acted:
         return 0
-    matching.compute_plan(session, IndexCache(), table=table, actor=SECRETARIAT)
+    plans.compute_plan(session, IndexCache(), table=table, actor=SECRETARIAT)
     table.status = "in_session"
     table.version += 1
     session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Offer
 from service import planning
 from service.auth.service import create_key
-from service.matching import service as matching_service
+from service.matching import plans as matching_plans
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, created, get, history, make_world, moved
@@ -83,7 +83,7 @@ def test_a_pairing_opened_while_the_plan_computed_is_a_conflict_that_stores_noth
     world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
     loose = created(world, table_id=None)
     # As if the pairing had been opened by another request after the plan read the open ones.
-    monkeypatch.setattr(matching_service, "_held_pairs", lambda *_: ({}, set(), set()))
+    monkeypatch.setattr(matching_plans, "_held_pairs", lambda *_: ({}, set(), set()))
 
     resp = world.client.post(f"{API}/tables/{world.table_id}/plan", headers=bearer(world.admin))
 
@@ -466,7 +466,7 @@ def test_a_plan_stored_without_its_settings_says_it_cannot_tell(
         app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
     world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
     number = plan(world, world.table_id)["number"]
-    stored = matching_service.plan_by_number(
+    stored = matching_plans.plan_by_number(
         session, session.get_one(CooperationTable, world.table_id), number)
     assert stored is not None
     stored.summary = {k: v for k, v in stored.summary.items() if k != "settings"}
