@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,14 +36,33 @@ def get_country_or_raise(session: Session, iso3: str, *, lock: bool = False) -> 
     return country
 
 
-def require_enabled_country(session: Session, iso3: str) -> Country:
-    """Return a country that may take part, or raise 422 naming the problem."""
-    country = session.get(Country, upper_code(iso3))
+def require_country(session: Session, iso3: str, *, field: str = "country") -> Country:
+    """Return the country with this ISO3 code (any letter case), or raise 422 naming `field`
+    and the code."""
+    country = (session.get(Country, upper_code(iso3))
+               if re.fullmatch(r"[A-Za-z]{3}", iso3) else None)  # never look up malformed text
     if country is None:
         raise Unprocessable(
             f"Unknown country code '{iso3}': use an ISO 3166-1 alpha-3 code such as ARG.",
-            errors=[{"field": "country", "message": "unknown country code"}],
+            errors=[{"field": field, "message": "unknown country code"}],
         )
+    return country
+
+
+def require_factor(session: Session, code: str, *, field: str = "factor") -> Factor:
+    """Return the accelerator factor with this code (lower case, as stored), or raise 422
+    naming `field`, the code and the known codes."""
+    factor = session.get(Factor, code) if re.fullmatch(r"[a-z][a-z0-9_]*", code) else None
+    if factor is None:
+        known = ", ".join(session.scalars(select(Factor.code).order_by(Factor.position)))
+        raise Unprocessable(f"Unknown accelerator factor '{code}'. Known: {known}.",
+                            errors=[{"field": field, "message": "unknown factor"}])
+    return factor
+
+
+def require_enabled_country(session: Session, iso3: str) -> Country:
+    """Return a country that may take part, or raise 422 naming the problem."""
+    country = require_country(session, iso3)
     if not country.enabled:
         raise Unprocessable(
             f"{country.name} ({country.iso3}) is not enabled to take part; "

@@ -11,12 +11,12 @@ from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Factor, Need, Offer, Pairing
+from models import Need, Offer, Pairing
 from service import revisions, versions
 from service.auth.service import Principal
 from service.codes import lower_code, upper_code
 from service.config import get_settings
-from service.countries.service import require_enabled_country
+from service.countries.service import require_enabled_country, require_factor
 from service.cursors import decode_cursor, encode_cursor
 from service.db import contains_text
 from service.errors import (
@@ -118,13 +118,6 @@ def check_if_match(item: ItemRow, if_match: str | None) -> None:
     versions.check_if_match(item, if_match, what=f"The {type(item).__name__.lower()}")
 
 
-def _require_factor(session: Session, code: str) -> None:
-    if session.get(Factor, code) is None:
-        known = ", ".join(session.scalars(select(Factor.code).order_by(Factor.position)))
-        raise Unprocessable(f"Unknown accelerator factor '{code}'. Known: {known}.",
-                            errors=[{"field": "factor", "message": "unknown factor"}])
-
-
 def _require_language(language: str) -> None:
     supported = get_settings().languages
     if language not in supported:
@@ -156,7 +149,7 @@ def create_item(session: Session, *, kind: Kind, data: ItemCreateBase,
         if country_code != principal.country:
             raise Forbidden(f"This key may only submit for {principal.country}.")
     country = require_enabled_country(session, country_code)
-    _require_factor(session, data.factor)
+    require_factor(session, data.factor)
     language = data.language
     if language is None:
         candidates = [lang for lang in country.languages if lang in get_settings().languages]
@@ -207,7 +200,7 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(changes)
     if "factor" in changes:
-        _require_factor(session, changes["factor"])
+        require_factor(session, changes["factor"])
         changes["factor_code"] = changes.pop("factor")
     if "language" in changes:
         _require_language(changes["language"])
