@@ -31,9 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options_named(exc: ServiceError, args: argparse.Namespace) -> str:
-    """The command's options behind the fields an error names, e.g. " (--country)"."""
+    """The command's options behind the fields an error names, e.g. " (--country)"; a query
+    parameter of the API (`query.country`) is the option of its name."""
     options = [f"--{field.replace('_', '-')}" for e in exc.errors or []
-               if isinstance(field := e.get("field"), str) and field in vars(args)]
+               if isinstance(field := e.get("field"), str)
+               and (field := field.removeprefix("query.")) in vars(args)]
     return f" ({', '.join(dict.fromkeys(options))})" if options else ""
 
 

@@ -51,7 +51,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     require_migrated_database()
     with session_scope(writes=False) as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
-                          date_from=args.date_from, date_to=args.date_to)
+                          date_from=args.date_from, date_to=args.date_to,
+                          country=args.country, factor=args.factor)
         if fmt in ("svg", "png"):
             data: bytes = network_image(session, scope, "svg" if fmt == "svg" else "png")
             headline = ""
@@ -84,4 +85,10 @@ def add_commands(sub: Any) -> None:
                    help="only pairings created on or after this day (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", type=_day,
                    help="only pairings created on or before this day (YYYY-MM-DD)")
+    p.add_argument("--country", metavar="ISO3",
+                   help="only pairings where this country (ISO 3166-1 alpha-3 code, e.g. GTM) "
+                        "is provider or recipient")
+    p.add_argument("--factor", metavar="CODE",
+                   help="only pairings whose need is on this accelerator factor "
+                        "(e.g. migration)")
     p.set_defaults(func=cmd_report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pycountry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,12 +39,14 @@ def get_country_or_raise(session: Session, iso3: str, *, lock: bool = False) -> 
 
 def require_country(session: Session, iso3: str, *, field: str = "country") -> Country:
     """Return the country with this ISO3 code (any letter case), or raise 422 naming `field`
-    and the code."""
+    and the code (an ISO 3166-1 alpha-2 code gets its alpha-3 twin as the example)."""
     country = (session.get(Country, upper_code(iso3))
                if re.fullmatch(r"[A-Za-z]{3}", iso3) else None)  # never look up malformed text
     if country is None:
+        twin = pycountry.countries.get(alpha_2=iso3) if re.fullmatch(r"[A-Za-z]{2}", iso3) else None
+        example = f"{twin.alpha_3} ({twin.name})" if twin is not None else "ARG"
         raise Unprocessable(
-            f"Unknown country code '{iso3}': use an ISO 3166-1 alpha-3 code such as ARG.",
+            f"Unknown country code '{iso3}': use an ISO 3166-1 alpha-3 code such as {example}.",
             errors=[{"field": field, "message": "unknown country code"}],
         )
     return country

@@ -22,6 +22,7 @@ def sheets(report: Report) -> list[Sheet]:
     summary = Sheet("summary", ["item", "value"], [
         ["table_id", scope.table_id], ["table_name", scope.table_name],
         ["from", scope.date_from], ["to", scope.date_to], ["country", scope.country],
+        ["country_filter", scope.country_filter], ["factor", scope.factor],
         ["generated_at", scope.generated_at], ["as_of", scope.as_of],
         ["headline", report.headline.text],
     ])

@@ -24,12 +24,16 @@ from service.followups.service import overdue_clause
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Which pairings a report covers: one table or all, created within a date range, and
-    for country keys only the rows where that country is recipient or provider."""
+    for country keys only the rows where that country is recipient or provider. The filters
+    narrow it further: `country_filter` keeps the pairings where that country is recipient or
+    provider, `factor` those whose need is on that factor (the factor they are counted under)."""
 
     table_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
     country: str | None = None
+    country_filter: str | None = None
+    factor: str | None = None
 
 
 def _start_of(day: date) -> datetime:
@@ -45,9 +49,11 @@ def conditions(scope: Scope) -> list[ColumnElement[bool]]:
         conds.append(Pairing.created_at >= _start_of(scope.date_from))
     if scope.date_to is not None and scope.date_to < date.max:  # date.max: no end
         conds.append(Pairing.created_at < _start_of(scope.date_to + timedelta(days=1)))
-    if scope.country is not None:
-        conds.append(or_(Pairing.recipient_iso3 == scope.country,
-                         Pairing.provider_iso3 == scope.country))
+    for country in (scope.country, scope.country_filter):
+        if country is not None:
+            conds.append(or_(Pairing.recipient_iso3 == country, Pairing.provider_iso3 == country))
+    if scope.factor is not None:
+        conds.append(Pairing.need_id.in_(select(Need.id).where(Need.factor_code == scope.factor)))
     return conds
 
 

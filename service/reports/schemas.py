@@ -26,6 +26,13 @@ class ReportScope(Schema):
     date_from: date | None = Field(description="Pairings created on or after this day (UTC)")
     date_to: date | None = Field(description="Pairings created on or before this day (UTC)")
     country: str | None = Field(description="Set for country keys: only this country's rows")
+    country_filter: str | None = Field(
+        default=None, examples=["GTM"],
+        description="The `country` filter: only pairings where this country is provider or "
+                    "recipient")
+    factor: str | None = Field(
+        default=None, examples=["migration"],
+        description="The `factor` filter: only pairings whose need is on this factor")
     generated_at: datetime
     as_of: date = Field(description="Day against which follow-up lateness is judged")
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from models import OUTCOME_STAGES, STAGES, CooperationTable, TableParticipant, utcnow
 from service.auth.service import Principal
+from service.codes import lower_code
+from service.countries.service import require_country, require_factor
 from service.errors import NotFound, Unprocessable
 from service.followups.service import today
 from service.reports import network, queries
@@ -32,15 +34,22 @@ OUTCOMES = ("expression_of_interest", "commitment", "agreement")
 
 
 def scope_for(session: Session, *, principal: Principal, table_id: int | None = None,
-              date_from: date | None = None, date_to: date | None = None) -> Scope:
-    """Check the request and return its scope (country keys: their own rows only)."""
+              date_from: date | None = None, date_to: date | None = None,
+              country: str | None = None, factor: str | None = None) -> Scope:
+    """Check the request and return its scope (country keys: their own rows only; the
+    `country` and `factor` filters, any letter case, narrow it further, 422 if unknown)."""
     if table_id is not None and session.get(CooperationTable, table_id) is None:
         raise NotFound(f"No cooperation table with id {table_id}.")
     if date_from is not None and date_to is not None and date_to < date_from:
         raise Unprocessable("`to` must not be before `from`.",
                             errors=[{"field": "query.to", "message": "before from"}])
-    country = None if principal.is_staff else principal.country
-    return Scope(table_id=table_id, date_from=date_from, date_to=date_to, country=country)
+    if country is not None:
+        country = require_country(session, country, field="query.country").iso3
+    if factor is not None:
+        factor = require_factor(session, lower_code(factor), field="query.factor").code
+    return Scope(table_id=table_id, date_from=date_from, date_to=date_to,
+                 country=None if principal.is_staff else principal.country,
+                 country_filter=country, factor=factor)
 
 
 def _counts(by_stage: dict[str, int]) -> dict[str, int]:
@@ -160,7 +169,8 @@ def build_report(session: Session, scope: Scope, *, as_of: date | None = None) -
     return Report(
         scope=ReportScope(table_id=scope.table_id, table_name=table.name if table else None,
                           date_from=scope.date_from, date_to=scope.date_to,
-                          country=scope.country, generated_at=utcnow(), as_of=as_of),
+                          country=scope.country, country_filter=scope.country_filter,
+                          factor=scope.factor, generated_at=utcnow(), as_of=as_of),
         headline=headline(by_stage),
         stages=[StageRow(stage=s, count=by_stage.get(s, 0)) for s in STAGES],
         factors=_factors(session, counts),
@@ -173,17 +183,19 @@ def build_report(session: Session, scope: Scope, *, as_of: date | None = None) -
 
 def network_image(session: Session, scope: Scope, fmt: network.ImageFormat) -> bytes:
     """Draw who cooperates with whom in a scope (a table's participants without outcomes
-    appear too, in grey) and return SVG or PNG bytes."""
+    appear too, in grey, unless the scope keeps one country's pairings) and return SVG or
+    PNG bytes."""
     table = session.get(CooperationTable, scope.table_id) if scope.table_id else None
     nodes: list[str] = []
-    if table is not None and scope.country is None:
+    if table is not None and scope.country is None and scope.country_filter is None:
         nodes = list(session.scalars(select(TableParticipant.country_iso3).where(
             TableParticipant.table_id == table.id)))
     title = table.name if table else "South–South cooperation: all tables"
     if scope.date_from or scope.date_to:
         title += f" ({scope.date_from or '…'} – {scope.date_to or '…'})"
-    if scope.country:
-        title += f" — {scope.country}"
+    for part in dict.fromkeys((scope.country, scope.country_filter, scope.factor)):
+        if part:
+            title += f" — {part}"
     counts = queries.pairing_counts(session, scope)
     return network.render(_pair_stages(counts), fmt=fmt, title=title,
                           subtitle=headline(_by_stage(counts)).text, nodes=nodes)

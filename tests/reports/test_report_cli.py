@@ -117,6 +117,38 @@ def test_report_command_over_all_tables_and_bad_arguments(
         main(["report", "first", "--out", str(out)])
 
 
+def test_report_command_filters_by_country_and_factor(table_id: int, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "per.json"
+    assert main(["report", str(table_id), "--out", str(out), "--country", "per",
+                 "--factor", "Migration", "--from", "2000-01-01"]) == 0
+    assert "1 outcome = 0 expressions of interest + 1 commitment" in capsys.readouterr().out
+    report = json.loads(out.read_text("utf-8"))
+    assert (report["scope"]["country_filter"], report["scope"]["factor"]) == ("PER", "migration")
+    assert [(c["provider"], c["recipient"]) for c in report["matrix"]["cells"]] == [
+        ("CHL", "PER")]
+    assert main(["report", "all", "--out", str(tmp_path / "per.csv"), "--country", "PER"]) == 0
+    rows = list(csv.reader(io.StringIO((tmp_path / "per.csv").read_text("utf-8-sig"))))
+    assert ["country_filter", "PER"] in rows
+    assert ["commitment", "1"] in rows
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--country", "GT", "error: Unknown country code 'GT': use an ISO 3166-1 alpha-3 code "
+                        "such as GTM (Guatemala). (--country)"),
+    ("--factor", "fishing", "error: Unknown accelerator factor 'fishing'. Known: "),
+])
+def test_report_command_refuses_an_unknown_country_or_factor(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str,
+        value: str, said: str) -> None:
+    out = tmp_path / "x.json"
+    assert main(["report", str(table_id), "--out", str(out), option, value]) == 1
+    err = capsys.readouterr().err
+    assert said in err
+    assert err.rstrip().endswith(f"({option})")
+    assert not out.exists()
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("committed_db")
 def test_demo_takes_its_table_through_every_stage_once(tmp_path: Path) -> None:
