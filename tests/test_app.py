@@ -205,8 +205,8 @@ def test_an_unknown_query_parameter_is_named_with_those_the_operation_takes(
                               headers=bearer(make_key("admin")))
 
     body = assert_problem(response, 422, "query.date_from")
-    assert body["detail"] == ("Unknown query parameter: date_from. This operation takes: from, "
-                              "to, format.")
+    assert body["detail"] == ("Unknown query parameter: date_from. This operation takes: "
+                              "format, from, to, country, factor.")
 
 
 @pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])
