@@ -4,54 +4,20 @@ a downgrade/upgrade step that keeps the stored offers and needs."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from service.auth.service import create_key
-from service.config import get_settings
 from service.countries.seed import seed_reference
-from service.db import make_engine, reset_engines
 from service.demo.load import load_demo
-from service.main import create_app
 from service.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
-from tests.reliability.conftest import load_bench
-
-crash = load_bench("crash")
+from tests.migrations.conftest import client_on
 
 CORE_TABLES = {"countries", "groupings", "country_groupings", "factors", "offers", "needs",
                "api_keys", "index_revisions", "cooperation_tables"}
-
-
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database that exists only for this test."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    with crash.throwaway_database("postgresql" if server else "sqlite", server, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def fresh_engine(fresh_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def no_encoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Store items without computing text vectors (the migrations do not touch them)."""
-    monkeypatch.setenv("ENCODE_ON_WRITE", "false")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -188,14 +154,9 @@ def test_a_service_on_a_database_behind_its_migrations_says_so(
     # before the revision adding the offers' change_seq, which the code reads
     downgrade(fresh_url, "9d3e6b2f7c10")
     behind = current_revision(fresh_engine)
-    monkeypatch.setenv("DATABASE_URL", fresh_url)
-    reset_engines()
-    try:
-        with TestClient(create_app()) as client:
-            offers = client.get("/api/v1/offers", headers={"Authorization": f"Bearer {secret}"})
-            ready = client.get("/ready")
-    finally:
-        reset_engines()
+    with client_on(fresh_url, monkeypatch) as client:
+        offers = client.get("/api/v1/offers", headers={"Authorization": f"Bearer {secret}"})
+        ready = client.get("/ready")
 
     assert offers.status_code == 503, offers.text
     assert offers.headers["content-type"] == "application/problem+json"
