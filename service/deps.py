@@ -18,7 +18,9 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
+from service.codes import lower_code
 from service.config import Settings, get_settings
+from service.countries import service as countries_service
 from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, Unprocessable, invalid_cursor
@@ -112,14 +114,54 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID), DIGITS]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID), DIGITS]
 """A list filter by the id of a related row."""
 
-CountryFilter = Annotated[str | None, Query(
-    min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$",
-    description="ISO 3166-1 alpha-3 country code")]
-"""A list filter by country: three letters (any case), else 422 naming the parameter."""
 
-FactorFilter = Annotated[str | None, Query(max_length=40, description="Accelerator factor code "
-                                           "(any case)")]
-"""A list filter by factor; codes are lower case, so the filter is compared lower-cased."""
+def country_query(meaning: str, *, name: str = "country") -> Any:
+    """The query parameter `name` of a filter by country, described as `meaning` (e.g. "Only
+    the pairings where this country is provider or recipient") and then as every such filter."""
+    return Query(alias=name, max_length=40, examples=["GTM"], description=(
+        f"{meaning}. The ISO 3166-1 alpha-3 code, in any letter case (e.g. `GTM` for "
+        "Guatemala); a disabled country still filters (its past rows are kept). An unknown or "
+        "malformed code is a 422 naming the parameter and the code (a two-letter code is "
+        "answered with its three-letter one: `GT` with `GTM`)."))
+
+
+def factor_query(meaning: str) -> Any:
+    """The query parameter `factor` of a filter by accelerator factor, described as `meaning`
+    and then as every such filter."""
+    return Query(alias="factor", max_length=40, examples=["migration"], description=(
+        f"{meaning}. The factor's code as `GET /factors` lists it, in any letter case (e.g. "
+        "`migration`). An unknown or malformed code is a 422 naming the parameter and the "
+        "code, and listing the known codes."))
+
+
+def _code_filter(query: Any, check: Callable[[Session, str], str]) -> Any:
+    """The dependency of a list filter: the code given in `query`, as `check` returns it, or
+    None when absent (then no lookup)."""
+
+    def dependency(session: SessionDep, code: str | None = None) -> str | None:
+        return None if code is None else check(session, code)
+
+    # The parameter's name and description vary per list, and the string annotations of this
+    # module could not name them: FastAPI is given the annotation itself.
+    dependency.__annotations__["code"] = Annotated[str | None, query]
+    return Depends(dependency)
+
+
+def country_filter(meaning: str, *, name: str = "country") -> Any:
+    """Build the dependency of a list filter by country (`country_query`): its ISO3 code as
+    stored, or None when absent. The code is checked as the reports check theirs
+    (`require_country`: one lookup by primary key, none for a malformed code)."""
+    return _code_filter(country_query(meaning, name=name), lambda session, code: (
+        countries_service.require_country(session, code, field=f"query.{name}").iso3))
+
+
+def factor_filter(meaning: str) -> Any:
+    """Build the dependency of a list filter by factor (`factor_query`): its code as stored
+    (lower case), or None when absent, checked as the reports check theirs (`require_factor`:
+    one lookup by primary key; an unknown code's answer also lists the known ones)."""
+    return _code_filter(factor_query(meaning), lambda session, code: (
+        countries_service.require_factor(session, lower_code(code), field="query.factor").code))
+
 
 MAX_OFFSET = 1_000_000
 PageT = TypeVar("PageT", bound=Page[Any])

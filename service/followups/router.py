@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from models import FollowupActivity
 from service.cursors import encode_due_cursor
 from service.deps import (
-    CountryFilter,
     DueWindowDep,
     IdFilter,
     IfMatch,
@@ -18,6 +17,7 @@ from service.deps import (
     RowId,
     SessionDep,
     WindowDep,
+    country_filter,
 )
 from service.errors_doc import responses, versioned
 from service.followups import service
@@ -142,16 +142,22 @@ def list_notes(pairing_id: Id, session: SessionDep, principal: PrincipalDep,
     return window.page(Page[NoteRead], [NoteRead.model_validate(n) for n in rows], total)
 
 
+ActivityCountry = Annotated[str | None, country_filter(
+    "Only the activities of the pairings where this country is provider or recipient")]
+ResponsibleCountry = Annotated[str | None, country_filter(
+    "Only the activities this country must carry out", name="responsible")]
+
+
 @router.get("/followups", response_model=Page[ActivityRead],
             responses=responses(400, 401, 422))
 def list_followups(
     session: SessionDep,
     principal: PrincipalDep,
     window: DueWindowDep,
+    country: ActivityCountry,
+    responsible: ResponsibleCountry,
     overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
                                                       "activities")] = None,
-    country: CountryFilter = None,
-    responsible: CountryFilter = None,
     table_id: IdFilter = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
 from service.deps import (
-    CountryFilter,
-    FactorFilter,
     IfMatch,
     PageLimit,
     PrincipalDep,
     SessionDep,
     SettingsDep,
+    country_filter,
+    factor_filter,
     page_size,
 )
 from service.errors_doc import responses, versioned
@@ -56,8 +56,8 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         session: SessionDep,
         principal: PrincipalDep,
         settings: SettingsDep,
-        country: CountryFilter = None,
-        factor: FactorFilter = None,
+        country: Annotated[str | None, country_filter(f"Only the {plural} of this country")],
+        factor: Annotated[str | None, factor_filter(f"Only the {plural} on this factor")],
         language: Annotated[str | None, Query(min_length=2, max_length=2,
                                               description="ISO 639-1 code (any case)")] = None,
         modality: Modality | None = None,

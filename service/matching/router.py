@@ -11,8 +11,6 @@ from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
 from service.deps import (
-    CountryFilter,
-    FactorFilter,
     IndexCacheDep,
     PrincipalDep,
     RowId,
@@ -20,6 +18,8 @@ from service.deps import (
     SettingsDep,
     StaffDep,
     WindowDep,
+    country_filter,
+    factor_filter,
     page_size,
 )
 from service.errors import NotFound
@@ -103,13 +103,18 @@ def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
     return _matches("offer", item_id, session, cache, principal, page_size(limit, settings))
 
 
+PairFactor = Annotated[str | None, factor_filter(
+    "Only the pairs where the need or the offer is on this accelerator factor")]
+PairCountry = Annotated[str | None, country_filter(
+    "Only the pairs where the need or the offer is of this country")]
+
+
 @router.get("/tables/{table_id}/suggestions", response_model=SuggestionList,
             responses=responses(400, 401, 403, 404, 422))
 def list_table_suggestions(
     table_id: Id, session: SessionDep, cache: IndexCacheDep, _staff: StaffDep,
-    factor: FactorFilter = None,
-    country: CountryFilter = None,
-    *,
+    factor: PairFactor,
+    country: PairCountry,
     window: WindowDep,
 ) -> SuggestionList:
     """Ranked (need, offer) pairs among the table's participants (organisers), best first,

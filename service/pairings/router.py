@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from models import CooperationTable, Need, Offer
 from service.deps import (
     AfterWindowDep,
-    CountryFilter,
     IdFilter,
     IfMatch,
     IndexCacheDep,
     KeysetWindowDep,
     PrincipalDep,
     SessionDep,
+    country_filter,
 )
 from service.errors_doc import responses, versioned
 from service.matching import service as matching
@@ -76,14 +76,18 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
                                action=action)
 
 
+PairingCountry = Annotated[str | None, country_filter(
+    "Only the pairings where this country is provider or recipient")]
+
+
 @router.get("", response_model=Page[PairingRead], responses=responses(400, 401, 422))
 def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
     window: KeysetWindowDep,
+    country: PairingCountry,
     table_id: IdFilter = None,
     stage: Stage | None = None,
-    country: CountryFilter = None,  # the recipient or the provider
     need_id: IdFilter = None,
     offer_id: IdFilter = None,
 ) -> Page[PairingRead]:

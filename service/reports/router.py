@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import tabular
 from service.auth.service import Principal
-from service.deps import PrincipalDep, RowId, SessionDep
+from service.deps import PrincipalDep, RowId, SessionDep, country_query, factor_query
 from service.errors_doc import responses
 from service.reports import export, network
 from service.reports.queries import Scope
@@ -28,17 +28,13 @@ From = Annotated[Day | None, Query(alias="from", description="Pairings created o
                                                               "this day (UTC)")]
 To = Annotated[Day | None, Query(alias="to", description="Pairings created on or before "
                                                           "this day (UTC)")]
-CountryParam = Annotated[str | None, Query(
-    max_length=40, examples=["GTM"],
-    description="Only the pairings where this country (ISO 3166-1 alpha-3 code, any case, "
-                "e.g. `GTM` for Guatemala) is provider or recipient; an unknown code is a 422. "
-                "A country key's report stays limited to its own rows: with another country, "
-                "it shows the pairings between the two.")]
-FactorParam = Annotated[str | None, Query(
-    max_length=40, examples=["migration"],
-    description="Only the pairings whose need is on this accelerator factor (code, any case, "
-                "e.g. `migration`), the factor the `factors` view counts them under; an "
-                "unknown code is a 422.")]
+# Checked by `scope_for`, which the command line shares, with the same check as every list's.
+CountryParam = Annotated[str | None, country_query(
+    "Only the pairings where this country is provider or recipient; a country key's report "
+    "stays limited to its own rows (with another country: the pairings between the two)")]
+FactorParam = Annotated[str | None, factor_query(
+    "Only the pairings whose need is on this accelerator factor, the factor the `factors` "
+    "view counts them under")]
 
 
 @dataclass(frozen=True, slots=True)
