@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import socket
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,14 @@ from service.tabular import append_row
 
 COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", "description",
            "target_population", "capacity", "status", "version")
+
+
+def free_port() -> str:
+    """A port no process listens on now (the system's choice), for a `serve` whose uvicorn is
+    replaced: `serve` checks its port is free before starting, and 8000 may be taken."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from service.auth import service as auth_service
 from service.cli import ops
 from service.db import reset_engines
-from tests.cli.helpers import run
+from tests.cli.helpers import free_port, run
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_serve_leaves_sigterm_to_the_server(
     monkeypatch.setattr(uvicorn, "run",
                         lambda *_a, **_kw: seen.append(signal.getsignal(signal.SIGTERM)))
 
-    status, _out, err = run(capsys, "serve")
+    status, _out, err = run(capsys, "serve", "--port", free_port())
 
     assert status == 0, err
     assert seen == [signal.SIG_DFL]  # uvicorn installs its own, and raises SIGTERM again after
@@ -102,11 +102,12 @@ def test_serve_from_another_thread_leaves_the_signals_alone(
 
     monkeypatch.setattr(uvicorn, "run", lambda *_a, **_kw: None)
     before = signal.getsignal(signal.SIGTERM)
+    port = free_port()
     results: list[int | BaseException] = []
 
     def serve() -> None:
         try:
-            results.append(main(["serve"]))
+            results.append(main(["serve", "--port", port]))
         except BaseException as exc:  # the test reports what came out
             results.append(exc)
 

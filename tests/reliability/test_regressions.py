@@ -52,6 +52,7 @@ from service.config import MAX_IN_FLIGHT_CEILING, get_settings
 from service.db import make_engine, reset_engines, session_scope
 from service.schemas import MAX_ID
 from service.versions import MALFORMED_IF_MATCH
+from tests.cli.helpers import free_port
 from tests.factories import API, assert_problem
 from tests.reliability.conftest import SCHEMA_APP, World
 
@@ -264,7 +265,7 @@ def test_serve_uses_the_nodelay_protocol(monkeypatch: pytest.MonkeyPatch,
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: seen.update(kw))
 
-    assert main(["serve", "--workers", "2"]) == 0
+    assert main(["serve", "--workers", "2", "--port", free_port()]) == 0
     assert seen["http"] is NoDelayHTTPProtocol
     assert seen["workers"] == 2
 
