@@ -67,10 +67,11 @@ def overdue_clause(as_of: date) -> ColumnElement[bool]:
 
 def allowed_statuses(activity: FollowupActivity, pairing: Pairing) -> list[str]:
     """Return the statuses a change may move the activity to: the next ones while its pairing
-    is followed; once the pairing is declined or withdrawn, only `cancelled` (if still open,
-    as only an activity of a pairing closed before closings cancelled activities can be)."""
+    is followed; none once the pairing is declined or withdrawn, since closing it cancelled
+    its open activities (`cancel_open_activities`; migration d0ba640f230b for those closed
+    before)."""
     if pairing.stage not in FOLLOWED_STAGES:
-        return ["cancelled"] if activity.status in OPEN_STATUSES else []
+        return []
     return list(NEXT_STATUS[activity.status])
 
 
@@ -163,9 +164,9 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
                for k, v in changes.items()}
     changed = {k: v for k, v in columns.items() if getattr(activity, k) != v}
     if pairing.stage not in FOLLOWED_STAGES and changed not in ({}, {"status": "cancelled"}):
-        closed = "." if allowed else f"; activity {activity.id} is already {activity.status}."
         raise Conflict(f"Pairing {pairing.id} is {pairing.stage}: its activities can only be "
-                       f"cancelled{closed}", stage=pairing.stage, allowed=allowed)
+                       f"cancelled; activity {activity.id} is already {activity.status}.",
+                       stage=pairing.stage, allowed=allowed)
     reject_nulls(changes, nullable={"starts_on"})
     status = changes.get("status", activity.status)
     if status != activity.status and status not in allowed:

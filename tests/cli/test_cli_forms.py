@@ -89,11 +89,11 @@ def _read_form(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _retitle(path: Path, ref: str, title: str) -> list[dict[str, str]]:
-    """Give the row of `ref` in the form at `path` a new title, as a focal point would in a
-    spreadsheet; return the rows written."""
+def _edit_cell(path: Path, ref: str, column: str, value: str) -> list[dict[str, str]]:
+    """Write `value` in the `column` of the row of `ref` in the form at `path`, as a focal
+    point would in a spreadsheet; return the rows written."""
     rows = _read_form(path)
-    next(row for row in rows if row["ref"] == ref)["title"] = title
+    next(row for row in rows if row["ref"] == ref)[column] = value
     write_form(path, rows)
     return rows
 
@@ -647,7 +647,7 @@ def test_import_old_export_after_api_edit_is_rejected_as_stale_and_writes_nothin
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
     _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
     # A good edit of another row, refused with the rest of the file.
-    rows = _retitle(out_file, "T-1", "Una edición en la planilla")
+    rows = _edit_cell(out_file, "T-1", "title", "Una edición en la planilla")
     stale_row = 2 + next(i for i, row in enumerate(rows) if row["ref"] == "T-2")
 
     status, out, err = run(capsys, "import", str(out_file))
@@ -669,7 +669,7 @@ def test_importing_one_edited_file_twice_changes_nothing_the_second_time(
 ) -> None:
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
-    _retitle(out_file, "T-2", "Titre revu dans le fichier")
+    _edit_cell(out_file, "T-2", "title", "Titre revu dans le fichier")
     assert run(capsys, "import", str(out_file))[0] == 0
 
     status, out, err = run(capsys, "import", str(out_file))  # its row's version is now stale
@@ -687,7 +687,7 @@ def test_import_fresh_export_after_api_edit_applies_the_edit(
     _edit_through_api(engine, "need", "T-2", {"title": "Titre changé par l'API"})
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
-    _retitle(out_file, "T-2", "Titre revu dans le fichier")
+    _edit_cell(out_file, "T-2", "title", "Titre revu dans le fichier")
 
     status, out, err = run(capsys, "import", str(out_file))
 
@@ -849,9 +849,7 @@ def test_import_exported_row_with_target_population_emptied_clears_it(
 ) -> None:
     out_file = tmp_path / f"forms.{fmt}"
     assert run(capsys, "export", "--format", fmt, "--out", str(out_file))[0] == 0
-    rows = _read_form(out_file)
-    next(row for row in rows if row["ref"] == "T-1")["target_population"] = ""
-    write_form(out_file, rows)
+    _edit_cell(out_file, "T-1", "target_population", "")
 
     status, out, err = run(capsys, "import", str(out_file))
 
