@@ -61,6 +61,12 @@ seed 7 2.4x slower, and nothing on scored instances (they close under 1 % of the
 HiGHS's own root cuts already close 72 % on seed 9; it has no option for more cut rounds, and
 mip_pool_age_limit, mip_heuristic_effort 0 and feasibility jump off left every node count as
 it was.
+Also rejected (2026-12-07 evening): under the API's limit, the plain solve first on 15 % of
+the budget, then the heuristic search from the better of its incumbent and the rounded start.
+Random-score seeds 7-12 under 20 s: 1.8, 8.2, 11.2, 1.4, 12.7, 0.8 s against 3.5, 5.1, 8.0,
+3.7, 9.1, 2.5 s (37 against 33 s in all: the seeds the first solve does not prove start again);
+scored seeds 7-11 under 20 s: lower scores on three and wider proven gaps on four (seed 8:
+0.110 against 0.061 %).
 The bare `_Highs` class is used instead of `highspy.Highs`: the wrapper prints a banner on
 stdout when created (which would corrupt CLI output) and routes every solver event through a
 Python callback, which a web worker does not need.
