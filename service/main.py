@@ -324,6 +324,9 @@ def _health_routes(app: FastAPI) -> None:
                 conn.execute(text("SELECT 1"))
             current = current_revision(engine)
         except SQLAlchemyError as exc:
+            # Anyone may ask /ready: the answer names the error type, the log gives the cause.
+            log.warning("not ready: database unreachable: %s",
+                        str(getattr(exc, "orig", None) or exc).strip())
             return problem(503, "Not ready", f"Database unreachable ({exc.__class__.__name__}).",
                            "not-ready")
         if current is None:

@@ -3,6 +3,7 @@ unknown routes and methods as problem details."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,13 +84,21 @@ def test_ready_on_a_database_migrated_by_a_later_version_does_not_advise_migrate
         "before it.")
 
 
-def test_ready_on_unreachable_database_returns_503(database_at: pytest.MonkeyPatch) -> None:
+def test_ready_on_unreachable_database_returns_503_and_logs_the_cause(
+    database_at: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     database_at.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2")
 
-    with TestClient(create_app()) as client:
+    with caplog.at_level(logging.WARNING, logger="service"), TestClient(create_app()) as client:
         response = client.get("/ready")
 
-    assert_problem(response, 503)
+    body = assert_problem(response, 503)
+    assert body["detail"] == "Database unreachable (OperationalError)."
+    # The answer names only the error type (anyone may ask /ready); the log says why.
+    causes = [r.getMessage() for r in caplog.records if "not ready" in r.getMessage()]
+    assert causes, [r.getMessage() for r in caplog.records]
+    assert "127.0.0.1" in causes[0]
+    assert "port 9" in causes[0]
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
