@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
+from service.codes import lower_code
+from service.countries.service import require_country, require_factor
 from service.deps import (
     IndexCacheDep,
     PrincipalDep,
@@ -18,8 +20,8 @@ from service.deps import (
     SettingsDep,
     StaffDep,
     WindowDep,
-    country_filter,
-    factor_filter,
+    country_query,
+    factor_query,
     page_size,
 )
 from service.errors import NotFound
@@ -103,9 +105,11 @@ def list_offer_matches(item_id: Id, session: SessionDep, cache: IndexCacheDep,
     return _matches("offer", item_id, session, cache, principal, page_size(limit, settings))
 
 
-PairFactor = Annotated[str | None, factor_filter(
+# Plain query parameters, checked once the table is found (as a table's report does), so that
+# an unknown table is a 404 whatever the filters say.
+PairFactor = Annotated[str | None, factor_query(
     "Only the pairs where the need or the offer is on this accelerator factor")]
-PairCountry = Annotated[str | None, country_filter(
+PairCountry = Annotated[str | None, country_query(
     "Only the pairs where the need or the offer is of this country")]
 
 
@@ -113,15 +117,19 @@ PairCountry = Annotated[str | None, country_filter(
             responses=responses(400, 401, 403, 404, 422))
 def list_table_suggestions(
     table_id: Id, session: SessionDep, cache: IndexCacheDep, _staff: StaffDep,
-    factor: PairFactor,
-    country: PairCountry,
     window: WindowDep,
+    factor: PairFactor = None,
+    country: PairCountry = None,
 ) -> SuggestionList:
     """Ranked (need, offer) pairs among the table's participants (organisers), best first,
     a page at a time (`limit`, then `cursor` or `offset`): for each published need of a
     participant, the 10 best offers of the other participants, the candidates a plan chooses
     from. `factor` and `country` keep the pairs where the need or the offer has it."""
     table = get_table_or_raise(session, table_id)
+    if factor is not None:
+        factor = require_factor(session, lower_code(factor), field="query.factor").code
+    if country is not None:
+        country = require_country(session, country, field="query.country").iso3
     pairs, total = service.table_suggestions(session, cache, table=table, factor=factor,
                                              country=country, limit=window.limit,
                                              offset=window.offset)

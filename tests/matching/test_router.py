@@ -250,6 +250,25 @@ def test_table_suggestions_for_country_key_is_403(
     assert resp.status_code == 403
 
 
+@pytest.mark.parametrize(("params", "field"), [
+    ({"factor": "migracion"}, "factor"),
+    ({"country": "GTX"}, "country"),
+    ({"factor": "migration", "country": "GT"}, "country"),
+])
+def test_table_suggestions_of_an_unknown_table_is_404_before_a_bad_filter(
+        app_client: TestClient, make_key: KeyMaker, params: dict[str, str], field: str) -> None:
+    """As a table's report: the table is looked up first, then the filter codes."""
+    key = bearer(make_key("organizer"))
+    table = _table(app_client, make_key("organizer"))
+
+    missing = app_client.get("/api/v1/tables/999999/suggestions", params=params, headers=key)
+    found = app_client.get(f"/api/v1/tables/{table['id']}/suggestions", params=params,
+                           headers=key)
+
+    assert assert_problem(missing, 404)["detail"] == "No cooperation table with id 999999."
+    assert_problem(found, 422, f"query.{field}")
+
+
 @pytest.mark.slow
 def test_plan_is_stored_versioned_and_keeps_pairings_past_suggested(
         app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
