@@ -106,6 +106,11 @@ def load_items(path: Path) -> list[scoring.Item]:
     """Read and validate the items file; raise a clear error naming the item and field.
     Offers not `published` (drafts, withdrawn) are left out, as the API never proposes
     them; every need is kept, so that each gets its entry in the result."""
+    return _load(path)[0]
+
+
+def _load(path: Path) -> tuple[list[scoring.Item], set[str]]:
+    """`load_items`, and the ids of the needs kept that are not published."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is tolerated
     except FileNotFoundError:
@@ -122,6 +127,7 @@ def load_items(path: Path) -> list[scoring.Item]:
     if not isinstance(raw, list):
         raise Unprocessable(f"{path}: expected a JSON list of offers and needs.")
     items: list[scoring.Item] = []
+    unpublished: set[str] = set()
     seen: set[str] = set()
     problems: list[str] = []
     for n, entry in enumerate(raw):
@@ -144,11 +150,13 @@ def load_items(path: Path) -> list[scoring.Item]:
         seen.add(item.id)
         if item.kind == "need" or item.status == "published":
             items.append(item.to_scoring())
+            if item.status != "published":
+                unpublished.add(item.id)
     if problems:
         shown = "\n  ".join(problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
         raise Unprocessable(f"{path}: {len(problems)} invalid item(s):\n  {shown}{more}")
-    return items
+    return items, unpublished
 
 
 def offline_context(items: Sequence[scoring.Item]) -> scoring.Context:
@@ -165,15 +173,19 @@ def offline_context(items: Sequence[scoring.Item]) -> scoring.Context:
 
 def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, Any]:
     """Rank the K best offers of other countries for every need of the file."""
-    items = load_items(path)
+    items, unpublished = _load(path)
     needs = [i for i in items if i.kind == "need"]
     offers = [i for i in items if i.kind == "offer"]
+    # What a country needs is read from its published needs only, as the API reads it: a
+    # draft or withdrawn need is ranked for, but changes no reciprocity.
+    profiles = scoring.profiles_of(offers, [n for n in needs if n.id not in unpublished])
     model = scoring.get_text_model()
     progress = progress_printer("encoding") if show_progress else None
     vectors = model.encode([scoring.item_text(i) for i in needs + offers], progress=progress)
     ranked = scoring.rank(needs, offers, weights=scoring.Weights(),
                           context=offline_context(items), top_k=top, model=model,
-                          need_vectors=vectors[:len(needs)], offer_vectors=vectors[len(needs):])
+                          need_vectors=vectors[:len(needs)], offer_vectors=vectors[len(needs):],
+                          profiles=profiles)
     return {
         need.id: [{"offer_id": s.offer_id, "score": round(s.total, 6),
                    "components": {k: round(v, 6) for k, v in s.components.items()}}

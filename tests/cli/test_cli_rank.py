@@ -102,6 +102,31 @@ def test_rank_leaves_out_offers_not_published_and_keeps_every_need(
             for need, ranked in json.loads(out).items()} == {"n1": ["o-published"]}
 
 
+@pytest.mark.parametrize("status", ["draft", "withdrawn"])
+def test_rank_scores_no_pair_by_a_need_not_published_as_the_api_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], status: str) -> None:
+    """Reciprocity counts the factors a country needs in its published needs only, as the
+    API's matches do: Chile's draft or withdrawn need on education, a factor Haiti offers,
+    leaves the score of Haiti's need for Chile's offer as it is (reciprocity 0)."""
+    haiti_offer = OFFER | {"id": "o2", "country": "HTI", "factor": "education",
+                           "language": "fr", "title": "Écoles de la deuxième chance"}
+    chile_need = NEED | {"id": "n2", "country": "CHL", "factor": "education", "language": "es",
+                         "title": "Escuelas de segunda oportunidad", "status": status}
+    rankings = []
+    files: list[list[dict[str, Any]]] = [[NEED, OFFER, haiti_offer],
+                                         [NEED, OFFER, haiti_offer, chile_need]]
+    for items in files:
+        code, out, err = run(capsys, "rank", "--items", str(_items(tmp_path, items)),
+                             "--quiet")
+        assert code == 0, err
+        rankings.append(json.loads(out))
+
+    alone, beside = rankings
+
+    assert beside["n1"] == alone["n1"]
+    assert [r["components"]["reciprocity"] for r in beside["n1"]] == [0]
+
+
 def test_rank_with_an_unknown_status_or_a_control_in_an_id_names_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _items(tmp_path, [NEED, OFFER | {"id": "o\x00", "status": "deleted"}])
