@@ -45,11 +45,26 @@ def stem(folded: str) -> str:
 
 _WORDS: dict[str, tuple[str, str]] = {}
 _MAX_WORDS = 500_000
+# French articles and conjunctions elided before a vowel: "l'école", "d'enfants", "qu'elles"
+_ELIDED = frozenset({"c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu"})
+
+
+def _unelided(word: str) -> str:
+    """The word without an elided French article before it ("l'école" -> "école") or an
+    English possessive after it ("children's" -> "children"), so that it is compared, and
+    left out as a function or background word, as the word itself."""
+    for mark in ("'", "\u2019"):
+        head, found, rest = word.partition(mark)
+        if found and rest and head in _ELIDED:
+            word = rest
+        if word.endswith(mark + "s") and len(word) > 2:
+            word = word[:-2]
+    return word
 
 
 def _word(token: str) -> tuple[str, str]:
     """(stem, shown word) of a token; ("", "") if it is not a content word."""
-    word = token.strip(PUNCTUATION).lower()
+    word = _unelided(token.strip(PUNCTUATION).lower())
     if not word.replace("-", "").replace("'", "").replace("\u2019", "").isalpha():
         return "", ""
     folded = fold(word)

@@ -27,6 +27,18 @@ def test_content_words_skip_stopwords_short_words_and_repeats() -> None:
     assert words[1] == ("campo", "cosecha")
 
 
+def test_words_behind_an_elision_or_a_possessive_are_read_as_words() -> None:
+    """A French elided article (l', d', qu', ...) or an English possessive ('s) is not part of
+    the word: "d'enfants" and "children's" are the background words, never shown, and
+    "l'inspection" (or l’inspection) is the same word as "inspections"."""
+    assert content_words("d'enfants, children's, d’enfants, children’s")[1] == ()
+    assert content_words("qu'elles l'école")[1] == ("école",)
+    ex = Explainer(FakeModel())
+    for text in ("l'inspection du travail", "l’inspection du travail"):
+        need, offer = ex.terms([text, "labour inspections"])
+        assert Explainer.explain(need, offer) == ("inspection",)
+
+
 def test_explain_shared_words_longest_first() -> None:
     ex = Explainer(FakeModel())
     need, offer = ex.terms(["registro de adolescentes trabajadores", "registro electrónico de "
