@@ -20,7 +20,13 @@ from service.items.service import served
 from service.pairings import audit, rules
 from service.pairings.audit import Actor
 from service.pairings.schemas import PartnerWrite, TransitionRequest
-from service.pairings.service import acted_on, check_if_match, require_session, save
+from service.pairings.service import (
+    acted_on,
+    check_if_match,
+    require_session,
+    save,
+    taken_up_by,
+)
 
 
 def _side_of(pairing: Pairing, country: str) -> str:
@@ -142,6 +148,21 @@ def _retracts_suggestion(session: Session, pairing: Pairing, principal: Principa
             and not acted_on(session, [pairing.id], by_countries=True))
 
 
+def _refuse_retraction(session: Session, pairing: Pairing) -> Unprocessable:
+    """The secretariat withdrew in its own name a suggestion a country has taken up: say so,
+    and how it may still act (for a delegation, during a session)."""
+    parties = (pairing.recipient_iso3, pairing.provider_iso3)
+    taken = taken_up_by(session, pairing.id)
+    who = (f"{taken[0]} took it up ({taken[1].replace('_', ' ')})" if taken is not None
+           else "a country took it up")
+    return Unprocessable(
+        f"Pairing {pairing.id} is no longer the secretariat's own suggestion to withdraw: "
+        f"{who}. Organisers withdraw it only for a delegation (on_behalf_of {parties[0]} or "
+        f"{parties[1]}) while its table is in session (status `in_session`); otherwise a "
+        "country withdraws it with its own key.",
+        errors=[{"field": "on_behalf_of", "message": f"one of {', '.join(parties)}"}])
+
+
 def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
                principal: Principal, if_match: str | None) -> Pairing:
     """Move a pairing to `data.to`, or record this side's consent to a binding step; a
@@ -155,6 +176,9 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
                             errors=[{"field": "reason", "message": "required"}])
     if _retracts_suggestion(session, pairing, principal, data):
         actor, side = Actor.of(principal), ""
+    elif (principal.is_staff and data.on_behalf_of is None and pairing.stage == "suggested"
+          and target == "withdrawn"):
+        raise _refuse_retraction(session, pairing)
     else:
         default = pairing.recipient_iso3 if target == "expression_of_interest" else None
         actor, side = resolve_actor(session, pairing, principal, data.on_behalf_of,

@@ -201,6 +201,19 @@ def acted_on(session: Session, pairing_ids: Collection[int], *,
     return set(session.scalars(stmt))
 
 
+def taken_up_by(session: Session, pairing_id: int) -> tuple[str, str] | None:
+    """Return the country that first acted on a pairing and its act (`acted_on` with
+    `by_countries`), or None when no country has."""
+    row = session.execute(
+        select(func.coalesce(PairingEvent.on_behalf_of, PairingEvent.actor_country),
+               PairingEvent.action)
+        .where(PairingEvent.pairing_id == pairing_id,
+               PairingEvent.action.not_in(SECRETARIAT_EVENTS),
+               or_(PairingEvent.actor_role == "country", PairingEvent.on_behalf_of.is_not(None)))
+        .order_by(PairingEvent.id).limit(1)).first()
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
 def require_session(session: Session, table_id: int | None) -> None:
     """Organisers act for a delegation only while the pairing's table is in session."""
     table = session.get(CooperationTable, table_id) if table_id else None

@@ -451,3 +451,23 @@ def test_a_suggestion_the_secretariat_named_a_partner_for_is_still_its_own_to_wi
     event = history(world, pid)[-1]
     assert (event["action"], event["to_stage"], event["role"], event["on_behalf_of"]) == (
         "stage_changed", "withdrawn", "organizer", None)
+
+
+def test_a_withdrawal_of_a_suggestion_a_country_took_up_says_why_it_needs_a_delegation(
+        app_client: TestClient, make_key: KeyMaker, session: Session) -> None:
+    """The organiser who withdraws, in its own name, a suggestion a country has taken up is
+    told that a country took it up and that it may only act for a delegation during a session
+    (it was told only to set on_behalf_of, and then got a 403 outside a session)."""
+    world = make_world(app_client, make_key, status="matching")  # not in session
+    pid = created(world)["id"]
+    partner = world.client.put(f"{API}/pairings/{pid}/partner", headers=bearer(
+        world.key("CHL")), json={"name": "OIT / ILO", "support": "technical"})
+    assert partner.status_code == 200, partner.text
+    before = (_stored(session), get(world, f"/pairings/{pid}")["version"])
+
+    body = assert_problem(move(world, pid, "organizer", "withdrawn", reason="Repetida"), 422,
+                          "on_behalf_of")
+
+    assert "CHL took it up (partner set)" in body["detail"]
+    assert "in_session" in body["detail"]
+    assert (_stored(session), get(world, f"/pairings/{pid}")["version"]) == before
