@@ -12,8 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from models import ApiKey, Country, IdempotencyRecord, utcnow
-from service.codes import upper_code
+from models import ApiKey, IdempotencyRecord, utcnow
+from service.countries.service import require_country
 from service.errors import NotFound, Unauthorized, field_error
 from service.schemas import CleanLine
 
@@ -61,10 +61,8 @@ def create_key(session: Session, *, role: str, country: str | None = None,
     if role == "country":
         if not country:
             raise field_error("country", "A country key needs the country's ISO3 code.")
-        country = upper_code(country)
-        if session.get(Country, country) is None:
-            raise field_error("country",
-                              f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
+        # As every command and filter checks a code: a two-letter one gets its ISO3 twin.
+        country = require_country(session, country).iso3
     elif country:
         raise field_error("country", "Only country keys are bound to a country.")
     if len(name) > 120:

@@ -148,6 +148,19 @@ def test_keys_create_with_bad_options_fails_and_creates_nothing(
 
 
 @pytest.mark.usefixtures("committed_db")
+def test_keys_create_with_a_two_letter_country_names_its_three_letter_code(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As every other command and the API's filters answer `GT` with `GTM`."""
+    status, out, err = run(capsys, "keys", "create", "--role", "country", "--country", "br")
+
+    assert status == 1
+    assert err == ("error: Unknown country code 'br': use an ISO 3166-1 alpha-3 code such as "
+                   "BRA (Brazil). (--country)\n")
+    assert "ssc_" not in out
+
+
+@pytest.mark.usefixtures("committed_db")
 def test_keys_create_with_unknown_role_exits_2(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
