@@ -22,6 +22,7 @@ from service.pairings.audit import Actor
 from service.pairings.schemas import PartnerWrite, TransitionRequest
 from service.pairings.service import (
     acted_on,
+    allowed_moves,
     check_if_match,
     require_session,
     save,
@@ -57,7 +58,7 @@ def resolve_actor(session: Session, pairing: Pairing, principal: Principal,
 
 
 def _refuse_transition(pairing: Pairing, target: str) -> Conflict:
-    allowed = list(rules.allowed_next(pairing.stage))
+    allowed = allowed_moves(pairing)
     listed = ", ".join(allowed) if allowed else "none (the pairing is closed)"
     return Conflict(f"A pairing at '{pairing.stage}' cannot move to '{target}'. Allowed: "
                     f"{listed}.", allowed=allowed, stage=pairing.stage)

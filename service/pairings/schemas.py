@@ -102,7 +102,9 @@ class PairingRead(Schema):
     pending: list[str] = Field(
         description="Consents still missing for the next binding step (commitment or "
                     "agreement): recipient, provider, partner")
-    allowed: list[str] = Field(description="Stages this pairing may move to next")
+    allowed: list[str] = Field(description=(
+        "Stages this pairing may move to next: only declined and withdrawn while its need or "
+        "offer is not published"))
     version: int = Field(description="Increases on every change; sent as the ETag")
     created_at: datetime
     updated_at: datetime

@@ -355,6 +355,15 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     return get_pairing_or_raise(session, pairing.id, principal, lock=False)
 
 
+def allowed_moves(pairing: Pairing) -> list[str]:
+    """Return the stages a pairing (need and offer loaded) may move to now: while its need or
+    offer is not published, only the closing ones; it moves on once both are published."""
+    allowed = rules.allowed_next(pairing.stage)
+    if pairing.need.status != "published" or pairing.offer.status != "published":
+        return [stage for stage in allowed if stage in rules.CLOSING]
+    return list(allowed)
+
+
 def to_read(pairing: Pairing, principal: Principal) -> PairingRead:
     """Serialise a pairing (need, offer, partner and consents loaded) for `principal`.
 
@@ -382,5 +391,5 @@ def to_read(pairing: Pairing, principal: Principal) -> PairingRead:
         origin=pairing.origin, score=pairing.score, components=dict(pairing.components),
         scoring_version=pairing.scoring_version, partner=partner_read,
         consents=[ConsentRead.model_validate(c) for c in pairing.consents], pending=pending,
-        allowed=list(rules.allowed_next(pairing.stage)), version=pairing.version,
+        allowed=allowed_moves(pairing), version=pairing.version,
         created_at=pairing.created_at, updated_at=pairing.updated_at)

@@ -471,3 +471,24 @@ def test_a_withdrawal_of_a_suggestion_a_country_took_up_says_why_it_needs_a_dele
     assert "CHL took it up (partner set)" in body["detail"]
     assert "in_session" in body["detail"]
     assert (_stored(session), get(world, f"/pairings/{pid}")["version"]) == before
+
+
+@pytest.mark.parametrize(("kind", "status"), [("offer", "withdrawn"), ("need", "draft")])
+def test_allowed_lists_only_the_closing_moves_while_an_item_is_not_published(
+        world: World, kind: str, status: str) -> None:
+    """A pairing read (and any 409 on it) lists as `allowed` the moves the service would take
+    now: with its need or offer withdrawn or in draft, only declining or withdrawing it (it
+    listed the commitment, which was then refused with 409 allowing only those two)."""
+    pairing = at_stage(world, "expression_of_interest")
+    _set_status(world, kind, pairing[f"{kind}_id"], status)
+
+    read = get(world, f"/pairings/{pairing['id']}", "HTI")
+    listed = get(world, "/pairings", "CHL")["items"][0]
+    refused = assert_problem(move(world, pairing["id"], "HTI", "agreement"), 409)
+    attempt = assert_problem(move(world, pairing["id"], "HTI", "commitment"), 409)
+
+    assert read["allowed"] == listed["allowed"] == ["declined", "withdrawn"]
+    assert refused["allowed"] == attempt["allowed"] == read["allowed"]
+    _set_status(world, kind, pairing[f"{kind}_id"], "published")
+    assert get(world, f"/pairings/{pairing['id']}", "HTI")["allowed"] == [
+        "commitment", "declined", "withdrawn"]
