@@ -31,6 +31,7 @@ COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", 
            "target_population", "capacity", "status", "version")
 REQUIRED = ("kind", "factor", "modality", "title", "description")
 FORMATS = ("csv", "xlsx")
+CSV_SEPARATORS = (",", ";", "\t")
 MAX_ROWS = 20_000
 _Row = TypeVar("_Row")
 
@@ -94,15 +95,43 @@ def _csv_problem(exc: csv.Error) -> str:
     return f"not valid CSV ({exc})"
 
 
+def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> str:
+    """Name the row of the first byte that is not UTF-8 (the text before it is), and say how
+    to save the file: Excel's plain "CSV" is in the computer's legacy code page."""
+    before = data[:exc.start].decode("utf-8-sig")
+    rows = sum(1 for _ in csv.reader(io.StringIO(before, newline=""),
+                                     delimiter=_delimiter(before)))
+    if not before or before.endswith(("\n", "\r")):
+        rows += 1  # the byte starts a row of its own
+    return (f"{name}: row {rows}: not UTF-8 text (byte 0x{data[exc.start]:02X}); save the file "
+            "as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8 (Comma delimited)) or in the UTF-8 "
+            "encoding, and import it again.")
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header line that names the most form columns: a comma, or the
+    semicolon that Excel writes where the decimal mark is a comma (es, pt, fr), or a tab."""
+    header = re.split(r"[\r\n]", text, maxsplit=1)[0]  # lines may end in \r\n, \n or \r
+
+    def known(separator: str) -> int:
+        cells = next(csv.reader([header], delimiter=separator), [])
+        return sum(c.strip().lower() in COLUMNS for c in cells)
+
+    return max(CSV_SEPARATORS, key=known)  # the comma on a tie: the first one
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(f"{path.name}: not UTF-8 text ({exc.reason}).") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(_not_utf8(path.name, data, exc)) from None
     # Strict: a stray or unclosed quote is an error, not text that swallows the next cells.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
+                        strict=True)
     number = 0  # rows read so far; a csv.Error is about the next one
     try:
         header = next(reader, None)

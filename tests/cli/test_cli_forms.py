@@ -964,3 +964,51 @@ def test_import_whose_ref_is_taken_meanwhile_reports_that_row_and_writes_nothing
     assert "row 2: the rows after this one were not checked" in err
     assert "import rejected: 1 bad row(s); nothing was written" in err
     assert counts(engine) == (1, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("separator", [";", "\t"])
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])
+def test_import_csv_separated_by_semicolons_or_tabs_is_read_as_excel_saves_it(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], separator: str,
+    line_end: str,
+) -> None:
+    # Excel in a locale whose decimal mark is a comma (es, pt, fr) saves "CSV" with `;`.
+    rows = [_valid("offer", description="Curso; con punto y coma, y comas"), _valid("need")]
+    path = tmp_path / "forms.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=separator,
+                                lineterminator=line_end)  # \r: Excel for Mac's older CSV
+        writer.writeheader()
+        writer.writerows({k: row.get(k, "") for k in rows[0]} for row in rows)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "2 created" in out
+    assert counts(engine) == (1, 1)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT description FROM offers")).scalar_one() == (
+            "Curso; con punto y coma, y comas")
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_csv_in_a_legacy_code_page_names_the_row_and_how_to_save_it(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Excel's plain "CSV" is written in the computer's code page (Windows-1252 here).
+    rows = [_valid("offer", title="Formacion de inspectores"),
+            _valid("need", title="Formacion", description="Curso en\ndos lineas"),
+            _valid("need", title="Educación rural")]
+    path = tmp_path / "forms.csv"
+    with path.open("w", encoding="cp1252", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "forms.csv: row 4: not UTF-8 text" in err
+    assert "CSV UTF-8" in err
+    assert counts(engine) == (0, 0)
