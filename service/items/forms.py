@@ -166,15 +166,17 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a broken file
         raise Unprocessable(f"{path.name}: not a readable XLSX file ({exc}).") from None
     try:
-        values = book.worksheets[0].iter_rows(values_only=True)
+        index = _form_sheet(path.name, book)
+        sheet = f"{path.name}, sheet '{book.worksheets[index].title}'"
+        values = book.worksheets[index].iter_rows(values_only=True)
         formulas = (repeat(None) if written is None
-                    else written.worksheets[0].iter_rows(values_only=True))
+                    else written.worksheets[index].iter_rows(values_only=True))
         rows = _sheet_rows(path.name, zip(values, formulas, strict=False))
         first = next(rows, None)
         if first is None:
-            raise Unprocessable(f"{path.name}: the first sheet is empty.")
+            raise Unprocessable(f"{sheet}: the sheet is empty.")
         _check_saved(path.name, 1, *first, [])
-        cols = _check_header([_cell(h) for h in first[0]], path.name)
+        cols = _check_header([_cell(h) for h in first[0]], sheet)
         for number, row in enumerate(rows, start=2):
             _check_saved(path.name, number, *row, cols)
             texts = [_cell(v) for v in row[0]]
@@ -185,6 +187,28 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         book.close()
         if written is not None:
             written.close()
+
+
+def _form_sheet(name: str, book: Workbook) -> int:
+    """The index of the sheet whose first row names the form's required columns (a workbook
+    may open with a sheet of instructions), or of the first sheet when none does. A form on
+    several sheets (offers on one, needs on another) is refused: reading one would silently
+    leave the others out."""
+    found: list[int] = []
+    for index, sheet in enumerate(book.worksheets):
+        try:
+            header = next(sheet.iter_rows(max_row=1, values_only=True), ())
+        except Exception:  # openpyxl raises many kinds; a damaged sheet is reported when read
+            continue
+        cols = {_cell(v).strip().lower() for v in header}
+        if all(c in cols for c in REQUIRED):
+            found.append(index)
+    if len(found) > 1:
+        titles = [f"'{book.worksheets[i].title}'" for i in found]
+        raise Unprocessable(
+            f"{name}: sheets {', '.join(titles[:-1])} and {titles[-1]} both hold form columns; "
+            "put every row on one sheet (or import one file per sheet).")
+    return found[0] if found else 0
 
 
 # The start of a formula element (<f>, or <x:f> with a namespace prefix) in a package part.

@@ -1012,3 +1012,62 @@ def test_import_csv_in_a_legacy_code_page_names_the_row_and_how_to_save_it(
     assert "forms.csv: row 4: not UTF-8 text" in err
     assert "CSV UTF-8" in err
     assert counts(engine) == (0, 0)
+
+
+def _workbook(path: Path, sheets: dict[str, list[dict[str, str]] | None]) -> Path:
+    """A workbook of these sheets in order: form rows under the form's header, or (None) a
+    sheet of instructions."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        if rows is None:
+            sheet.append(["Complete el formulario en la hoja siguiente."])
+            continue
+        sheet.append(list(COLUMNS))
+        for row in rows:
+            sheet.append([row.get(c, "") for c in COLUMNS])
+    book.save(path)
+    return path
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_reads_the_form_sheet_behind_a_sheet_of_instructions(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _workbook(tmp_path / "form.xlsx", {"Instrucciones": None,
+                                              "Formulario": [_valid("offer"), _valid("need")]})
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "2 created" in out
+    assert counts(engine) == (1, 1)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_with_a_form_on_several_sheets_names_them_and_writes_nothing(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Offers on one sheet and needs on another: reading only the first would drop the needs.
+    path = _workbook(tmp_path / "form.xlsx", {"Ofertas": [_valid("offer")],
+                                              "Necesidades": [_valid("need")]})
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "sheets 'Ofertas' and 'Necesidades' both hold form columns" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_without_a_form_sheet_names_the_sheet_it_read(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _workbook(tmp_path / "form.xlsx", {"Instrucciones": None, "Notas": None})
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "form.xlsx, sheet 'Instrucciones': missing columns" in err
+    assert counts(engine) == (0, 0)
