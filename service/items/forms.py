@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,6 +180,7 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         cols = _check_header([_cell(h) for h in first[0]], sheet)
         for number, row in enumerate(rows, start=2):
             _check_saved(path.name, number, *row, cols)
+            _check_no_dates(path.name, number, row[0], cols)
             texts = [_cell(v) for v in row[0]]
             if not any(t.strip() for t in texts):
                 continue
@@ -230,13 +232,32 @@ def _check_saved(name: str, number: int, values: Sequence[object],
     """Refuse a row holding a formula without a saved result, naming its cell."""
     for index, (value, formula) in enumerate(zip(values, formulas or (), strict=False)):
         if value is None and formula is not None:
-            column = get_column_letter(index + 1)
-            if index < len(cols) and cols[index]:
-                column += f" ({cols[index]})"
             raise Unprocessable(
-                f"{name}: row {number}, column {column}: a formula without a saved result "
+                f"{name}: row {number}, column {_column(index, cols)}: a formula without a "
+                "saved result "
                 f"({formula}); open the file in a spreadsheet program and save it, or paste "
                 "the cells as values, before importing it.")
+
+
+def _column(index: int, cols: Sequence[str]) -> str:
+    """The letter of the column at `index`, and its form column: "I (target_population)"."""
+    column = get_column_letter(index + 1)
+    return f"{column} ({cols[index]})" if index < len(cols) and cols[index] else column
+
+
+def _check_no_dates(name: str, number: int, values: Sequence[object],
+                    cols: Sequence[str]) -> None:
+    """Refuse a date or time cell, naming it: no form column holds one, and a spreadsheet
+    program turns text typed as "5-17" or "10/12" into a date, losing the text."""
+    for index, value in enumerate(values):
+        if isinstance(value, datetime | date | time | timedelta):
+            what = "a time" if isinstance(value, time | timedelta) else "a date"
+            midnight = isinstance(value, datetime) and value.time() == time()
+            shown = value.date() if midnight and isinstance(value, datetime) else value
+            raise Unprocessable(
+                f"{name}: row {number}, column {_column(index, cols)}: {what} ({shown}) where "
+                "the form has text or a number; the spreadsheet program may have read what "
+                f"was typed as {what}: format the cell as text, type it again and save.")
 
 
 def _sheet_rows(name: str, rows: Iterator[_Row]) -> Iterator[_Row]:

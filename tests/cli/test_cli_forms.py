@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1070,4 +1071,22 @@ def test_import_xlsx_without_a_form_sheet_names_the_sheet_it_read(
 
     assert status == 1
     assert "form.xlsx, sheet 'Instrucciones': missing columns" in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_date_cell_is_rejected_naming_the_cell(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A spreadsheet program turns text such as "5-17" typed in a cell into a date (17 May):
+    # no column of the form holds a date, so it is the text that was lost, not a value.
+    path = write_form(tmp_path / "form.xlsx", [_valid("need"), _valid("need")])
+    book = load_workbook(path)
+    book.active["I3"] = datetime(2026, 5, 17)
+    book.save(path)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "row 3, column I (target_population): a date (2026-05-17)" in err
     assert counts(engine) == (0, 0)
