@@ -34,6 +34,8 @@ REQUIRED = ("kind", "factor", "modality", "title", "description")
 FORMATS = ("csv", "xlsx")
 CSV_SEPARATORS = (",", ";", "\t")
 MAX_ROWS = 20_000
+# An XLSX form of MAX_ROWS rows of the longest texts (accented) unpacks into about 240 MB.
+MAX_XLSX_BYTES = 400_000_000
 _Row = TypeVar("_Row")
 
 
@@ -159,6 +161,17 @@ def _cell(value: object) -> str:
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
+        with zipfile.ZipFile(path) as package:
+            unpacked = sum(info.file_size for info in package.infolist())
+    except Exception as exc:  # zipfile raises many kinds for a broken file
+        raise Unprocessable(f"{path.name}: not a readable XLSX file ({exc}).") from None
+    if unpacked > MAX_XLSX_BYTES:
+        # Checked before reading: a file built to unpack into gigabytes would fill the memory.
+        raise Unprocessable(
+            f"{path.name}: unpacks into more than {MAX_XLSX_BYTES // 1_000_000} MB "
+            f"({unpacked // 1_000_000} MB), more than a form of {MAX_ROWS} rows of the "
+            "longest texts takes; it is not a form.")
+    try:
         book = load_workbook(path, read_only=True, data_only=True)  # each cell's saved value
         # A formula that no spreadsheet program has computed (in a generated file) has no
         # saved value, which must not pass for an empty cell: where the file holds formulas,
@@ -223,8 +236,19 @@ def _holds_formulas(path: Path) -> bool:
     """Whether any XML part of the package holds a formula element; most forms hold none,
     and their cells are then read once."""
     with zipfile.ZipFile(path) as package:
-        return any(_FORMULA_ELEMENT.search(package.read(info))
+        return any(_part_holds_formula(package, info)
                    for info in package.infolist() if info.filename.endswith(".xml"))
+
+
+def _part_holds_formula(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Search one part a megabyte at a time, so that a large sheet is never held whole."""
+    tail = b""
+    with package.open(info) as part:
+        while chunk := part.read(1 << 20):
+            if _FORMULA_ELEMENT.search(tail + chunk):
+                return True
+            tail = chunk[-256:]  # an element cut between two chunks is found with the next
+    return False
 
 
 def _check_saved(name: str, number: int, values: Sequence[object],

@@ -1090,3 +1090,26 @@ def test_import_xlsx_date_cell_is_rejected_naming_the_cell(
     assert status == 1
     assert "row 3, column I (target_population): a date (2026-05-17)" in err
     assert counts(engine) == (0, 0)
+
+
+def _declare_size(path: Path, part: str, size: int) -> None:
+    """Make the package's directory declare `size` bytes for `part` once unpacked, as a file
+    built to unpack into far more than it holds (a "zip bomb") does."""
+    data = bytearray(path.read_bytes())
+    entry = data.rindex(b"PK\x01\x02", 0, data.rindex(part.encode()) + 1)
+    data[entry + 24:entry + 28] = size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_that_unpacks_far_larger_than_any_form_is_refused_before_reading(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "form.xlsx", [_valid("need")])
+    _declare_size(path, "xl/worksheets/sheet1.xml", 3_000_000_000)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "form.xlsx: unpacks into more than" in err
+    assert counts(engine) == (0, 0)
