@@ -33,6 +33,8 @@ COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", 
 REQUIRED = ("kind", "factor", "modality", "title", "description")
 FORMATS = ("csv", "xlsx")
 CSV_SEPARATORS = (",", ";", "\t")
+CODE_COLUMNS = ("factor", "language", "modality", "status")
+STATUSES = ("draft", "published", "withdrawn")
 MAX_ROWS = 20_000
 # An XLSX form of MAX_ROWS rows of the longest texts (accented) unpacks into about 240 MB.
 MAX_XLSX_BYTES = 400_000_000
@@ -312,6 +314,9 @@ def _row_fields(row: dict[str, str], kind: Kind) -> dict[str, Any]:
     """The row's cells as the API's fields; a spreadsheet's capacity is text, the API's a
     whole number, so it is read here (the API refuses "3")."""
     fields: dict[str, Any] = {k: v for k, v in row.items() if k != "kind" and v != ""}
+    for column in CODE_COLUMNS:  # in any letter case, as `kind` and `country` are
+        if column in fields:
+            fields[column] = fields[column].lower()
     if kind == "need" and "capacity" in fields:
         raise Unprocessable("capacity: only offers have a capacity")
     if "capacity" in fields:
@@ -410,6 +415,9 @@ def _apply_row(session: Session, row: dict[str, str],
     version = _row_version(fields)
     # Absent or empty: a new item is published, an existing one keeps its status.
     status: str | None = fields.pop("status", None)
+    if status not in (None, *STATUSES):
+        raise Unprocessable(f"status: must be 'draft', 'published' or 'withdrawn', "
+                            f"got '{status}'")
     ref = fields.get("ref")
     existing = service.get_item_by_ref(session, kind, ref) if ref else None
     if existing is None:

@@ -1113,3 +1113,41 @@ def test_import_xlsx_that_unpacks_far_larger_than_any_form_is_refused_before_rea
     assert status == 1
     assert "form.xlsx: unpacks into more than" in err
     assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_codes_in_capitals_are_read_as_kind_and_country_are(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A spreadsheet program may capitalise the first letter of a cell as it is typed.
+    path = write_form(tmp_path / "form.csv", [
+        _valid("offer") | {"kind": "Offer", "country": "chl", "factor": "Education",
+                           "language": "ES", "modality": "Training", "status": "Published"},
+        _valid("need") | {"kind": "NEED", "factor": "Migration", "modality": "Study_Visit",
+                          "status": "Withdrawn"}])
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert status == 0, err
+    assert "2 created" in out
+    with engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT factor_code, language, modality, status FROM offers")).one() == (
+            "education", "es", "training", "published")
+        assert conn.execute(text(
+            "SELECT factor_code, modality, status FROM needs")).one() == (
+            "migration", "study_visit", "withdrawn")
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_unknown_status_of_a_new_row_names_every_status_a_form_takes(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "form.csv", [_valid("need", status="retirada")])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert _reported(err) == {2: "status: must be 'draft', 'published' or 'withdrawn', got "
+                                "'retirada'"}
+    assert counts(engine) == (0, 0)
