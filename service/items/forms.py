@@ -310,6 +310,15 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _reason(exc: ServiceError) -> str:
+    """The error's message, led by the column at fault when it names one field, as the
+    rows' other messages are ("factor: Unknown accelerator factor ...")."""
+    fields = {e["field"] for e in exc.errors or () if e.get("field")}
+    if len(fields) == 1 and not exc.detail.startswith(f"{(field := fields.pop())}:"):
+        return f"{field}: {exc.detail}"
+    return exc.detail
+
+
 def _row_fields(row: dict[str, str], kind: Kind) -> dict[str, Any]:
     """The row's cells as the API's fields; a spreadsheet's capacity is text, the API's a
     whole number, so it is read here (the API refuses "3")."""
@@ -371,7 +380,7 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
             report.errors.append((number, _describe(exc)))
             continue
         except ServiceError as exc:
-            report.errors.append((number, exc.detail))
+            report.errors.append((number, _reason(exc)))
             if not session.is_active:
                 # The database refused the row's write (another writer stored its ref since
                 # the check): the transaction is rolled back and no later row can be applied.

@@ -961,7 +961,7 @@ def test_import_whose_ref_is_taken_meanwhile_reports_that_row_and_writes_nothing
     assert "created" not in out
     assert "cannot be used" not in err
     assert "nothing was written" in err
-    assert "row 2: The ref 'RACE-1' is taken" in err
+    assert "row 2: ref: The ref 'RACE-1' is taken" in err
     assert "row 2: the rows after this one were not checked" in err
     assert "import rejected: 1 bad row(s); nothing was written" in err
     assert counts(engine) == (1, 0)
@@ -1151,3 +1151,20 @@ def test_import_unknown_status_of_a_new_row_names_every_status_a_form_takes(
     assert _reported(err) == {2: "status: must be 'draft', 'published' or 'withdrawn', got "
                                 "'retirada'"}
     assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_bad_row_reason_starts_with_the_column_at_fault(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [_valid("offer", factor="tourism"), _valid("offer", country="XXX"),
+            _valid("need", country="")]
+    path = write_form(tmp_path / "bad.csv", rows)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    reported = _reported(err)
+    assert reported[2].startswith("factor: Unknown accelerator factor 'tourism'"), reported
+    assert reported[3].startswith("country: Unknown country code 'XXX'"), reported
+    assert reported[4].startswith("country: Give the country"), reported
