@@ -253,9 +253,15 @@ def _part_holds_formula(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool
     return False
 
 
+# What a spreadsheet program saves as the result of a formula that failed.
+_FORMULA_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!",
+                             "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"))
+
+
 def _check_saved(name: str, number: int, values: Sequence[object],
                  formulas: Sequence[object] | None, cols: Sequence[str]) -> None:
-    """Refuse a row holding a formula without a saved result, naming its cell."""
+    """Refuse a row holding a formula without a saved result, or whose saved result is an
+    error (#N/A, #REF!), naming its cell."""
     for index, (value, formula) in enumerate(zip(values, formulas or (), strict=False)):
         if value is None and formula is not None:
             raise Unprocessable(
@@ -263,6 +269,12 @@ def _check_saved(name: str, number: int, values: Sequence[object],
                 "saved result "
                 f"({formula}); open the file in a spreadsheet program and save it, or paste "
                 "the cells as values, before importing it.")
+        if (value in _FORMULA_ERRORS and isinstance(formula, str)
+                and formula.startswith("=")):
+            raise Unprocessable(
+                f"{name}: row {number}, column {_column(index, cols)}: a formula whose result "
+                f"is an error ({value}) from the formula {formula}; correct the formula or "
+                "type the value, and save the file before importing it.")
 
 
 def _column(index: int, cols: Sequence[str]) -> str:

@@ -494,9 +494,10 @@ def test_import_duplicate_column_in_xlsx_is_rejected(
     assert counts(engine) == (0, 0)
 
 
-def _with_formula(tmp_path: Path, name: str, saved: str | None) -> Path:
+def _with_formula(tmp_path: Path, name: str, saved: str | None, kind: str = "str") -> Path:
     """A form of one offer whose target population is a formula; `saved` is the result a
-    spreadsheet program stores beside it (openpyxl, like other generators, stores none)."""
+    spreadsheet program stores beside it (openpyxl, like other generators, stores none), of
+    this cell type (`str` for text, `e` for an error such as #REF!)."""
     path = tmp_path / name
     book = Workbook()
     book.active.append(list(COLUMNS))
@@ -509,7 +510,7 @@ def _with_formula(tmp_path: Path, name: str, saved: str | None) -> Path:
         sheet = "xl/worksheets/sheet1.xml"
         parts[sheet] = parts[sheet].replace(
             b'<v /></c>', f'<v>{saved}</v></c>'.encode(), 1).replace(
-            b'<c r="I2">', b'<c r="I2" t="str">', 1)
+            b'<c r="I2">', f'<c r="I2" t="{kind}">'.encode(), 1)
         with zipfile.ZipFile(path, "w") as book_file:
             for part, data in parts.items():
                 book_file.writestr(part, data)
@@ -1168,3 +1169,17 @@ def test_import_bad_row_reason_starts_with_the_column_at_fault(
     assert reported[2].startswith("factor: Unknown accelerator factor 'tourism'"), reported
     assert reported[3].startswith("country: Unknown country code 'XXX'"), reported
     assert reported[4].startswith("country: Give the country"), reported
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_formula_whose_saved_result_is_an_error_is_rejected_naming_the_cell(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A lookup that failed (#N/A) or lost its source (#REF!) must not be stored as the text.
+    path = _with_formula(tmp_path, "error.xlsx", saved="#REF!", kind="e")
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "row 2, column I (target_population): a formula whose result is an error (#REF!)" in err
+    assert counts(engine) == (0, 0)
