@@ -62,6 +62,13 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         raise Unprocessable(f"{path.name}: unsupported file type; use .csv or .xlsx.")
 
 
+# How files of other kinds start: an XLSX (a zip package), and an Excel 97-2003 file, which is
+# also what a password-protected (encrypted) XLSX file is.
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE2_KIND = "an Excel 97-2003 (.xls) or password-protected workbook"
+
+
 def _check_header(header: list[str], name: str) -> list[str]:
     cols = [h.strip().lower() for h in header]
     while cols and not cols[-1]:
@@ -130,6 +137,11 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         data = path.read_bytes()
     except OSError as exc:
         raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    if data.startswith(_ZIP):
+        raise Unprocessable(f"{path.name}: an XLSX workbook, not CSV text; give the file the "
+                            ".xlsx suffix, or save it as CSV UTF-8.")
+    if data.startswith(_OLE2):
+        raise Unprocessable(f"{path.name}: {_OLE2_KIND}, not CSV text; save it as CSV UTF-8.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -162,6 +174,14 @@ def _cell(value: object) -> str:
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(len(_OLE2))
+    except OSError as exc:
+        raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    if start == _OLE2:
+        raise Unprocessable(f"{path.name}: {_OLE2_KIND}, which cannot be read; save it as an "
+                            "Excel Workbook (.xlsx) without a password.")
     try:
         with zipfile.ZipFile(path) as package:
             unpacked = sum(info.file_size for info in package.infolist())

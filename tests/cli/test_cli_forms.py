@@ -1183,3 +1183,29 @@ def test_import_xlsx_formula_whose_saved_result_is_an_error_is_rejected_naming_t
     assert status == 1
     assert "row 2, column I (target_population): a formula whose result is an error (#REF!)" in err
     assert counts(engine) == (0, 0)
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the start of an .xls or an encrypted workbook
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize(("name", "start", "message"), [
+    ("form.csv", b"PK\x03\x04", "form.csv: an XLSX workbook, not CSV text"),
+    ("form.csv", OLE2, "form.csv: an Excel 97-2003 (.xls) or password-protected workbook"),
+    ("form.xlsx", OLE2, "form.xlsx: an Excel 97-2003 (.xls) or password-protected workbook"),
+], ids=["xlsx-named-csv", "xls-named-csv", "xls-or-encrypted-named-xlsx"])
+def test_import_workbook_of_another_kind_says_what_it_is(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+    start: bytes, message: str,
+) -> None:
+    path = tmp_path / name
+    if start == b"PK\x03\x04":
+        write_form(tmp_path / "form.xlsx", [_valid("need")]).rename(path)
+    else:
+        path.write_bytes(start + bytes(504))
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert message in err
+    assert counts(engine) == (0, 0)
