@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import Offer
 from service.codes import upper_code
+from service.countries.service import require_country
 from service.errors import Conflict, ServiceError, Unprocessable, validation_message
 from service.items import service, vectors
 from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
@@ -338,6 +339,10 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "row"
+        if loc == "ref" and err["type"] == "string_pattern_mismatch":
+            parts.append(f"ref: only letters A-Z (without accents), digits and the signs "
+                         f"_ . : - (no spaces), got '{err['input']}'")
+            continue
         parts.append(f"{loc}: {validation_message(err)}")
     return "; ".join(parts)
 
@@ -453,6 +458,8 @@ def _apply_row(session: Session, row: dict[str, str],
         if row_country != country:
             raise Unprocessable(f"country: row is for {row_country}, but --country is {country}")
         fields["country"] = country
+    if "country" in fields:  # its own message, with the alpha-3 code meant for an alpha-2 one
+        require_country(session, fields["country"])
     version = _row_version(fields)
     # Absent or empty: a new item is published, an existing one keeps its status.
     status: str | None = fields.pop("status", None)

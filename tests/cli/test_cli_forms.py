@@ -1209,3 +1209,20 @@ def test_import_workbook_of_another_kind_says_what_it_is(
     assert status == 1
     assert message in err
     assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_malformed_country_or_ref_says_what_to_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_form(tmp_path / "bad.csv", [_valid("offer", country="HT"),
+                                             _valid("need", ref="HTI necesidad 1")])
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    reported = _reported(err)
+    assert reported[2] == ("country: Unknown country code 'HT': use an ISO 3166-1 alpha-3 "
+                           "code such as HTI (Haiti).")
+    assert reported[3] == ("ref: only letters A-Z (without accents), digits and the signs "
+                           "_ . : - (no spaces), got 'HTI necesidad 1'")
