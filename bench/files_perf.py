@@ -7,7 +7,7 @@ Each XLSX figure comes with its CSV twin on the same rows, measured in the same 
 ratio): an XLSX file costs more per row, but both must grow linearly with the rows. Rows:
 a report-like table of 10 text and number columns (`tabular.to_xlsx`, used by the reports and
 the plan exports), and the offers-and-needs form (`forms.form_bytes` to write it,
-`forms.read_rows` to read it back, as `sscmatch import` does).
+`form_files.read_rows` to read it back, as `sscmatch import` does).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _report import machine, write_section
 
 from service import tabular
-from service.items import forms
+from service.items import form_files, forms
 
 
 def _median_s(work: Callable[[], object], runs: int) -> float:
@@ -59,7 +59,7 @@ def _form_rows(n: int) -> list[dict[str, str]]:
 
 
 def _read_all(path: Path) -> int:
-    return sum(1 for _ in forms.read_rows(path))
+    return sum(1 for _ in form_files.read_rows(path))
 
 
 def main() -> None:
@@ -98,7 +98,7 @@ def main() -> None:
         "",
         f"Rows: {runs}; median of {args.runs} runs each. A report table of 10 columns "
         "(`tabular.to_xlsx`, as the reports and plan exports write) and the offers-and-needs "
-        "form (`forms.form_bytes`, read back by `forms.read_rows` as `sscmatch import` does), "
+        "form (`forms.form_bytes`, read back by `form_files.read_rows` as `sscmatch import` does), "
         "each next to its CSV twin on the same rows.",
         "",
         *lines,

@@ -14,7 +14,8 @@ from service.cli.progress import progress_printer
 from service.codes import upper_code
 from service.db import session_scope
 from service.errors import Unprocessable, field_error
-from service.items.forms import FORMATS, export_rows, form_bytes, import_rows, read_rows
+from service.items.form_files import FORMATS, read_rows
+from service.items.forms import export_rows, form_bytes, import_rows
 
 
 class _Rejected(Exception):
