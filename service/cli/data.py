@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from models import Country
 from service.cli.ops import require_migrated_database
 from service.cli.options import output_format, output_path, write_atomically
 from service.cli.progress import progress_printer
-from service.codes import upper_code
+from service.countries.service import require_country
 from service.db import session_scope
-from service.errors import Unprocessable, field_error
+from service.errors import Unprocessable
 from service.items.form_files import FORMATS, read_rows
 from service.items.forms import export_rows, form_bytes, import_rows
 
@@ -28,13 +27,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         what = ("no such file" if not path.exists() else "is a folder" if path.is_dir()
                 else "not a regular file (a FIFO or device); give a file name")
         raise Unprocessable(f"{path}: {what}.")
-    country = upper_code(args.country) if args.country else None
     require_migrated_database()
     try:
         with session_scope() as session:
-            if country is not None and session.get(Country, country) is None:
-                raise field_error("country",
-                                  f"Unknown country code '{country}' (ISO 3166-1 alpha-3).")
+            # As every command and filter checks a code: a two-letter one gets its ISO3 twin.
+            country = require_country(session, args.country).iso3 if args.country else None
             report = import_rows(session, read_rows(path), country=country,
                                  progress=lambda kind: progress_printer(f"encoding {kind}s"))
             if report.errors:

@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from openpyxl import Workbook
@@ -103,12 +104,14 @@ def import_rows(session: Session, rows: Iterator[tuple[int, dict[str, str]]], *,
     # that is refused anyway.
     to_encode: dict[Kind, list[ItemRow]] = {"offer": [], "need": []}
     first_rows: dict[tuple[str, str], int] = {}
-    count = 0
-    for number, row in rows:
-        count += 1
-        if count > MAX_ROWS:
-            report.errors.append((number, f"too many rows; at most {MAX_ROWS} per file"))
-            break
+    # The rows are read before any is checked, so that a file past the limit is refused at
+    # once rather than after checking (and encoding) its first MAX_ROWS rows.
+    taken = list(islice(rows, MAX_ROWS + 1))
+    if len(taken) > MAX_ROWS:
+        report.errors.append((taken[-1][0], f"too many rows: a form takes at most {MAX_ROWS} "
+                                            "rows (header excluded); split the file"))
+        return report
+    for number, row in taken:
         if ref := row.get("ref"):
             first = first_rows.setdefault((row.get("kind", "").lower(), ref), number)
             if first != number:

@@ -288,15 +288,38 @@ def test_import_with_country_option_rejects_rows_of_other_countries(
 
 @pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("rows", [0, 1])
+@pytest.mark.parametrize(("code", "example"), [("xxx", "ARG"), ("ht", "HTI (Haiti)")])
 def test_import_with_unknown_country_option_is_refused_before_any_row(
-    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int, code: str,
+    example: str
 ) -> None:
-    path = write_form(tmp_path / "form.csv", [_valid("offer")] * rows)
+    """As the rows' country cells, the API's filters and `keys create`: `ht` names HTI."""
+    path = write_form(tmp_path / "form.csv", [_valid("offer", country="HTI")] * rows)
 
-    status, out, err = run(capsys, "import", str(path), "--country", "xxx")
+    status, out, err = run(capsys, "import", str(path), "--country", code)
 
     assert (status, out) == (1, "")
-    assert err == "error: Unknown country code 'XXX' (ISO 3166-1 alpha-3). (--country)\n"
+    assert err == (f"error: Unknown country code '{code}': use an ISO 3166-1 alpha-3 code such "
+                   f"as {example}. (--country)\n")
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_of_more_rows_than_a_form_takes_is_refused_before_any_row_is_checked(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row limit is checked first: a file past it is refused at once, naming the limit,
+    where every row up to the limit was checked (and encoded) before it was refused."""
+    monkeypatch.setattr("service.items.forms.MAX_ROWS", 3)
+    rows = [_valid("offer", factor="nope"), *[_valid("offer", ref=f"R-{k}") for k in range(3)]]
+    path = write_form(tmp_path / "form.csv", rows)
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert (status, out) == (1, "")
+    assert _reported(err) == {5: "too many rows: a form takes at most 3 rows (header "
+                                 "excluded); split the file"}
     assert counts(engine) == (0, 0)
 
 
