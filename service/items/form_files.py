@@ -77,6 +77,13 @@ def _row(name: str, number: int, cols: list[str], values: Sequence[str]) -> dict
         cells.pop()  # empty cells past the header are padding, not data
     if len(cells) > len(cols):
         raise Unprocessable(f"{name}: row {number}: {len(cells)} values for {len(cols)} columns.")
+    for index, (col, value) in enumerate(zip(cols, cells, strict=False)):
+        if not col and value:  # it would be dropped without a word
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            raise Unprocessable(
+                f"{name}: row {number}: cell {get_column_letter(index + 1)}{number} holds "
+                f"'{shown}' under a column without a header; name the column or empty the "
+                "cell.")
     return {c: v for c, v in zip(cols, cells, strict=False) if c}
 
 

@@ -474,6 +474,26 @@ def test_import_cells_with_surrounding_spaces_are_stripped(
 
 @pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_import_value_under_a_column_without_header_is_rejected_naming_the_cell(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """A value typed under a column whose header cell is empty was dropped without a word;
+    an empty column between named ones stays allowed."""
+    header = [*COLUMNS[:3], "", *COLUMNS[3:]]
+    good = [_valid("offer").get(c, "") for c in header]
+    typed = [*good[:3], "Inspección", *good[4:]]
+    path = _write_raw(tmp_path / f"blank.{fmt}", [header, good, typed])
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert (status, out) == (1, "")
+    assert ("row 3: cell D3 holds 'Inspección' under a column without a header; name the "
+            "column or empty the cell") in err
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_import_row_with_more_values_than_columns_is_rejected(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
