@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("es", "pt", "en", "fr")
+# uvicorn's log levels: it fails with a KeyError on any other.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Below AnyIO's 40 worker threads: see service.main.AdmissionLimit.
 MAX_IN_FLIGHT_CEILING = 32
 
@@ -87,6 +89,22 @@ class Settings(DatabaseSetting):
                     "in the event loop. Requests share one interpreter lock, so a few at a "
                     "time serve more and more evenly than many (bench/load.py)")
     log_level: str = "info"
+
+    @field_validator("default_page_size")
+    @classmethod
+    def _default_page_fits(cls, value: int, info: ValidationInfo) -> int:
+        largest = info.data.get("max_page_size")
+        if largest is not None and value > largest:
+            raise ValueError(f"{value} is above MAX_PAGE_SIZE ({largest}): every list asked "
+                             "for without a limit would be refused")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
 
 
 @lru_cache

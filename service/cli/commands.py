@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.cli import data, ops, rank, report
@@ -62,6 +63,11 @@ def _run(argv: Sequence[str] | None) -> int:
             name = "_".join(str(p) for p in err["loc"]).upper()
             print(f"error: setting {name}: {err['msg'].removeprefix('Value error, ')}",
                   file=sys.stderr)
+        return 1
+    except SettingsError as exc:  # a list setting (CORS_ORIGINS) that is not JSON
+        name = exc.args[0].split('"')[1].upper() if exc.args[0].count('"') >= 2 else "?"
+        print(f"error: setting {name}: not JSON ({exc.__cause__ or exc}); write a JSON list, "
+              'e.g. ["https://a.example"]', file=sys.stderr)
         return 1
     try:
         status: int = args.func(args)

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from service.config import get_settings
+from service.config import Settings, get_settings
 from service.db import make_engine, reset_engines
 from service.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.cli.helpers import run
@@ -266,3 +266,31 @@ def test_the_reports_api_takes_its_first_and_last_day_and_refuses_others(
     for bad in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
         assert_problem(app_client.get(f"{API}/reports", params=bad, headers=key), 422,
                        next(iter(bad)))
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("DEFAULT_PAGE_SIZE", "300",
+     "error: setting DEFAULT_PAGE_SIZE: 300 is above MAX_PAGE_SIZE (200): every list asked "
+     "for without a limit would be refused"),
+    ("LOG_LEVEL", "verbose",
+     "error: setting LOG_LEVEL: 'verbose' is not a log level; use one of critical, error, "
+     "warning, info, debug, trace"),
+    ("CORS_ORIGINS", "https://a.example",
+     "error: setting CORS_ORIGINS: not JSON (Expecting value: line 1 column 1 (char 0)); "
+     "write a JSON list, e.g. [\"https://a.example\"]"),
+])
+def test_a_setting_the_service_cannot_run_with_is_a_one_line_error(
+        other_database: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str,
+        value: str, message: str) -> None:
+    """Before, a default page above the largest one was accepted and then refused every list
+    without `limit`; an unknown log level and a CORS_ORIGINS that is not JSON were
+    tracebacks."""
+    other_database.setenv(name, value)
+
+    status, out, err = run(capsys, "keys", "list")
+
+    assert (status, out, err) == (1, "", message + "\n")
+
+
+def test_log_level_takes_any_letter_case() -> None:
+    assert Settings(log_level="WARNING").log_level == "warning"
