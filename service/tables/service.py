@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -56,6 +56,11 @@ def factor_pair(key: str) -> frozenset[str]:
     """The two factors an affinity key names: 'a:b' and 'b:a' name the same pair."""
     a, _, b = key.partition(":")
     return frozenset((a, b))
+
+
+def _by_pair(affinity: Mapping[str, float]) -> dict[frozenset[str], float]:
+    """An affinity map keyed by pair, whichever way each key names it."""
+    return {factor_pair(key): value for key, value in affinity.items()}
 
 
 def factor_affinity(table: CooperationTable) -> dict[tuple[str, str], float]:
@@ -250,7 +255,11 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
         named = {factor_pair(key) for key in given}  # a pair named the other way replaces it
         kept = {key: value for key, value in table.factor_affinity.items()
                 if factor_pair(key) not in named}
-        changes["factor_affinity"] = merge_changes(kept, given)
+        merged = merge_changes(kept, given)
+        if _by_pair(merged) == _by_pair(table.factor_affinity):
+            del changes["factor_affinity"]  # the same entries, some named the other way
+        else:
+            changes["factor_affinity"] = merged
     _check_dates(changes.get("starts_on", table.starts_on), changes.get("ends_on", table.ends_on),
                  moved="ends_on" if "ends_on" in changes else "starts_on")
     for key, value in changes.items():

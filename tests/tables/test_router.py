@@ -297,6 +297,28 @@ def test_a_patch_that_changes_nothing_keeps_the_version(
     assert (again.status_code, again.json()) == (200, closed)
 
 
+def test_an_affinity_given_again_in_the_other_order_changes_nothing(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """'agriculture:ict' and 'ict:agriculture' are one entry: giving the stored value again
+    under the other name bumped the version (a stale ETag for everyone else) and re-spelt
+    the key, so every plan of the table said its factor affinities had changed."""
+    key = make_key("organizer")
+    body = {**TABLE, "factor_affinity": {"ict:agriculture": 0.6}}
+    created = app_client.post("/api/v1/tables", json=body, headers=bearer(key)).json()
+    url = f"/api/v1/tables/{created['id']}"
+    plan = app_client.post(f"{url}/plan", headers=bearer(key))
+    assert plan.status_code == 201, plan.text
+
+    resp = app_client.patch(url, json={"factor_affinity": {"agriculture:ict": 0.6}},
+                            headers=bearer(key) | {"If-Match": '"1"'})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == created
+    assert resp.headers["ETag"] == '"1"'
+    read = app_client.get(f"{url}/plans/{plan.json()['number']}", headers=bearer(key))
+    assert read.json()["changed_since"] == []
+
+
 def test_closing_a_closed_table_again_is_a_no_op_but_any_other_change_is_refused(
         app_client: TestClient, make_key: KeyMaker) -> None:
     """A client that retries its close (its answer was lost) is told the table is closed,
