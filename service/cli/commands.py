@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +73,12 @@ def _run(argv: Sequence[str] | None) -> int:
         return 1
     try:
         status: int = args.func(args)
+        sys.stdout.flush()  # a reader gone is met here, not at the interpreter's exit
+    except BrokenPipeError:  # the output's reader went away (`sscmatch keys list | head -1`)
+        # stop quietly, as a tool stopped by SIGPIPE does; the interpreter's last flush of
+        # stdout must then find somewhere to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except ServiceError as exc:
         print(f"error: {exc.detail}{_options_named(exc, args)}", file=sys.stderr)
         return 1

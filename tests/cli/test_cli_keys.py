@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.main import create_app
-from tests.cli.helpers import run
+from tests.cli.helpers import own_sqlite_file, run
 from tests.conftest import bearer
 from tests.factories import API, assert_problem
 
@@ -168,3 +172,23 @@ def test_keys_create_with_unknown_role_exits_2(
         run(capsys, "keys", "create", "--role", "superuser")
 
     assert exc.value.code == 2
+
+
+def test_output_to_a_reader_gone_stops_quietly_with_status_141(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sscmatch keys list | head -1` (or `rank | head`): the reader closes the pipe before
+    the command is done. Before, the command said "error: Broken pipe" and exited with 1, as
+    for a command that failed; now it stops without a word, with the status a shell gives a
+    program stopped by SIGPIPE (128 + 13), as other command-line tools do."""
+    with own_sqlite_file(tmp_path, monkeypatch, "Secretariat") as path:
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # no reader at all: the first write fails, whenever it comes
+        try:
+            done = subprocess.run(
+                [str(Path(sys.executable).with_name("sscmatch")), "keys", "list"],
+                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+                env={**os.environ, "DATABASE_URL": f"sqlite:///{path}"})
+        finally:
+            os.close(write_end)
+
+    assert (done.returncode, done.stderr) == (141, "")
