@@ -238,7 +238,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise Unprocessable(f"{source}: no SQLite database file to back up.")
     out = output_path(args.out)  # never the database itself, nor its -wal, -shm or -journal
-    if out.exists() and not args.force:
+    # A FIFO or device is refused below whatever --force says: not offered --force here.
+    if (out.is_file() or out.is_dir()) and not args.force:
         raise Unprocessable(f"{out}: exists; give another file, or --force to replace it.")
     try:
         replace_file(out, lambda _handle, copy: _copy_database(source, copy))

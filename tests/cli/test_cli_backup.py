@@ -232,12 +232,15 @@ def test_backup_onto_a_file_the_user_may_not_write_is_refused_and_leaves_it(
 
 @pytest.mark.usefixtures("sqlite_db")
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+@pytest.mark.parametrize("force", [["--force"], []], ids=["force", "no force"])
 def test_backup_onto_a_fifo_is_refused_and_leaves_it(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], force: list[str]) -> None:
+    """Without --force the FIFO was refused as a file that "exists" (--force would replace
+    it), which --force then refused as not a file."""
     fifo = tmp_path / "copy.db"
     os.mkfifo(fifo)
 
-    status, _out, err = run(capsys, "backup", "--out", str(fifo), "--force")
+    status, _out, err = run(capsys, "backup", "--out", str(fifo), *force)
 
     assert (status, err) == (1, f"error: {fifo}: not a regular file; give a file name\n")
     assert stat.S_ISFIFO(fifo.stat().st_mode)
