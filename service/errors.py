@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -117,9 +119,13 @@ def problem(status: int, title: str, detail: str, code: str, *,
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_DATE_REPR = re.compile(r"datetime\.date\(([0-9]{1,4}), ([0-9]{1,2}), ([0-9]{1,2})\)")
+
+
 def validation_message(err: Mapping[str, Any]) -> str:
     """Pydantic's message, in characters where a length bound checked a text after its
-    validators (it then speaks of "items after validation")."""
+    validators (it then speaks of "items after validation"), and with a day's bound written
+    YYYY-MM-DD."""
     ctx, value = err.get("ctx") or {}, err.get("input")
     if isinstance(value, str) and err.get("type") in ("too_short", "too_long"):
         length = ctx.get("actual_length", len(value))
@@ -127,7 +133,9 @@ def validation_message(err: Mapping[str, Any]) -> str:
             return f"Text should have at least {ctx['min_length']} characters, not {length}"
         if err["type"] == "too_long" and "max_length" in ctx:
             return f"Text should have at most {ctx['max_length']} characters, not {length}"
-    return str(err.get("msg", ""))
+    # a day's bound as the API writes days, not as Python does ("datetime.date(2000, 1, 1)")
+    return _DATE_REPR.sub(lambda m: date(*map(int, m.groups())).isoformat(),
+                          str(err.get("msg", "")))
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

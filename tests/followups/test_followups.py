@@ -375,6 +375,18 @@ def test_followups_as_of_not_a_day_from_2000_to_2100_is_422_naming_it(
     assert_problem(resp, 422, "as_of")
 
 
+@pytest.mark.parametrize(("as_of", "message"), [
+    ("1999-12-31", "Input should be greater than or equal to 2000-01-01"),
+    ("2101-01-01", "Input should be less than or equal to 2100-12-31"),
+])
+def test_followups_as_of_out_of_range_names_the_bound_as_a_day(
+        world: World, as_of: str, message: str) -> None:
+    """The bound was shown as Python wrote it: "datetime.date(2000, 1, 1)"."""
+    resp = world.client.get(f"{API}/followups", params={"as_of": as_of},
+                            headers=bearer(world.admin))
+    assert assert_problem(resp, 422, "as_of")["errors"][0]["message"] == message
+
+
 def _walk(world: World, path: str, limit: int) -> list[dict[str, Any]]:
     """Every item of a list, following `next_cursor` from the first page."""
     items: list[dict[str, Any]] = []
