@@ -253,10 +253,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register the operational sub-commands."""
     p = sub.add_parser("serve", help="migrate, optionally load demo data, and serve the API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int_in(1, 65535), default=8000)
-    p.add_argument("--workers", type=int_in(1, 64), default=1, help="uvicorn worker processes")
-    p.add_argument("--demo", action="store_true", help="load the demo data if the DB is empty")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 "
+                        "for every interface)")
+    p.add_argument("--port", type=int_in(1, 65535), default=8000,
+                   help="TCP port (default: 8000)")
+    p.add_argument("--workers", type=int_in(1, 64), default=1,
+                   help="uvicorn worker processes (default: 1)")
+    p.add_argument("--demo", action="store_true",
+                   help="load the demo data if the database holds no offers or needs")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="upgrade the database to the latest migration")
