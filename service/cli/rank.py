@@ -215,7 +215,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("rank", help="rank offers for needs from a JSON items file (no database)")
     p.add_argument("--items", required=True, help="JSON list of offers and needs")
     p.add_argument("--top", type=int_in(1, MAX_TOP), default=10,
-                   help=f"offers to keep per need (K, 1 to {MAX_TOP:,})")
+                   help=f"offers to keep per need (K, 1 to {MAX_TOP:,}; default: 10)")
     p.add_argument("--out", help="write the result here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     # rank uses no database: the service's settings need not be usable (only DATABASE_URL's

@@ -367,3 +367,12 @@ def test_rank_takes_null_capacity_of_a_need_which_has_none(
 
     assert status == 0, err
     assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
+
+
+def test_rank_help_gives_the_default_of_top(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run(capsys, "rank", "--help")
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert stopped.value.code == 0
+    assert "offers to keep per need (K, 1 to 1,000,000; default: 10)" in out
