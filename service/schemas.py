@@ -208,9 +208,16 @@ def _iso639_1(code: str) -> str:
     return code
 
 
-Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", examples=["es"]),
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+LowerCode = BeforeValidator(_lower)
+"""Reads a code in any letter case (`PT`, `Es`) as the lower-case code it stands for."""
+
+Language = Annotated[str, LowerCode, Field(pattern=r"^[a-z]{2}$", examples=["es"]),
                      AfterValidator(_iso639_1)]
-"""A two-letter ISO 639-1 language code."""
+"""A two-letter ISO 639-1 language code (any letter case, stored in lower case)."""
 
 ISO3 = Annotated[
     str,

@@ -7,15 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from service.schemas import ISO3, CleanLine, CleanText, InputSchema, Schema, Whole
+from service.schemas import ISO3, CleanLine, CleanText, InputSchema, LowerCode, Schema, Whole
 from service.scoring import Modality
 
 Status = Literal["draft", "published", "withdrawn"]
 Title = Annotated[CleanLine, Field(min_length=3, max_length=300)]
 Description = Annotated[CleanText, Field(min_length=1, max_length=5000)]
 Population = Annotated[CleanLine, Field(max_length=300)]
-Language = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[a-z]{2}$",
-                                description="ISO 639-1 code", examples=["es"])]
+Language = Annotated[str, LowerCode, Field(
+    min_length=2, max_length=2, pattern=r"^[a-z]{2}$", examples=["es"],
+    description="ISO 639-1 code (any letter case; stored in lower case)")]
 Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 FactorCode = Annotated[str, Field(min_length=1, max_length=40, examples=["education"])]
 Capacity = Annotated[Whole, Field(ge=1, le=50, description="How many partners the offer can serve")]

@@ -376,3 +376,17 @@ def test_rank_help_gives_the_default_of_top(capsys: pytest.CaptureFixture[str]) 
     out = " ".join(capsys.readouterr().out.split())
     assert stopped.value.code == 0
     assert "offers to keep per need (K, 1 to 1,000,000; default: 10)" in out
+
+
+def test_rank_reads_a_language_code_in_capitals_as_the_api_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """"FR" is French, as in the API and the forms; it was refused with a bare pattern."""
+    rankings = []
+    for need in (NEED, NEED | {"language": "FR"}):
+        code, out, err = run(capsys, "rank", "--items", str(_items(tmp_path, [need, OFFER])),
+                             "--quiet")
+        assert code == 0, err
+        rankings.append(json.loads(out))
+
+    assert rankings[1] == rankings[0]
+    assert [r["offer_id"] for r in rankings[0]["n1"]] == ["o1"]

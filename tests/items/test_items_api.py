@@ -107,6 +107,25 @@ def test_create_item_without_language_infers_it_from_country(
     assert response.json()["language"] == language
 
 
+def test_a_language_code_in_capitals_is_stored_in_lower_case(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    """As the list filters and the spreadsheet forms read it: it was refused with only
+    "String should match pattern '^[a-z]{2}$'"."""
+    key = make_key("country", "BRA")
+
+    created = app_client.post(f"{API}/offers", headers=bearer(key),
+                              json=item_payload("offer", country="BRA", language="PT"))
+    assert created.status_code == 201, created.text
+    changed = app_client.patch(f"{API}/offers/{created.json()['id']}",
+                               headers=bearer(key) | {"If-Match": created.headers["ETag"]},
+                               json={"language": "Es"})
+
+    assert created.json()["language"] == "pt"
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["language"] == "es"
+
+
 def test_create_item_without_country_uses_the_key_country(
     app_client: TestClient, make_key: KeyMaker
 ) -> None:
