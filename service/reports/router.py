@@ -83,8 +83,10 @@ def _image(data: bytes, fmt: network.ImageFormat) -> Response:
 
 def _stem(name: str, scope: Scope) -> str:
     """The name of an export file: the report's, then each filter given (country, factor,
-    from, to)."""
-    parts = (scope.country_filter, scope.factor, scope.date_from, scope.date_to)
+    from, to). A range with only an end says so (`report-to-2026-06-30`): it would otherwise
+    be named as the range that starts on that day."""
+    to = f"to-{scope.date_to}" if scope.date_to and not scope.date_from else scope.date_to
+    parts = (scope.country_filter, scope.factor, scope.date_from, to)
     return "-".join([name, *(str(part) for part in parts if part)])
 
 

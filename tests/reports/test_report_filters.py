@@ -173,6 +173,20 @@ def test_csv_export_names_its_filters_in_the_summary_and_the_file_name(world: Wo
     assert rows[start + 1:start + 3] == [["provider \\ recipient", "PER"], ["CHL", "1"]]
 
 
+@pytest.mark.parametrize(("params", "name"), [
+    ({"from": "2026-06-30"}, "report-2026-06-30.csv"),
+    ({"to": "2026-06-30"}, "report-to-2026-06-30.csv"),
+    ({"from": "2026-01-01", "to": "2026-06-30"}, "report-2026-01-01-2026-06-30.csv"),
+])
+def test_export_file_name_tells_a_range_that_ends_from_one_that_starts(
+        world: World, params: dict[str, str], name: str) -> None:
+    resp = world.client.get(f"{API}/reports", headers=bearer(world.organizer),
+                            params={"format": "csv", **params})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-disposition"] == f'attachment; filename="{name}"'
+
+
 def test_xlsx_export_of_all_tables_names_its_filters(world: World, tmp_path: Path) -> None:
     resp = world.client.get(f"{API}/reports", headers=bearer(world.organizer),
                             params={"format": "xlsx", "factor": "agriculture"})
