@@ -28,7 +28,7 @@ from service.matching.service import (
 )
 from service.pairings import audit
 from service.pairings import service as pairings_service
-from service.tables.service import effective_weights, refuse_if_closed
+from service.tables.service import effective_weights, factor_pair, refuse_if_closed
 
 
 def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,
@@ -136,8 +136,17 @@ def changed_since(settings: Mapping[str, Any], summary: Mapping[str, Any],
     stored = summary.get("settings")
     if not isinstance(stored, dict):
         return None
-    changed = [name for name, value in settings.items() if stored.get(name) != value]
+    changed = [name for name, value in settings.items()
+               if _comparable(name, stored.get(name)) != _comparable(name, value)]
     return changed + (["scoring"] if scoring_version != scoring.SCORING_VERSION else [])
+
+
+def _comparable(name: str, value: Any) -> Any:
+    """A setting as compared by `changed_since`: affinities by pair of factors, since
+    'a:b' and 'b:a' name the same entry (a PATCH may store either)."""
+    if name == "factor_affinity" and isinstance(value, dict):
+        return {factor_pair(str(key)): item for key, item in value.items()}
+    return value
 
 
 def _lock_open_table(session: Session, table: CooperationTable) -> None:

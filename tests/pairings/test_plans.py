@@ -499,3 +499,21 @@ def test_an_offer_withdrawn_while_the_plan_computed_is_a_conflict_that_stores_no
     assert "Compute the plan again" in assert_problem(resp, 409)["detail"]
     assert get(world, f"/tables/{world.table_id}/plans")["total"] == 0
     assert get(world, "/pairings", table_id=world.table_id)["items"] == []
+
+
+def test_an_affinity_set_back_under_the_other_name_is_not_a_change_since_the_plan(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching",
+                       participants=["CHL", "HTI", "PER"])
+    _patch_table(world, factor_affinity={"ict:agriculture": 0.6})
+    plan(world, world.table_id)
+
+    # The same pair named the other way round, changed and then set back to the plan's value.
+    _patch_table(world, factor_affinity={"agriculture:ict": 0.7})
+    assert _changed_since(world) == (["factor_affinity"],) * 3
+    _patch_table(world, factor_affinity={"agriculture:ict": 0.6})
+
+    assert _changed_since(world) == ([], [], [])
+    printed = world.client.get(f"{API}/tables/{world.table_id}/plan?format=csv",
+                               headers=bearer(world.organizer)).text
+    assert "changed_since,nothing" in printed
