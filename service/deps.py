@@ -76,6 +76,26 @@ async def known_query_only(request: Request) -> None:
                     for name in unknown])
 
 
+_EMPTY_BODIES = (b"", b"{}", b"null")
+
+
+async def no_body(request: Request) -> None:
+    """Refuse a request body on an operation that takes none (422): its parameters go in the
+    query, and a body sent for them (`{"time_limit_s": 2}`) was ignored, so the answer looked
+    right while computed with other values. An empty body, `{}` or `null` carries nothing."""
+    if (await request.body()).strip() in _EMPTY_BODIES:
+        return
+    taken = _taken_by(request.scope.get("route"))
+    query = "?" + "&".join(f"{name}=…" for name in taken) if taken else ""
+    where = f"give its parameters in the query string ({query})" if query else "send none"
+    raise Unprocessable(f"This operation takes no request body; {where}.",
+                        errors=[{"field": "body", "message": "this operation takes no body"}])
+
+
+NoBodyDep = Annotated[None, Depends(no_body)]
+"""After the principal in a route's parameters, so that a request without a key is a 401."""
+
+
 def get_principal(session: SessionDep, request: Request) -> Principal:
     """Authenticate the request's bearer key."""
     return authenticate(session, authorizations=request.headers.getlist("authorization"))

@@ -14,6 +14,7 @@ from service.codes import lower_code
 from service.countries.service import require_country, require_factor
 from service.deps import (
     IndexCacheDep,
+    NoBodyDep,
     PrincipalDep,
     RowId,
     SessionDep,
@@ -174,14 +175,15 @@ def _plan_read(plan: Plan, table: CooperationTable) -> PlanRead:
              status_code=status.HTTP_201_CREATED,
              responses=created() | responses(401, 403, 404, 409, 422))
 def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
-                      staff: StaffDep, response: Response,
+                      staff: StaffDep, _no_body: NoBodyDep, response: Response,
                       time_limit_s: TimeLimit = None) -> PlanRead:
     """Compute and store a new plan: exact selection of pairings, then the round schedule.
 
     The plan gets the next number of the table; `Location` names it under `/plans`. A table
     with fewer than two participants, or a closed one, gets 409 and stores nothing (no number
     is taken). Participants with no candidate pairing get a plan all the same, empty, naming
-    each of them in `participants_without_meeting` with the reason.
+    each of them in `participants_without_meeting` with the reason. The request takes no
+    body: `time_limit_s` goes in the query (a body is 422 rather than ignored).
     """
     table = get_table_or_raise(session, table_id)
     plan = plans.compute_plan(session, cache, table=table, actor=staff,

@@ -375,6 +375,19 @@ def test_plan_with_a_bad_time_limit_is_422_and_stores_nothing(
     assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0
 
 
+@pytest.mark.parametrize("body", [b'{"time_limit_s": 2}', b"time_limit_s=2"])
+def test_plan_with_a_request_body_is_422_and_stores_nothing(
+        app_client: TestClient, make_key: KeyMaker, body: bytes) -> None:
+    organizer = make_key("organizer")
+    table = _table(app_client, organizer)
+    url = f"/api/v1/tables/{table['id']}"
+    resp = app_client.post(f"{url}/plan", content=body,
+                           headers=bearer(organizer) | {"Content-Type": "application/json"})
+    problem = assert_problem(resp, 422, "body")
+    assert "?time_limit_s=" in problem["detail"]
+    assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0
+
+
 def _csv_sections(text: str) -> dict[str, list[dict[str, str]]]:
     sections: dict[str, list[dict[str, str]]] = {}
     text = text.removeprefix("\ufeff")  # the byte-order mark that Excel needs
