@@ -62,7 +62,8 @@ def _taken_by(route: object) -> tuple[str, ...]:
 async def known_query_only(request: Request) -> None:
     """Refuse a query parameter the operation does not take, with a 422 naming it and those
     it takes: a mistyped filter (`date_from` for `from`) or one an endpoint lacks was ignored,
-    and the answer covered more than was asked while looking right."""
+    and the answer covered more than was asked while looking right. A parameter given more
+    than once is refused the same way."""
     if not request.url.query:
         return
     taken = _taken_by(request.scope.get("route"))
@@ -74,6 +75,16 @@ async def known_query_only(request: Request) -> None:
             f"Unknown query parameter{plural}: {', '.join(unknown)}. This operation {takes}.",
             errors=[{"field": f"query.{name}", "message": "unknown query parameter"}
                     for name in unknown])
+    # Every query parameter takes one value: given twice, only the last was read
+    # (`?status=planning&status=closed` listed the closed tables alone).
+    names = [name for name, _value in request.query_params.multi_items()]
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    if repeated:
+        raise Unprocessable(
+            f"{', '.join(repeated)} {'is' if len(repeated) == 1 else 'are'} given more than "
+            "once; give each query parameter once (an operation reads one value for each).",
+            errors=[{"field": f"query.{name}", "message": "given more than once"}
+                    for name in repeated])
 
 
 _EMPTY_BODIES = (b"", b"{}", b"null")

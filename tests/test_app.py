@@ -218,6 +218,24 @@ def test_an_unknown_query_parameter_is_named_with_those_the_operation_takes(
                               "format, from, to, country, factor.")
 
 
+@pytest.mark.parametrize(("method", "url"), [
+    ("GET", f"{API}/tables?status=planning&status=closed"),
+    ("GET", f"{API}/tables/1/plan?format=csv&format=xlsx"),
+    ("POST", f"{API}/tables/1/plan?time_limit_s=2&time_limit_s=600"),
+])
+def test_a_query_parameter_given_twice_is_422_naming_it(
+        app_client: TestClient, make_key: KeyMaker, method: str, url: str) -> None:
+    # Only the last value was read: `?status=planning&status=closed` listed the closed
+    # tables alone, as if that were all of them.
+    key = bearer(make_key("admin"))
+
+    response = app_client.request(method, url, headers=key)
+
+    name = url.partition("?")[2].partition("=")[0]
+    body = assert_problem(response, 422, f"query.{name}")
+    assert f"{name} is given more than once" in body["detail"]
+
+
 @pytest.mark.parametrize("path", ["/health", f"{API}/factors", "/nowhere"])
 def test_response_carries_security_headers(app_client: TestClient, path: str) -> None:
     response = app_client.get(path)
