@@ -37,7 +37,8 @@ def list_countries(
     grouping: Annotated[str | None, Query(max_length=32, description="Grouping code")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
 ) -> list[Country]:
-    """List ISO 3166-1 countries with their languages, membership and groupings."""
+    """List ISO 3166-1 countries with their languages, membership and groupings; an unknown
+    grouping code is a 422 naming it and the known codes."""
     return service.list_countries(session, member=member, enabled=enabled, grouping=grouping, q=q)
 
 

@@ -63,6 +63,18 @@ def require_factor(session: Session, code: str, *, field: str = "factor") -> Fac
     return factor
 
 
+def require_grouping(session: Session, code: str, *, field: str = "grouping") -> Grouping:
+    """Return the grouping with this code (any letter case), or raise 422 naming `field`, the
+    code and the known codes: a misspelt one must not look like a grouping with no members."""
+    grouping = (session.get(Grouping, upper_code(code))
+                if re.fullmatch(r"[A-Za-z0-9_]+", code) else None)
+    if grouping is None:
+        known = ", ".join(session.scalars(select(Grouping.code).order_by(Grouping.code)))
+        raise Unprocessable(f"Unknown grouping '{code}'. Known: {known}.",
+                            errors=[{"field": field, "message": "unknown grouping"}])
+    return grouping
+
+
 def require_enabled_country(session: Session, iso3: str) -> Country:
     """Return a country that may take part, or raise 422 naming the problem."""
     country = require_country(session, iso3)
@@ -84,9 +96,9 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
     if enabled is not None:
         stmt = stmt.where(Country.enabled == enabled)
     if grouping:
+        code = require_grouping(session, grouping).code
         stmt = stmt.where(Country.iso3.in_(
-            select(CountryGrouping.country_iso3).where(
-                CountryGrouping.grouping_code == upper_code(grouping))))
+            select(CountryGrouping.country_iso3).where(CountryGrouping.grouping_code == code)))
     text = (q or "").strip()
     if text:  # a blank `q` is no filter
         stmt = stmt.where(contains_text(Country.name, text,

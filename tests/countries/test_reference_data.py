@@ -332,10 +332,27 @@ def test_factor_code_with_a_letter_outside_ascii_is_not_found(
     assert _get(app_client, reader, "/factors") == before
 
 
-def test_list_countries_by_grouping_with_a_letter_outside_ascii_finds_none(
-    app_client: TestClient, reader: str
+@pytest.mark.parametrize("grouping", ["MERCO\u017fUR", "MERCOSUL", "SICAA", "-"])
+def test_list_countries_by_unknown_grouping_is_422_naming_it_and_the_known_codes(
+    app_client: TestClient, reader: str, grouping: str
 ) -> None:
-    assert _get(app_client, reader, "/countries", grouping="MERCO\u017fUR") == []
+    response = app_client.get(f"{API}/countries", params={"grouping": grouping},
+                              headers=bearer(reader))
+
+    problem = assert_problem(response, 422)
+    assert grouping in problem["detail"]
+    assert "MERCOSUR" in problem["detail"]
+    assert problem["errors"][0]["field"] == "grouping"
+
+
+def test_list_countries_by_a_new_grouping_without_members_is_empty(
+    app_client: TestClient, reader: str, admin: str
+) -> None:
+    created = app_client.post(f"{API}/groupings", json={"code": "NEWG", "name": "New one"},
+                              headers=bearer(admin))
+    assert created.status_code == 201, created.text
+
+    assert _get(app_client, reader, "/countries", grouping="newg") == []
 
 
 def test_update_country_groupings_answers_them_as_a_get_lists_them(
