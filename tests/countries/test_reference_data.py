@@ -186,6 +186,9 @@ def test_update_factor_label_keeps_other_labels(
     ("POST", "/factors", {**NEW_FACTOR, "labels": {"xx": "Cuidado infantil"}}, 422),
     ("POST", "/factors", {**NEW_FACTOR, "descriptions": {"zz": "Cuidado"}}, 422),
     ("PATCH", "/factors/education", {"labels": {"es": ""}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "descriptions": {"es": ""}}, 422),
+    ("PATCH", "/factors/education", {"descriptions": {"es": ""}}, 422),
+    ("PATCH", "/factors/education", {"descriptions": {"en": " \n "}}, 422),
 ], ids=str)
 def test_change_factors_with_bad_input_returns_problem_and_changes_nothing(
     app_client: TestClient, reader: str, admin: str, method: str, path: str,
