@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from service.codes import lower_code
 from service.config import get_settings
 from service.schemas import ISO3, CleanLine, CleanText, Flag, InputSchema, Language, Schema, Whole
 
@@ -27,11 +28,26 @@ def _working_languages(texts: TextsT) -> TextsT:
     return texts
 
 
-LangMap = Annotated[dict[Language, Label], AfterValidator(_working_languages)]
-DescriptionMap = Annotated[dict[Language, Description], AfterValidator(_working_languages)]
-LangChanges = Annotated[dict[Language, Label | None], AfterValidator(_working_languages)]
-DescriptionChanges = Annotated[dict[Language, Description | None],
-                               AfterValidator(_working_languages)]
+def _one_text_per_language(texts: object) -> object:
+    """Refuse two keys for one language ('en' and 'EN'): codes are read in any letter case,
+    and one of the two texts would be dropped without a word."""
+    if isinstance(texts, dict):
+        seen: dict[str, str] = {}
+        for key in texts:
+            if isinstance(key, str):
+                other = seen.setdefault(lower_code(key), key)
+                if other != key:
+                    raise ValueError(f"gives the language '{lower_code(key)}' twice (as "
+                                     f"'{other}' and '{key}'); give it once")
+    return texts
+
+
+_OneEach = BeforeValidator(_one_text_per_language)
+_Working = AfterValidator(_working_languages)
+LangMap = Annotated[dict[Language, Label], _OneEach, _Working]
+DescriptionMap = Annotated[dict[Language, Description], _OneEach, _Working]
+LangChanges = Annotated[dict[Language, Label | None], _OneEach, _Working]
+DescriptionChanges = Annotated[dict[Language, Description | None], _OneEach, _Working]
 
 
 class GroupingRef(Schema):

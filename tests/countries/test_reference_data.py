@@ -189,6 +189,10 @@ def test_update_factor_label_keeps_other_labels(
     ("POST", "/factors", {**NEW_FACTOR, "descriptions": {"es": ""}}, 422),
     ("PATCH", "/factors/education", {"descriptions": {"es": ""}}, 422),
     ("PATCH", "/factors/education", {"descriptions": {"en": " \n "}}, 422),
+    ("POST", "/factors", {**NEW_FACTOR, "labels": {"en": "Child care", "EN": "CHILD CARE"}},
+     422),
+    ("PATCH", "/factors/education", {"labels": {"en": "Schooling", "EN": "SCHOOLING"}}, 422),
+    ("PATCH", "/factors/education", {"descriptions": {"fr": "Texte", "FR": None}}, 422),
 ], ids=str)
 def test_change_factors_with_bad_input_returns_problem_and_changes_nothing(
     app_client: TestClient, reader: str, admin: str, method: str, path: str,
