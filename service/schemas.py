@@ -219,10 +219,22 @@ Language = Annotated[str, LowerCode, Field(pattern=r"^[a-z]{2}$", examples=["es"
                      AfterValidator(_iso639_1)]
 """A two-letter ISO 639-1 language code (any letter case, stored in lower case)."""
 
+def _not_alpha_2(value: object) -> object:
+    """Refuse an ISO 3166-1 alpha-2 code naming its alpha-3 twin, as the CLI and the query
+    filters do (a bare "at least 3 characters" left the caller to guess the code)."""
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2}", value):
+        twin = pycountry.countries.get(alpha_2=value.upper())
+        if twin is not None:
+            raise ValueError(f"'{value}' is an ISO 3166-1 alpha-2 code; use the alpha-3 code "
+                             f"{twin.alpha_3} ({twin.name})")
+    return value
+
+
 ISO3 = Annotated[
     str,
     Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$", examples=["ARG"]),
     AfterValidator(str.upper),
+    BeforeValidator(_not_alpha_2),
 ]
 
 

@@ -122,3 +122,21 @@ def test_create_key_with_bad_input_returns_422_and_creates_nothing(
 
     assert "--" not in assert_problem(response, 422, field)["detail"]  # no CLI wording
     assert app_client.get(f"{API}/keys", headers=bearer(admin)).json() == before
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/keys", {"role": "country", "country": "cl"}),
+    ("/offers", item_payload("offer", country="CL")),
+    ("/tables", {"name": "Mesa", "starts_on": "2027-03-01", "ends_on": "2027-03-02",
+                 "participants": ["CHL", "CL"]}),
+], ids=str)
+def test_an_alpha_2_country_code_is_answered_with_its_alpha_3_twin(
+    app_client: TestClient, make_key: KeyMaker, path: str, body: dict[str, Any]
+) -> None:
+    admin = make_key("admin")
+
+    response = app_client.post(f"{API}{path}", json=body, headers=bearer(admin))
+
+    problem = assert_problem(response, 422)
+    message = " ".join(str(e["message"]) for e in problem["errors"])
+    assert "CHL (Chile)" in message, message
