@@ -219,6 +219,7 @@ Language = Annotated[str, LowerCode, Field(pattern=r"^[a-z]{2}$", examples=["es"
                      AfterValidator(_iso639_1)]
 """A two-letter ISO 639-1 language code (any letter case, stored in lower case)."""
 
+
 def _not_alpha_2(value: object) -> object:
     """Refuse an ISO 3166-1 alpha-2 code naming its alpha-3 twin, as the CLI and the query
     filters do (a bare "at least 3 characters" left the caller to guess the code)."""

@@ -28,7 +28,7 @@ from service.matching.service import (
 )
 from service.pairings import audit
 from service.pairings import service as pairings_service
-from service.tables.service import effective_weights, factor_pair, refuse_if_closed
+from service.tables.service import affinity_by_pair, effective_weights, refuse_if_closed
 
 
 def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,
@@ -145,7 +145,7 @@ def _comparable(name: str, value: Any) -> Any:
     """A setting as compared by `changed_since`: affinities by pair of factors, since
     'a:b' and 'b:a' name the same entry (a PATCH may store either)."""
     if name == "factor_affinity" and isinstance(value, dict):
-        return {factor_pair(str(key)): item for key, item in value.items()}
+        return affinity_by_pair({str(key): item for key, item in value.items()})
     return value
 
 

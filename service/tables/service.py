@@ -58,7 +58,7 @@ def factor_pair(key: str) -> frozenset[str]:
     return frozenset((a, b))
 
 
-def _by_pair(affinity: Mapping[str, float]) -> dict[frozenset[str], float]:
+def affinity_by_pair(affinity: Mapping[str, Any]) -> dict[frozenset[str], Any]:
     """An affinity map keyed by pair, whichever way each key names it."""
     return {factor_pair(key): value for key, value in affinity.items()}
 
@@ -256,7 +256,7 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
         kept = {key: value for key, value in table.factor_affinity.items()
                 if factor_pair(key) not in named}
         merged = merge_changes(kept, given)
-        if _by_pair(merged) == _by_pair(table.factor_affinity):
+        if affinity_by_pair(merged) == affinity_by_pair(table.factor_affinity):
             del changes["factor_affinity"]  # the same entries, some named the other way
         else:
             changes["factor_affinity"] = merged
