@@ -18,7 +18,6 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 
 from service.auth.service import Principal, authenticate
-from service.codes import lower_code
 from service.config import Settings, get_settings
 from service.countries import service as countries_service
 from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
@@ -165,12 +164,12 @@ def factor_query(meaning: str) -> Any:
         "code, and listing the known codes."))
 
 
-def _code_filter(query: Any, check: Callable[[Session, str], str]) -> Any:
-    """The dependency of a list filter: the code given in `query`, as `check` returns it, or
-    None when absent (then no lookup)."""
+def _code_filter(query: Any, check: Callable[[Session, str | None], str | None]) -> Any:
+    """The dependency of a list filter: the code given in `query`, as `check` returns it
+    (None when absent, then with no lookup)."""
 
     def dependency(session: SessionDep, code: str | None = None) -> str | None:
-        return None if code is None else check(session, code)
+        return check(session, code)
 
     # The parameter's name and description vary per list, and the string annotations of this
     # module could not name them: FastAPI is given the annotation itself.
@@ -183,15 +182,14 @@ def country_filter(meaning: str, *, name: str = "country") -> Any:
     stored, or None when absent. The code is checked as the reports check theirs
     (`require_country`: one lookup by primary key, none for a malformed code)."""
     return _code_filter(country_query(meaning, name=name), lambda session, code: (
-        countries_service.require_country(session, code, field=f"query.{name}").iso3))
+        countries_service.query_country(session, code, name=name)))
 
 
 def factor_filter(meaning: str) -> Any:
     """Build the dependency of a list filter by factor (`factor_query`): its code as stored
     (lower case), or None when absent, checked as the reports check theirs (`require_factor`:
     one lookup by primary key; an unknown code's answer also lists the known ones)."""
-    return _code_filter(factor_query(meaning), lambda session, code: (
-        countries_service.require_factor(session, lower_code(code), field="query.factor").code))
+    return _code_filter(factor_query(meaning), countries_service.query_factor)
 
 
 MAX_OFFSET = 1_000_000

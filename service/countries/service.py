@@ -52,6 +52,19 @@ def require_country(session: Session, iso3: str, *, field: str = "country") -> C
     return country
 
 
+def query_country(session: Session, code: str | None, *, name: str = "country") -> str | None:
+    """A country filter of a query (parameter `name`): its ISO3 code as stored, or None when
+    absent; an unknown code is a 422 naming the parameter (`require_country`)."""
+    return None if code is None else require_country(session, code, field=f"query.{name}").iso3
+
+
+def query_factor(session: Session, code: str | None) -> str | None:
+    """A factor filter of a query, in any letter case: its code as stored, or None when
+    absent; an unknown code is a 422 naming the parameter (`require_factor`)."""
+    return (None if code is None
+            else require_factor(session, lower_code(code), field="query.factor").code)
+
+
 def require_factor(session: Session, code: str, *, field: str = "factor") -> Factor:
     """Return the accelerator factor with this code (lower case, as stored), or raise 422
     naming `field`, the code and the known codes."""

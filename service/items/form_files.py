@@ -81,7 +81,7 @@ def _row(name: str, number: int, cols: list[str], values: Sequence[str]) -> dict
         if not col and value:  # it would be dropped without a word
             shown = value if len(value) <= 40 else value[:40] + "..."
             raise Unprocessable(
-                f"{name}: row {number}: cell {get_column_letter(index + 1)}{number} holds "
+                f"{name}: row {number}: cell {_column(index, cols)}{number} holds "
                 f"'{shown}' under a column without a header; name the column or empty the "
                 "cell.")
     return {c: v for c, v in zip(cols, cells, strict=False) if c}

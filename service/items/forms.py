@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, get_args
 
 from openpyxl import Workbook
 from pydantic import ValidationError
@@ -21,12 +21,12 @@ from service.countries.service import require_country
 from service.errors import Conflict, ServiceError, Unprocessable, validation_message
 from service.items import service, vectors
 from service.items.form_files import COLUMNS, MAX_ROWS, REQUIRED
-from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate
+from service.items.schemas import NeedCreate, NeedUpdate, OfferCreate, OfferUpdate, Status
 from service.items.service import ItemRow, Kind
 from service.tabular import CSV_ENCODING, csv_text, keep_text
 
 CODE_COLUMNS = ("factor", "language", "modality", "status")
-STATUSES = ("draft", "published", "withdrawn")
+STATUSES: tuple[str, ...] = get_args(Status)  # the statuses a form row may give
 
 
 @dataclass

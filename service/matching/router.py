@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
-from service.codes import lower_code
-from service.countries.service import require_country, require_factor
+from service.countries.service import query_country, query_factor
 from service.deps import (
     IndexCacheDep,
     NoBodyDep,
@@ -127,12 +126,10 @@ def list_table_suggestions(
     participant, the 10 best offers of the other participants, the candidates a plan chooses
     from. `factor` and `country` keep the pairs where the need or the offer has it."""
     table = get_table_or_raise(session, table_id)
-    if factor is not None:
-        factor = require_factor(session, lower_code(factor), field="query.factor").code
-    if country is not None:
-        country = require_country(session, country, field="query.country").iso3
-    pairs, total = service.table_suggestions(session, cache, table=table, factor=factor,
-                                             country=country, limit=window.limit,
+    pairs, total = service.table_suggestions(session, cache, table=table,
+                                             factor=query_factor(session, factor),
+                                             country=query_country(session, country),
+                                             limit=window.limit,
                                              offset=window.offset)
     return SuggestionList(table_id=table.id, scoring_version=scoring.SCORING_VERSION,
                           items=[_suggestion(p, state) for p, state in

@@ -192,13 +192,18 @@ def acted_on(session: Session, pairing_ids: Collection[int], *,
     partner the secretariat named leaves a suggestion its own."""
     if not pairing_ids:
         return set()
-    stmt = select(PairingEvent.pairing_id).where(
-        PairingEvent.pairing_id.in_(pairing_ids),
-        PairingEvent.action.not_in(SECRETARIAT_EVENTS))
+    return set(session.scalars(select(PairingEvent.pairing_id).where(
+        PairingEvent.pairing_id.in_(pairing_ids), *_acts(by_countries=by_countries))))
+
+
+def _acts(*, by_countries: bool) -> list[ColumnElement[bool]]:
+    """The events that act on a pairing (`acted_on`): not `SECRETARIAT_EVENTS`, and with
+    `by_countries` only a country's (with its own key, or an organiser's for its delegation)."""
+    acts: list[ColumnElement[bool]] = [PairingEvent.action.not_in(SECRETARIAT_EVENTS)]
     if by_countries:
-        stmt = stmt.where(or_(PairingEvent.actor_role == "country",
-                              PairingEvent.on_behalf_of.is_not(None)))
-    return set(session.scalars(stmt))
+        acts.append(or_(PairingEvent.actor_role == "country",
+                        PairingEvent.on_behalf_of.is_not(None)))
+    return acts
 
 
 def taken_up_by(session: Session, pairing_id: int) -> tuple[str, str] | None:
@@ -207,9 +212,7 @@ def taken_up_by(session: Session, pairing_id: int) -> tuple[str, str] | None:
     row = session.execute(
         select(func.coalesce(PairingEvent.on_behalf_of, PairingEvent.actor_country),
                PairingEvent.action)
-        .where(PairingEvent.pairing_id == pairing_id,
-               PairingEvent.action.not_in(SECRETARIAT_EVENTS),
-               or_(PairingEvent.actor_role == "country", PairingEvent.on_behalf_of.is_not(None)))
+        .where(PairingEvent.pairing_id == pairing_id, *_acts(by_countries=True))
         .order_by(PairingEvent.id).limit(1)).first()
     return None if row is None or row[0] is None else (row[0], row[1])
 

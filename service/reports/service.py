@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import OUTCOME_STAGES, STAGES, CooperationTable, TableParticipant, utcnow
 from service.auth.service import Principal
-from service.codes import lower_code
-from service.countries.service import require_country, require_factor
+from service.countries.service import query_country, query_factor
 from service.errors import NotFound, Unprocessable
 from service.followups.service import today
 from service.reports import network, queries
@@ -43,13 +42,10 @@ def scope_for(session: Session, *, principal: Principal, table_id: int | None = 
     if date_from is not None and date_to is not None and date_to < date_from:
         raise Unprocessable("`to` must not be before `from`.",
                             errors=[{"field": "query.to", "message": "before from"}])
-    if country is not None:
-        country = require_country(session, country, field="query.country").iso3
-    if factor is not None:
-        factor = require_factor(session, lower_code(factor), field="query.factor").code
     return Scope(table_id=table_id, date_from=date_from, date_to=date_to,
                  country=None if principal.is_staff else principal.country,
-                 country_filter=country, factor=factor)
+                 country_filter=query_country(session, country),
+                 factor=query_factor(session, factor))
 
 
 def _counts(by_stage: dict[str, int]) -> dict[str, int]:
