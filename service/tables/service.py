@@ -270,7 +270,7 @@ def update_table(session: Session, *, table: CooperationTable, data: TableUpdate
     session.flush()
     if table.status == "closed":  # closed just now: a closed table takes no change
         withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
-                             reason="The table closed before anyone took up this suggestion.")
+                             reason="The table closed while this pairing was still a suggestion.")
     elif removed:
         withdraw_suggestions(session, table_id=table.id, actor=Actor.of(principal),
                              countries=removed,

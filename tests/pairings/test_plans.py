@@ -199,7 +199,7 @@ def test_closing_a_table_withdraws_its_untouched_suggestions_and_frees_their_pai
     last = history(world, others[0]["id"])[-1]
     assert (last["action"], last["from_stage"], last["to_stage"], last["role"]) == (
         "stage_changed", "suggested", "withdrawn", "organizer")
-    assert last["reason"] == "The table closed before anyone took up this suggestion."
+    assert last["reason"] == "The table closed while this pairing was still a suggestion."
     # Their pairs are free again: a new table over the same countries plans them.
     table = {"name": "Mesa siguiente", "starts_on": "2026-12-10", "ends_on": "2026-12-11",
              "participants": participants}
@@ -208,6 +208,26 @@ def test_closing_a_table_withdraws_its_untouched_suggestions_and_frees_their_pai
                              headers=bearer(world.organizer))
     assert plan.status_code == 201, plan.text
     assert plan.json()["summary"]["pairs_open_elsewhere"] == 1  # the one under way
+
+
+def test_closing_a_table_does_not_say_nobody_took_up_a_suggestion_a_country_acted_on(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    pairing = created(world)
+    assert pairing["stage"] == "suggested"
+    partner = world.client.put(f"{API}/pairings/{pairing['id']}/partner",
+                               json={"name": "OIT / ILO", "support": "methodological"},
+                               headers=bearer(world.key(pairing["recipient"])))
+    assert partner.status_code == 200, partner.text
+
+    closed = world.client.patch(f"{API}/tables/{world.table_id}", json={"status": "closed"},
+                                headers=bearer(world.organizer))
+
+    assert closed.status_code == 200, closed.text
+    last = history(world, pairing["id"])[-1]
+    assert (last["from_stage"], last["to_stage"]) == ("suggested", "withdrawn")
+    # HTI named a partner: the reason must not say that nobody took the suggestion up.
+    assert last["reason"] == "The table closed while this pairing was still a suggestion."
 
 
 def test_a_participant_leaves_a_table_only_without_pairings_under_way_there(
