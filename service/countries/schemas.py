@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from service.codes import lower_code
+from service.codes import lower_code, upper_code
 from service.config import get_settings
 from service.schemas import ISO3, CleanLine, CleanText, Flag, InputSchema, Language, Schema, Whole
 
@@ -50,6 +50,11 @@ LangChanges = Annotated[dict[Language, Label | None], _OneEach, _Working]
 DescriptionChanges = Annotated[dict[Language, Description | None], _OneEach, _Working]
 
 
+GroupingCode = Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_]+$"),
+                         AfterValidator(upper_code)]
+"""A grouping code in any letter case (`cplp`), as `?grouping=` reads it; stored in upper case."""
+
+
 class GroupingRef(Schema):
     code: str
     name: str
@@ -87,7 +92,7 @@ class GroupingRead(Schema):
 
 
 class GroupingCreate(InputSchema):
-    code: Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[A-Z0-9_]+$")]
+    code: GroupingCode
     name: Annotated[CleanLine, Field(min_length=2, max_length=200)]
     kind: Annotated[str, Field(pattern=r"^(regional|interregional|other)$")] = "regional"
     members: list[ISO3] = Field(default_factory=list, max_length=250)

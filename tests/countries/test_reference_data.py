@@ -223,10 +223,23 @@ def test_create_grouping_by_admin_lists_it_with_members(
     assert [g["code"] for g in moz["groupings"]] == ["CPLP"]
 
 
+def test_create_grouping_with_lower_case_code_stores_it_in_upper_case(
+    app_client: TestClient, reader: str, admin: str
+) -> None:
+    response = app_client.post(f"{API}/groupings", json={**NEW_GROUPING, "code": "cplp"},
+                               headers=bearer(admin))
+
+    assert response.status_code == 201, response.text
+    assert response.json()["code"] == "CPLP"
+    found = _get(app_client, reader, "/countries", grouping="Cplp")
+    assert [c["iso3"] for c in found] == ["AGO", "BRA", "MOZ", "PRT"]
+
+
 @pytest.mark.parametrize(("body", "status"), [
     ({**NEW_GROUPING, "code": "MERCOSUR"}, 409),
     ({**NEW_GROUPING, "members": ["BRA", "XXX"]}, 422),
-    ({**NEW_GROUPING, "code": "cplp"}, 422),
+    ({**NEW_GROUPING, "code": "Mercosur"}, 409),
+    ({**NEW_GROUPING, "code": "cp-lp"}, 422),
     ({**NEW_GROUPING, "kind": "galactic"}, 422),
     ({**NEW_GROUPING, "name": ""}, 422),
 ], ids=str)
