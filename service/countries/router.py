@@ -35,7 +35,8 @@ def list_countries(
     member: Annotated[bool | None, Query(description="Members (true) or non-members")] = None,
     enabled: Annotated[bool | None, Query(description="Enabled to take part")] = None,
     grouping: Annotated[str | None, Query(max_length=32, description="Grouping code")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
+    q: Annotated[str | None, Query(
+        max_length=100, description="Part of the name (any letter case, accents ignored)")] = None,
 ) -> list[Country]:
     """List ISO 3166-1 countries with their languages, membership and groupings; an unknown
     grouping code is a 422 naming it and the known codes."""

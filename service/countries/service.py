@@ -13,9 +13,9 @@ from service import revisions
 from service.codes import lower_code, upper_code
 from service.config import get_settings
 from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
-from service.db import contains_text
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 from service.schemas import merge_changes
+from service.scoring.terms import fold
 
 
 def get_country(session: Session, iso3: str, *, lock: bool = False) -> Country | None:
@@ -102,7 +102,8 @@ def require_enabled_country(session: Session, iso3: str) -> Country:
 
 def list_countries(session: Session, *, member: bool | None = None, enabled: bool | None = None,
                    grouping: str | None = None, q: str | None = None) -> list[Country]:
-    """Return countries ordered by ISO3, filtered."""
+    """Return countries ordered by ISO3, filtered; `q` is part of the name in any letter case,
+    accents ignored."""
     stmt = select(Country).options(selectinload(Country.groupings)).order_by(Country.iso3)
     if member is not None:
         stmt = stmt.where(Country.is_member == member)
@@ -112,11 +113,13 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
         code = require_grouping(session, grouping).code
         stmt = stmt.where(Country.iso3.in_(
             select(CountryGrouping.country_iso3).where(CountryGrouping.grouping_code == code)))
-    text = (q or "").strip()
+    countries = list(session.scalars(stmt))
+    text = fold(q or "").strip()
     if text:  # a blank `q` is no filter
-        stmt = stmt.where(contains_text(Country.name, text,
-                                        dialect=session.get_bind().dialect.name))
-    return list(session.scalars(stmt))
+        # Accents folded on both sides ("peru" finds Perú, "Perú" finds Peru), alike on every
+        # database: the list is short (ISO 3166-1), so it is filtered here rather than in SQL.
+        countries = [c for c in countries if text in fold(c.name)]
+    return countries
 
 
 def update_country(session: Session, *, country: Country, data: CountryUpdate) -> Country:
