@@ -19,6 +19,7 @@ class Country(TimestampMixin, Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_member: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     groupings: Mapped[list[Grouping]] = relationship(
         secondary="country_groupings", lazy="raise", back_populates="countries",
@@ -64,3 +65,4 @@ class Factor(TimestampMixin, Base):
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

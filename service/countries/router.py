@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from models import Country, Factor, Grouping
 from service.countries import service
@@ -17,8 +17,9 @@ from service.countries.schemas import (
     GroupingCreate,
     GroupingRead,
 )
-from service.deps import AdminDep, PrincipalDep, SessionDep
-from service.errors_doc import responses
+from service.deps import AdminDep, IfMatch, PrincipalDep, SessionDep
+from service.errors_doc import responses, versioned
+from service.versions import etag
 
 router = APIRouter(tags=["reference data"])
 
@@ -43,19 +44,29 @@ def list_countries(
     return service.list_countries(session, member=member, enabled=enabled, grouping=grouping, q=q)
 
 
-@router.get("/countries/{iso3}", response_model=CountryRead, responses=responses(401, 404))
-def get_country(iso3: str, session: SessionDep, _principal: PrincipalDep) -> Country:
-    """Get one country by ISO 3166-1 alpha-3 code."""
-    return service.get_country_or_raise(session, iso3)
+@router.get("/countries/{iso3}", response_model=CountryRead,
+            responses=versioned() | responses(401, 404))
+def get_country(iso3: str, session: SessionDep, _principal: PrincipalDep,
+                response: Response) -> Country:
+    """Get one country by ISO 3166-1 alpha-3 code; its version is in `ETag`."""
+    country = service.get_country_or_raise(session, iso3)
+    response.headers["ETag"] = etag(country)
+    return country
 
 
 @router.patch("/countries/{iso3}", response_model=CountryRead,
-              responses=responses(401, 403, 404, 422))
-def update_country(iso3: str, data: CountryUpdate, session: SessionDep,
-                   _admin: AdminDep) -> Country:
-    """Change membership, participation (`enabled`), languages or groupings (admins)."""
+              responses=versioned() | responses(400, 401, 403, 404, 412, 422))
+def update_country(iso3: str, data: CountryUpdate, session: SessionDep, _admin: AdminDep,
+                   response: Response, if_match: IfMatch = None) -> Country:
+    """Change membership, participation (`enabled`), languages or groupings (admins).
+
+    Send `If-Match` with the ETag you read (`GET /countries/{iso3}`) so that a change made
+    meanwhile by another admin is not overwritten: a stale one gets 412 (a malformed one 400).
+    """
     country = service.get_country_or_raise(session, iso3, lock=True)
-    return service.update_country(session, country=country, data=data)
+    country = service.update_country(session, country=country, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(country)
+    return country
 
 
 @router.get("/groupings", response_model=list[GroupingRead], responses=responses(401))
@@ -78,6 +89,16 @@ def list_factors(session: SessionDep, _principal: PrincipalDep) -> list[Factor]:
     return service.list_factors(session)
 
 
+@router.get("/factors/{code}", response_model=FactorRead,
+            responses=versioned() | responses(401, 404))
+def get_factor(code: str, session: SessionDep, _principal: PrincipalDep,
+               response: Response) -> Factor:
+    """Get one accelerator factor by code (any letter case); its version is in `ETag`."""
+    factor = service.get_factor_or_raise(session, code)
+    response.headers["ETag"] = etag(factor)
+    return factor
+
+
 @router.post("/factors", response_model=FactorRead, status_code=status.HTTP_201_CREATED,
              responses=responses(401, 403, 409, 422))
 def create_factor(data: FactorCreate, session: SessionDep, _admin: AdminDep) -> Factor:
@@ -86,12 +107,18 @@ def create_factor(data: FactorCreate, session: SessionDep, _admin: AdminDep) -> 
 
 
 @router.patch("/factors/{code}", response_model=FactorRead,
-              responses=responses(401, 403, 404, 422))
-def update_factor(code: str, data: FactorUpdate, session: SessionDep,
-                  _admin: AdminDep) -> Factor:
+              responses=versioned() | responses(400, 401, 403, 404, 412, 422))
+def update_factor(code: str, data: FactorUpdate, session: SessionDep, _admin: AdminDep,
+                  response: Response, if_match: IfMatch = None) -> Factor:
     """Change a factor's labels, descriptions or position (admins); a null label or
-    description removes it, but a factor keeps one label at least."""
+    description removes it, but a factor keeps one label at least.
+
+    Send `If-Match` with the ETag you read (`GET /factors/{code}`): a stale one gets 412 and
+    changes nothing (a malformed one 400).
+    """
     factor = service.get_factor_or_raise(session, code, lock=True)
-    return service.update_factor(session, factor=factor, data=data)
+    factor = service.update_factor(session, factor=factor, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(factor)
+    return factor
 
 

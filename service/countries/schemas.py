@@ -68,6 +68,7 @@ class CountryRead(Schema):
     is_member: bool = Field(description="Member of the Regional Initiative")
     enabled: bool = Field(description="May submit offers and needs and take part in tables")
     groupings: list[GroupingRef]
+    version: int = Field(description="Increases on every change; sent as the ETag")
 
 
 class CountryUpdate(InputSchema):
@@ -104,6 +105,7 @@ class FactorRead(Schema):
     labels: dict[str, str] = Field(examples=[{"es": "Educación", "pt": "Educação",
                                               "en": "Education", "fr": "Éducation"}])
     descriptions: dict[str, str]
+    version: int = Field(description="Increases on every change; sent as the ETag")
 
 
 class FactorCreate(InputSchema):

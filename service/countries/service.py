@@ -16,6 +16,7 @@ from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate,
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 from service.schemas import merge_changes
 from service.scoring.terms import fold
+from service.versions import check_if_match
 
 
 def get_country(session: Session, iso3: str, *, lock: bool = False) -> Country | None:
@@ -122,8 +123,14 @@ def list_countries(session: Session, *, member: bool | None = None, enabled: boo
     return countries
 
 
-def update_country(session: Session, *, country: Country, data: CountryUpdate) -> Country:
-    """Apply an admin's changes to a country; a null field is a 422 naming it."""
+def update_country(session: Session, *, country: Country, data: CountryUpdate,
+                   if_match: str | None = None) -> Country:
+    """Apply an admin's changes to a country; a null field is a 422 naming it.
+
+    `country` should be read under its row lock (`get_country(..., lock=True)`); a stale
+    `if_match` is a 412 that changes nothing, and a request that changes nothing keeps the
+    version."""
+    check_if_match(country, if_match, what=f"Country {country.iso3}")
     reject_nulls(data.model_dump(exclude_unset=True))
     if data.is_member is not None:
         country.is_member = data.is_member
@@ -140,6 +147,8 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate) -
         if missing:
             raise field_error("groupings", f"Unknown grouping codes: {', '.join(missing)}.")
         country.groupings = found
+    if session.is_modified(country):
+        country.version += 1
     revisions.bump(session, "reference")  # languages and groupings are part of every score
     return country
 
@@ -196,9 +205,14 @@ def create_factor(session: Session, *, data: FactorCreate) -> Factor:
     return factor
 
 
-def update_factor(session: Session, *, factor: Factor, data: FactorUpdate) -> Factor:
+def update_factor(session: Session, *, factor: Factor, data: FactorUpdate,
+                  if_match: str | None = None) -> Factor:
     """Change a factor's labels, descriptions or position; a null label or description
-    removes it, but a factor keeps at least one label in a working language."""
+    removes it, but a factor keeps at least one label in a working language.
+
+    `factor` should be read under its row lock; a stale `if_match` is a 412 that changes
+    nothing, and a request that changes nothing keeps the version."""
+    check_if_match(factor, if_match, what=f"Factor '{factor.code}'")
     reject_nulls(data.model_dump(exclude_unset=True))
     if data.labels is not None:
         labels = merge_changes(factor.labels, data.labels)
@@ -211,5 +225,7 @@ def update_factor(session: Session, *, factor: Factor, data: FactorUpdate) -> Fa
         factor.descriptions = merge_changes(factor.descriptions, data.descriptions)
     if data.position is not None:
         factor.position = data.position
+    if session.is_modified(factor):
+        factor.version += 1
     session.flush()
     return factor

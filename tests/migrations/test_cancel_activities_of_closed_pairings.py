@@ -43,10 +43,15 @@ def _item(model: type[Need] | type[Offer], country: str) -> Need | Offer:
 def _write_before_the_migration(url: str, engine: Engine) -> Ids:
     """At the revision before it: a declined, a withdrawn and an open pairing whose activities
     are open (as closing a pairing left them), done, or both; return their ids."""
-    upgrade(url, BEFORE)
-    ids: Ids = {}
+    # The reference data is written through today's models, at the head; the columns added
+    # since the revision under test go with the downgrade to the one before it.
+    upgrade(url)
     with Session(engine) as session:
         seed_reference(session)
+        session.commit()
+    downgrade(url, BEFORE)
+    ids: Ids = {}
+    with Session(engine) as session:
         need, offer = _item(Need, "HTI"), _item(Offer, "CHL")
         session.add_all([need, offer])
         session.flush()

@@ -124,12 +124,15 @@ def test_pairings_keep_their_history_through_the_upgrade_and_never_reuse_an_id(
 ) -> None:
     """The revision that makes pairing ids never reused rebuilds the table on SQLite: every
     pairing, and every row that cascades from one, is still there after it; then the id of
-    the pairing deleted last (as a re-plan deletes untouched suggestions) is not given again."""
-    upgrade(fresh_url, "3e7a1c5d9b24")
+    the pairing deleted last (as a re-plan deletes untouched suggestions) is not given again.
+    The rows are written through today's models, at the head, then taken down to the revision
+    before it (the downgrade rebuilds the table back)."""
+    upgrade(fresh_url)
     with Session(fresh_engine) as session:
         seed_reference(session)
         load_demo(session)
         session.commit()
+    downgrade(fresh_url, "3e7a1c5d9b24")
     before = _rows(fresh_engine, PAIRING_TABLES)
     assert all(before[table] for table in ("pairings", "pairing_events", "pairing_consents"))
 

@@ -127,6 +127,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/groupings"): Rule(_created(ADMIN_ONLY), body=lambda _w, _c: {
         "code": f"MATRIX_{next(_unique)}", "name": "Matrix grouping", "members": [OWN]}),
     ("GET", "/factors"): READ,
+    ("GET", "/factors/{code}"): READ,
     ("POST", "/factors"): Rule(_created(ADMIN_ONLY), body=lambda _w, _c: {
         "code": f"matrix_{next(_unique)}", "labels": {"en": "Matrix"}}),
     ("PATCH", "/factors/{code}"): Rule(ADMIN_ONLY, body={"labels": {"en": "Education"}}),
