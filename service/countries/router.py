@@ -16,6 +16,7 @@ from service.countries.schemas import (
     FactorUpdate,
     GroupingCreate,
     GroupingRead,
+    GroupingUpdate,
 )
 from service.deps import AdminDep, IfMatch, PrincipalDep, SessionDep
 from service.errors_doc import responses, versioned
@@ -81,6 +82,24 @@ def create_grouping(data: GroupingCreate, session: SessionDep, _admin: AdminDep)
     """Add a regional grouping (admins)."""
     grouping = service.create_grouping(session, data=data)
     return _grouping_read(grouping)
+
+
+@router.patch("/groupings/{code}", response_model=GroupingRead,
+              responses=responses(401, 403, 404, 422))
+def update_grouping(code: str, data: GroupingUpdate, session: SessionDep,
+                    _admin: AdminDep) -> GroupingRead:
+    """Rename a grouping, change its kind or replace its members (admins); the code stays."""
+    grouping = service.get_grouping_or_raise(session, code, lock=True)
+    return _grouping_read(service.update_grouping(session, grouping=grouping, data=data))
+
+
+@router.delete("/groupings/{code}", status_code=status.HTTP_204_NO_CONTENT,
+               response_class=Response, responses=responses(401, 403, 404, 409))
+def delete_grouping(code: str, session: SessionDep, _admin: AdminDep) -> None:
+    """Delete a grouping without members (admins); one with members is a 409 naming them
+    (`members`): empty it first with a PATCH."""
+    grouping = service.get_grouping_or_raise(session, code, lock=True)
+    service.delete_grouping(session, grouping=grouping)
 
 
 @router.get("/factors", response_model=list[FactorRead], responses=responses(401))

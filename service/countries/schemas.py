@@ -92,11 +92,24 @@ class GroupingRead(Schema):
     members: list[str]
 
 
+GroupingName = Annotated[CleanLine, Field(min_length=2, max_length=200)]
+GroupingKind = Annotated[str, Field(pattern=r"^(regional|interregional|other)$")]
+
+
 class GroupingCreate(InputSchema):
     code: GroupingCode
-    name: Annotated[CleanLine, Field(min_length=2, max_length=200)]
-    kind: Annotated[str, Field(pattern=r"^(regional|interregional|other)$")] = "regional"
+    name: GroupingName
+    kind: GroupingKind = "regional"
     members: list[ISO3] = Field(default_factory=list, max_length=250)
+
+
+class GroupingUpdate(InputSchema):
+    """Changes to a grouping (its code stays): `members`, given, replaces the member list;
+    no field may be null."""
+
+    name: GroupingName | None = None
+    kind: GroupingKind | None = None
+    members: list[ISO3] | None = Field(default=None, max_length=250)
 
 
 class FactorRead(Schema):

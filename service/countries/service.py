@@ -12,7 +12,13 @@ from models import Country, CountryGrouping, Factor, Grouping
 from service import revisions
 from service.codes import lower_code, upper_code
 from service.config import get_settings
-from service.countries.schemas import CountryUpdate, FactorCreate, FactorUpdate, GroupingCreate
+from service.countries.schemas import (
+    CountryUpdate,
+    FactorCreate,
+    FactorUpdate,
+    GroupingCreate,
+    GroupingUpdate,
+)
 from service.errors import Conflict, NotFound, Unprocessable, field_error, reject_nulls
 from service.schemas import merge_changes
 from service.scoring.terms import fold
@@ -159,20 +165,72 @@ def list_groupings(session: Session) -> list[Grouping]:
         select(Grouping).options(selectinload(Grouping.countries)).order_by(Grouping.code)))
 
 
+def get_grouping_or_raise(session: Session, code: str, *, lock: bool = False) -> Grouping:
+    """Return the grouping with this code (any letter case), members loaded, or raise
+    NotFound; `lock` reads it under a row lock, current even if the session held an older
+    copy (an admin's changes of one grouping then happen one at a time)."""
+    stmt = (select(Grouping).where(Grouping.code == upper_code(code))
+            .options(selectinload(Grouping.countries)))
+    if lock:
+        stmt = stmt.with_for_update(of=Grouping).execution_options(populate_existing=True)
+    grouping = session.scalar(stmt)
+    if grouping is None:
+        raise NotFound(f"No grouping with code '{upper_code(code)}'.")
+    return grouping
+
+
+def _member_countries(session: Session, codes: list[str]) -> list[Country]:
+    """The countries of a grouping's `members` in code order, or a 422 naming the unknown."""
+    members = sorted(set(codes))
+    countries = list(session.scalars(select(Country).where(Country.iso3.in_(members))
+                                     .order_by(Country.iso3)))
+    missing = sorted(set(members) - {c.iso3 for c in countries})
+    if missing:
+        raise field_error("members", f"Unknown country codes: {', '.join(missing)}.")
+    return countries
+
+
 def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
     """Create a regional grouping with its member countries."""
     if session.get(Grouping, data.code) is not None:
         raise Conflict(f"A grouping with code '{data.code}' already exists.")
-    members = sorted(set(data.members))
-    countries = list(session.scalars(select(Country).where(Country.iso3.in_(members))))
-    missing = sorted(set(members) - {c.iso3 for c in countries})
-    if missing:
-        raise field_error("members", f"Unknown country codes: {', '.join(missing)}.")
+    countries = _member_countries(session, data.members)
     grouping = Grouping(code=data.code, name=data.name, kind=data.kind)
     grouping.countries = countries
     session.add(grouping)
     revisions.bump(session, "reference")
     return grouping
+
+
+def update_grouping(session: Session, *, grouping: Grouping, data: GroupingUpdate) -> Grouping:
+    """Rename a grouping, change its kind, or replace its members (the code stays); a null
+    field is a 422 naming it."""
+    reject_nulls(data.model_dump(exclude_unset=True))
+    if data.name is not None:
+        grouping.name = data.name
+    if data.kind is not None:
+        grouping.kind = data.kind
+    if data.members is not None:
+        countries = _member_countries(session, data.members)
+        if [c.iso3 for c in countries] != [c.iso3 for c in grouping.countries]:
+            grouping.countries = countries
+            revisions.bump(session, "reference")  # memberships are part of every score
+    session.flush()
+    return grouping
+
+
+def delete_grouping(session: Session, *, grouping: Grouping) -> None:
+    """Delete a grouping without members; one with members is a 409 naming them, since the
+    regional proximity of every score reads them: empty it first (PATCH `members`)."""
+    members = [c.iso3 for c in grouping.countries]
+    if members:
+        raise Conflict(
+            f"Grouping {grouping.code} has {len(members)} member countries "
+            f"({', '.join(members)}), which the regional proximity of scores reads; remove "
+            "them first (PATCH the grouping with \"members\": []), then delete it.",
+            members=members)
+    session.delete(grouping)
+    session.flush()
 
 
 def list_factors(session: Session) -> list[Factor]:

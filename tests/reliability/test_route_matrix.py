@@ -48,6 +48,12 @@ def _seeded_need(world: World) -> Params:
     return {"item_id": world.ids["need"]}
 
 
+def _fresh_grouping(world: World) -> Params:
+    """A grouping without members, which an admin may delete."""
+    body = {"code": f"MATRIX_{next(_unique)}", "name": "Matrix grouping"}
+    return {"code": world.post("/groupings", body)["code"]}
+
+
 def _fresh_key(world: World) -> Params:
     return {"key_id": world.post("/keys", {"role": "organizer", "name": "target"})["id"]}
 
@@ -126,6 +132,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/groupings"): READ,
     ("POST", "/groupings"): Rule(_created(ADMIN_ONLY), body=lambda _w, _c: {
         "code": f"MATRIX_{next(_unique)}", "name": "Matrix grouping", "members": [OWN]}),
+    ("PATCH", "/groupings/{code}"): Rule(ADMIN_ONLY, target=_fresh_grouping,
+                                         body={"name": "Matrix grouping renamed"}),
+    ("DELETE", "/groupings/{code}"): Rule((403, 403, 403, 204), target=_fresh_grouping),
     ("GET", "/factors"): READ,
     ("GET", "/factors/{code}"): READ,
     ("POST", "/factors"): Rule(_created(ADMIN_ONLY), body=lambda _w, _c: {
