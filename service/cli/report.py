@@ -14,6 +14,7 @@ from service.auth.service import Principal
 from service.cli.ops import require_migrated_database
 from service.cli.options import int_in, output_format, output_path, write_atomically
 from service.db import session_scope
+from service.errors import Unprocessable
 from service.reports import export
 from service.reports.service import build_report, network_image, scope_for
 from service.schemas import MAX_ID, Day
@@ -45,7 +46,16 @@ def _table_id(text: str) -> int | None:
             f"TABLE_ID is a number from 1 to {MAX_ID} or 'all': {text!r}") from None
 
 
+def _refuse_swapped_days(date_from: date | None, date_to: date | None) -> None:
+    """Refuse a --to before --from naming both options and days, before any work (the
+    service's own check names the API's `from` and `to`)."""
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise Unprocessable(f"--to {date_to} is before --from {date_from}; give --from the "
+                            "earlier day.")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    _refuse_swapped_days(args.date_from, args.date_to)
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
     require_migrated_database()

@@ -294,3 +294,18 @@ def test_a_setting_the_service_cannot_run_with_is_a_one_line_error(
 
 def test_log_level_takes_any_letter_case() -> None:
     assert Settings(log_level="WARNING").log_level == "warning"
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_a_report_whose_to_is_before_its_from_names_both_options_before_the_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, the error named the API's `to` and `from`, not the options, nor the days."""
+    out = tmp_path / "report.csv"
+
+    status, stdout, err = run(capsys, "report", "all", "--out", str(out),
+                              "--from", "2026-02-01", "--to", "2026-01-01")
+
+    assert (status, stdout) == (1, "")
+    assert err == ("error: --to 2026-01-01 is before --from 2026-02-01; give --from the "
+                   "earlier day.\n")
+    assert not out.exists()
