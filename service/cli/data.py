@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.cli.ops import require_migrated_database
-from service.cli.options import output_format, output_path, write_atomically
+from service.cli.options import is_stream, output_format, output_path, write_atomically
 from service.cli.progress import progress_printer
 from service.countries.service import require_country
 from service.db import session_scope
@@ -48,9 +48,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_unreadable_form(out: Path, fmt: str) -> None:
+    """Refuse an --out that `import` would not read back (forms.txt with --format csv): a file
+    must bear its format's suffix. A pipe or /dev/stdout has no name to import."""
+    if out.suffix.lower() != f".{fmt}" and not is_stream(out):
+        accepted = " or ".join(f".{f}" for f in FORMATS)
+        raise Unprocessable(f"{out}: import reads only {accepted} files; give --out a "
+                            f".{fmt} name.")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
+    _refuse_unreadable_form(out, fmt)
     require_migrated_database()
     with session_scope(writes=False) as session:
         rows = export_rows(session)

@@ -136,7 +136,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     def fill(handle: BinaryIO, _name: Path) -> None:
         handle.write(data)
 
-    if _is_stream(path):
+    if is_stream(path):
         # A FIFO or device cannot be replaced, and /dev/stdout names the open file the shell
         # redirected (`>` or `>>`): write where it points, after what is there. Opened as
         # given, since the link of a pipe has no file name to resolve.
@@ -173,7 +173,7 @@ def replace_file(path: Path, fill: Callable[[BinaryIO, Path], None]) -> None:
     otherwise passes through.
     """
     with _naming(path), parent_folders(path):
-        if _is_stream(path):
+        if is_stream(path):
             raise OSError(errno.EINVAL, "not a regular file; give a file name", str(path))
         if path.exists() and not os.access(path, os.W_OK):
             # os.replace needs only the folder's permission: without this check a read-only
@@ -194,7 +194,7 @@ def _naming(path: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
-def _is_stream(path: Path) -> bool:
+def is_stream(path: Path) -> bool:
     """True when `path` exists but is no regular file to replace: a FIFO, a device, or a
     name of an open file of this process (/dev/stdout, /dev/fd/N, /proc/PID/fd/N)."""
     try:

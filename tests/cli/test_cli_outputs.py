@@ -126,13 +126,28 @@ def test_export_format_that_contradicts_the_suffix_is_refused(
 @pytest.mark.usefixtures("cli_db")
 def test_export_takes_the_format_from_the_suffix_unless_given(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    workbook, text = tmp_path / "forms.xlsx", tmp_path / "forms.txt"
+    workbook, text = tmp_path / "forms.xlsx", tmp_path / "forms.CSV"
 
     assert run(capsys, "export", "--out", str(workbook))[0] == 0
     assert run(capsys, "export", "--format", "csv", "--out", str(text))[0] == 0
 
     assert xlsx_values(workbook)[0][0] == "kind"
     assert text.read_text(encoding="utf-8-sig").startswith("kind,")
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize(("fmt", "name"), [("csv", "forms.txt"), ("xlsx", "forms")])
+def test_export_to_a_name_import_cannot_read_is_refused_before_the_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, name: str) -> None:
+    """Before, `--format csv --out forms.txt` wrote a file that `import` then refused."""
+    out = tmp_path / name
+
+    status, stdout, err = run(capsys, "export", "--format", fmt, "--out", str(out))
+
+    assert (status, stdout) == (1, "")
+    assert err == (f"error: {out}: import reads only .csv or .xlsx files; give --out a "
+                   f".{fmt} name.\n")
+    assert not out.exists()
 
 
 @pytest.mark.usefixtures("cli_db")
