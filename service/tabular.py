@@ -2,7 +2,8 @@
 sheet per table): the shared writer of the report and plan exports.
 
 CSV layout: each table starts with a line `# <name>`, then its header row and its rows, and
-ends with an empty line. The file starts with a UTF-8 byte-order mark, without which Excel reads
+ends with an empty line. Cells are separated by commas unless a semicolon or a tab is asked
+for (`DELIMITERS`). The file starts with a UTF-8 byte-order mark, without which Excel reads
 it in the computer's legacy code page and garbles accents.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
@@ -33,6 +34,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 Cell = str | int | float | date | datetime | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_ENCODING = "utf-8-sig"  # with the byte-order mark that Excel needs to read UTF-8
+# The separators of CSV cells by name: the comma, or the semicolon that Excel writes and reads
+# where the decimal mark is a comma (es, pt, fr), or a tab.
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -95,10 +99,11 @@ def append_row(ws: Worksheet, row: Sequence[Cell]) -> None:
     ws.append(cells)
 
 
-def to_csv(sheets: Sequence[Sheet]) -> str:
-    """Write every table into one CSV text, a `# name` section each."""
+def to_csv(sheets: Sequence[Sheet], delimiter: str = ",") -> str:
+    """Write every table into one CSV text, a `# name` section each, cells separated by
+    `delimiter` (one of DELIMITERS' values)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     for sheet in sheets:
         writer.writerow([f"# {sheet.name}"])
         writer.writerow(sheet.header)

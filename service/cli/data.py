@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from service.cli.ops import require_migrated_database
-from service.cli.options import is_stream, output_format, output_path, write_atomically
+from service.cli.options import (
+    add_delimiter_option,
+    csv_delimiter,
+    is_stream,
+    output_format,
+    output_path,
+    write_atomically,
+)
 from service.cli.progress import progress_printer
 from service.countries.service import require_country
 from service.db import session_scope
@@ -61,10 +68,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
     _refuse_unreadable_form(out, fmt)
+    delimiter = csv_delimiter(args.delimiter, fmt)
     require_migrated_database()
     with session_scope(writes=False) as session:
         rows = export_rows(session)
-    write_atomically(out, form_bytes(rows, fmt))
+    write_atomically(out, form_bytes(rows, fmt, delimiter=delimiter))
     print(f"exported {len(rows)} offers and needs to {out}")
     return 0
 
@@ -80,4 +88,5 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("export", help="export every offer and need as CSV or XLSX")
     p.add_argument("--format", choices=FORMATS, help="default: the suffix of --out")
     p.add_argument("--out", required=True, help="the file to write (.csv or .xlsx)")
+    add_delimiter_option(p)
     p.set_defaults(func=cmd_export)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from service.config import DatabaseSetting
 from service.db import sqlite_path
 from service.errors import Unprocessable
+from service.tabular import DELIMITERS
 
 NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
 DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|thread-self|\d+)/fd/\d+")
@@ -101,6 +102,23 @@ def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:
         raise Unprocessable(f"{out}: a .{suffix} file cannot hold the {given} format; give "
                             f"--out a .{given} name, or leave --format out.")
     return given
+
+
+def add_delimiter_option(parser: argparse.ArgumentParser) -> None:
+    """Add `--delimiter` to a command that writes CSV (read back by `csv_delimiter`)."""
+    parser.add_argument("--delimiter", choices=tuple(DELIMITERS),
+                        help="CSV only: what separates the cells (default: comma; semicolon "
+                             "for Excel where the decimal mark is a comma, as in es, pt, fr)")
+
+
+def csv_delimiter(given: str | None, fmt: str) -> str:
+    """The cell separator of `--delimiter` (`given`, default the comma); refused for a format
+    other than CSV, which it would not change."""
+    if given is None:
+        return DELIMITERS["comma"]
+    if fmt != "csv":
+        raise Unprocessable(f"--delimiter is for CSV only, not {fmt}; leave it out.")
+    return DELIMITERS[given]
 
 
 @contextmanager

@@ -12,7 +12,14 @@ from pydantic import TypeAdapter, ValidationError
 from service import tabular
 from service.auth.service import Principal
 from service.cli.ops import require_migrated_database
-from service.cli.options import int_in, output_format, output_path, write_atomically
+from service.cli.options import (
+    add_delimiter_option,
+    csv_delimiter,
+    int_in,
+    output_format,
+    output_path,
+    write_atomically,
+)
 from service.db import session_scope
 from service.errors import Unprocessable
 from service.reports import export
@@ -58,6 +65,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _refuse_swapped_days(args.date_from, args.date_to)
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
+    delimiter = csv_delimiter(args.delimiter, fmt)
     require_migrated_database()
     with session_scope(writes=False) as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
@@ -70,7 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = build_report(session, scope)
             headline = report.headline.text
             if fmt == "csv":
-                data = export.to_csv(report).encode(tabular.CSV_ENCODING)
+                data = export.to_csv(report, delimiter).encode(tabular.CSV_ENCODING)
             elif fmt == "xlsx":
                 data = export.to_xlsx(report)
             else:
@@ -91,6 +99,7 @@ def add_commands(sub: Any) -> None:
                    help="the cooperation table's id, or 'all' for every pairing")
     p.add_argument("--format", choices=FORMATS, help="default: the suffix of --out")
     p.add_argument("--out", required=True, help="the file to write")
+    add_delimiter_option(p)
     p.add_argument("--from", dest="date_from", type=_day,
                    help="only pairings created on or after this day (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", type=_day,

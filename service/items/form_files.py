@@ -18,7 +18,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 from service.errors import Unprocessable
-from service.tabular import csv_value
+from service.tabular import DELIMITERS, csv_value
 
 # `version` is the item's version when exported (its ETag in the API): an import refuses a row
 # whose item has changed since, instead of silently reverting that change.
@@ -26,7 +26,7 @@ COLUMNS = ("kind", "ref", "country", "factor", "language", "modality", "title", 
            "target_population", "capacity", "status", "version")
 REQUIRED = ("kind", "factor", "modality", "title", "description")
 FORMATS = ("csv", "xlsx")
-CSV_SEPARATORS = (",", ";", "\t")
+CSV_SEPARATORS = tuple(DELIMITERS.values())
 MAX_ROWS = 20_000
 # An XLSX form of MAX_ROWS rows of the longest texts (accented) unpacks into about 240 MB.
 MAX_XLSX_BYTES = 400_000_000

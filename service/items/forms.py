@@ -238,13 +238,14 @@ def export_rows(session: Session) -> list[dict[str, str]]:
     return out
 
 
-def form_bytes(rows: list[dict[str, str]], fmt: str) -> bytes:
-    """Return form rows as a CSV file (UTF-8 with BOM, for spreadsheet programs) or as an
-    XLSX workbook (every cell text); formula-like text is kept text as `service.tabular`
-    says (behind an apostrophe in CSV, which the import takes off again)."""
+def form_bytes(rows: list[dict[str, str]], fmt: str, *, delimiter: str = ",") -> bytes:
+    """Return form rows as a CSV file (UTF-8 with BOM, for spreadsheet programs; cells
+    separated by `delimiter`) or as an XLSX workbook (every cell text); formula-like text is
+    kept text as `service.tabular` says (behind an apostrophe in CSV, which the import takes
+    off again)."""
     if fmt == "csv":
         out = io.StringIO(newline="")
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=delimiter)
         writer.writeheader()
         writer.writerows({c: csv_text(row[c]) for c in COLUMNS} for row in rows)
         return out.getvalue().encode(CSV_ENCODING)

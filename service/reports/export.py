@@ -48,9 +48,9 @@ def sheets(report: Report) -> list[Sheet]:
     return [summary, stages, factors, countries, matrix, partners, followups]
 
 
-def to_csv(report: Report) -> str:
+def to_csv(report: Report, delimiter: str = ",") -> str:
     """Write every view into one CSV text, a `# view` section each."""
-    return tabular.to_csv(sheets(report))
+    return tabular.to_csv(sheets(report), delimiter)
 
 
 def to_xlsx(report: Report) -> bytes:

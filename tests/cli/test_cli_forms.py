@@ -1269,3 +1269,40 @@ def test_import_malformed_country_or_ref_says_what_to_write(
                            "code such as HTI (Haiti).")
     assert reported[3] == ("ref: only letters A-Z (without accents), digits and the signs "
                            "_ . : - (no spaces), got 'HTI necesidad 1'")
+
+
+@pytest.mark.usefixtures("tricky")
+@pytest.mark.parametrize(("delimiter", "separator"), [("semicolon", ";"), ("tab", "\t")])
+def test_export_with_another_delimiter_separates_cells_so_and_imports_back_unchanged(
+        engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], delimiter: str,
+        separator: str) -> None:
+    """Before, CSV exports were always comma-separated, which Excel opens as one column where
+    the decimal mark is a comma (es, pt, fr)."""
+    comma, other = tmp_path / "comma.csv", tmp_path / f"{delimiter}.csv"
+    assert run(capsys, "export", "--out", str(comma))[0] == 0
+    status, _out, err = run(capsys, "export", "--out", str(other), "--delimiter", delimiter)
+    assert status == 0, err
+    before = counts(engine)
+
+    text_ = other.read_text(encoding="utf-8-sig")
+    assert text_.startswith(separator.join(COLUMNS) + "\n")
+    with other.open(encoding="utf-8-sig", newline="") as fh:
+        assert list(csv.DictReader(fh, delimiter=separator)) == _read_form(comma)
+    status, out, err = run(capsys, "import", str(other))
+    assert status == 0, err
+    assert f"0 created, 0 updated, {sum(before)} unchanged" in out
+    assert counts(engine) == before
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_a_delimiter_for_a_file_that_is_not_csv_is_refused_before_the_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    out = tmp_path / "forms.xlsx"
+    argv = ["report", "all"] if command == "report" else ["export"]
+
+    status, stdout, err = run(capsys, *argv, "--out", str(out), "--delimiter", "semicolon")
+
+    assert (status, stdout) == (1, "")
+    assert err == "error: --delimiter is for CSV only, not xlsx; leave it out.\n"
+    assert not out.exists()

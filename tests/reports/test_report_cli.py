@@ -80,6 +80,28 @@ def test_report_command_writes_csv_with_a_byte_order_mark(table_id: int, tmp_pat
     assert ["table_name", "Mesa de cooperación"] in rows
 
 
+@pytest.mark.parametrize(("delimiter", "separator"), [("semicolon", ";"), ("tab", "\t")])
+def test_report_command_writes_csv_with_the_delimiter_asked_for(
+        table_id: int, tmp_path: Path, delimiter: str, separator: str) -> None:
+    """Before, report CSV was always comma-separated, one column in Excel where the decimal
+    mark is a comma (es, pt, fr)."""
+    with session_scope() as session:
+        table = session.get(CooperationTable, table_id)
+        assert table is not None
+        table.name = "Mesa; Chile, Perú"
+    comma, other = tmp_path / "comma.csv", tmp_path / "other.csv"
+    assert main(["report", str(table_id), "--out", str(comma)]) == 0
+    assert main(["report", str(table_id), "--out", str(other), "--delimiter", delimiter]) == 0
+
+    def rows(path: Path, sep: str) -> list[list[str]]:
+        read = csv.reader(io.StringIO(path.read_text("utf-8-sig"), newline=""), delimiter=sep)
+        return [row for row in read if row[:1] not in (["generated_at"], ["as_of"])]
+
+    assert f"\nstage{separator}count\n" in other.read_text("utf-8-sig")
+    assert ["table_name", "Mesa; Chile, Perú"] in rows(other, separator)
+    assert rows(other, separator) == rows(comma, ",")
+
+
 @pytest.mark.parametrize("name", ["Mesa $\\undefinedcmd$ 2027", "Mesa US$ 5 and $ 6"])
 def test_report_command_draws_a_table_named_with_dollars(
         table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
