@@ -23,20 +23,27 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from fastapi import Response
+from fastapi import Query, Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell as XlsxCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from service.errors import Unprocessable
+
 Cell = str | int | float | date | datetime | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_ENCODING = "utf-8-sig"  # with the byte-order mark that Excel needs to read UTF-8
 # The separators of CSV cells by name: the comma, or the semicolon that Excel writes and reads
 # where the decimal mark is a comma (es, pt, fr), or a tab.
-DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+DelimiterName = Literal["comma", "semicolon", "tab"]
+DELIMITERS: dict[DelimiterName, str] = {"comma": ",", "semicolon": ";", "tab": "\t"}
+DelimiterQuery = Annotated[DelimiterName | None, Query(
+    description="csv only: what separates the cells, comma (default), semicolon (for Excel "
+                "where the decimal mark is a comma, as in es, pt, fr) or tab")]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -99,6 +106,18 @@ def append_row(ws: Worksheet, row: Sequence[Cell]) -> None:
     ws.append(cells)
 
 
+def csv_delimiter(name: DelimiterName | None, fmt: str) -> str:
+    """The separator of CSV cells named `name` (the API's `delimiter`, the command line's
+    `--delimiter`), by default the comma; refused with another format, which it would not
+    change."""
+    if name is None:
+        return DELIMITERS["comma"]
+    if fmt != "csv":
+        raise Unprocessable(f"The cell delimiter is for CSV only, not {fmt}; leave it out.",
+                            errors=[{"field": "query.delimiter", "message": "CSV only"}])
+    return DELIMITERS[name]
+
+
 def to_csv(sheets: Sequence[Sheet], delimiter: str = ",") -> str:
     """Write every table into one CSV text, a `# name` section each, cells separated by
     `delimiter` (one of DELIMITERS' values)."""
@@ -135,11 +154,12 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     return buf.getvalue()
 
 
-def download(sheets: Sequence[Sheet], fmt: str, stem: str) -> Response:
-    """Return the tables as a file to save: `fmt` "csv" or "xlsx", named `stem.<fmt>`."""
+def download(sheets: Sequence[Sheet], fmt: str, stem: str, delimiter: str = ",") -> Response:
+    """Return the tables as a file to save: `fmt` "csv" (cells separated by `delimiter`) or
+    "xlsx", named `stem.<fmt>`."""
     disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "csv":
-        return Response(to_csv(sheets).encode(CSV_ENCODING),
+        return Response(to_csv(sheets, delimiter).encode(CSV_ENCODING),
                         media_type="text/csv; charset=utf-8",
                         headers=disposition)
     if fmt == "xlsx":

@@ -10,7 +10,6 @@ from typing import Any
 from service.cli.ops import require_migrated_database
 from service.cli.options import (
     add_delimiter_option,
-    csv_delimiter,
     is_stream,
     output_format,
     output_path,
@@ -22,6 +21,7 @@ from service.db import session_scope
 from service.errors import Unprocessable
 from service.items.form_files import FORMATS, read_rows
 from service.items.forms import export_rows, form_bytes, import_rows
+from service.tabular import csv_delimiter
 
 
 class _Rejected(Exception):

@@ -105,20 +105,10 @@ def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:
 
 
 def add_delimiter_option(parser: argparse.ArgumentParser) -> None:
-    """Add `--delimiter` to a command that writes CSV (read back by `csv_delimiter`)."""
+    """Add `--delimiter` to a command that writes CSV (read by `tabular.csv_delimiter`)."""
     parser.add_argument("--delimiter", choices=tuple(DELIMITERS),
                         help="CSV only: what separates the cells (default: comma; semicolon "
                              "for Excel where the decimal mark is a comma, as in es, pt, fr)")
-
-
-def csv_delimiter(given: str | None, fmt: str) -> str:
-    """The cell separator of `--delimiter` (`given`, default the comma); refused for a format
-    other than CSV, which it would not change."""
-    if given is None:
-        return DELIMITERS["comma"]
-    if fmt != "csv":
-        raise Unprocessable(f"--delimiter is for CSV only, not {fmt}; leave it out.")
-    return DELIMITERS[given]
 
 
 @contextmanager

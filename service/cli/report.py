@@ -14,7 +14,6 @@ from service.auth.service import Principal
 from service.cli.ops import require_migrated_database
 from service.cli.options import (
     add_delimiter_option,
-    csv_delimiter,
     int_in,
     output_format,
     output_path,
@@ -65,7 +64,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _refuse_swapped_days(args.date_from, args.date_to)
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
-    delimiter = csv_delimiter(args.delimiter, fmt)
+    delimiter = tabular.csv_delimiter(args.delimiter, fmt)
     require_migrated_database()
     with session_scope(writes=False) as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,

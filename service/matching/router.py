@@ -190,23 +190,26 @@ def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
 
 
 def _plan_response(session: Session, table: CooperationTable, plan: Plan,
-                   reader: Principal, fmt: str) -> PlanRead | Response:
+                   reader: Principal, fmt: str,
+                   delimiter: tabular.DelimiterName | None) -> PlanRead | Response:
+    separator = tabular.csv_delimiter(delimiter, fmt)
     if fmt == "json":
         return _plan_read(plan, table)
     return tabular.download(plan_sheets(session, table, plan, reader), fmt,
-                            f"table-{table.id}-plan-{plan.number}")
+                            f"table-{table.id}-plan-{plan.number}", separator)
 
 
 @router.get("/tables/{table_id}/plan", response_model=PlanRead,
             responses=_PLAN_FILES | responses(401, 404, 422))
 def get_table_plan(table_id: Id, session: SessionDep, principal: PrincipalDep,
-                   fmt: PlanFormat = "json") -> PlanRead | Response:
+                   fmt: PlanFormat = "json",
+                   delimiter: tabular.DelimiterQuery = None) -> PlanRead | Response:
     """Get the latest plan of a table, as JSON or as a spreadsheet to print."""
     table = get_table_or_raise(session, table_id)
     plan = plans.latest_plan(session, table)
     if plan is None:
         raise NotFound(f"Table {table_id} has no plan yet; POST /tables/{table_id}/plan.")
-    return _plan_response(session, table, plan, principal, fmt)
+    return _plan_response(session, table, plan, principal, fmt, delimiter)
 
 
 @router.get("/tables/{table_id}/plans", response_model=Page[PlanSummaryRead],
@@ -228,11 +231,12 @@ def list_table_plans(
             responses=_PLAN_FILES | responses(401, 404, 422))
 def get_table_plan_by_number(table_id: Id, number: PlanNumber, session: SessionDep,
                              principal: PrincipalDep,
-                             fmt: PlanFormat = "json") -> PlanRead | Response:
+                             fmt: PlanFormat = "json",
+                             delimiter: tabular.DelimiterQuery = None) -> PlanRead | Response:
     """Get one stored plan of a table by its number, as JSON or as a spreadsheet."""
     table = get_table_or_raise(session, table_id)
     plan = plans.plan_by_number(session, table, number)
     if plan is None:
         raise NotFound(f"Table {table_id} has no plan number {number}; "
                        f"GET /tables/{table_id}/plans lists its plans.")
-    return _plan_response(session, table, plan, principal, fmt)
+    return _plan_response(session, table, plan, principal, fmt, delimiter)

@@ -71,10 +71,13 @@ def _picture(fmt: network.ImageFormat) -> dict[int | str, dict[str, Any]]:
                   "description": f"The picture, as {fmt.upper()}"}}
 
 
-def _respond(report: Report, fmt: str, stem: str) -> Report | Response:
+def _respond(session: Session, scope: Scope, fmt: str, stem: str,
+             delimiter: tabular.DelimiterName | None) -> Report | Response:
+    separator = tabular.csv_delimiter(delimiter, fmt)  # checked before the report is built
+    report = build_report(session, scope)
     if fmt == "json":
         return report
-    return tabular.download(export.sheets(report), fmt, stem)
+    return tabular.download(export.sheets(report), fmt, stem, separator)
 
 
 def _image(data: bytes, fmt: network.ImageFormat) -> Response:
@@ -93,14 +96,15 @@ def _stem(name: str, scope: Scope) -> str:
 @router.get("/tables/{table_id}/report", response_model=Report, responses=_FILES | responses(
     401, 404, 422))
 def get_table_report(table_id: TableId, session: SessionDep, principal: PrincipalDep,
-                     filters: FiltersDep, fmt: Format = "json") -> Report | Response:
+                     filters: FiltersDep, fmt: Format = "json",
+                     delimiter: tabular.DelimiterQuery = None) -> Report | Response:
     """Outcomes of a table: counts by stage (the "82 outcomes = 60 expressions of interest +
     17 commitments + 5 agreements" view), by factor, by country as provider and recipient,
     the provider × recipient matrix, triangular partners and follow-up status; optionally
     of the table's pairings created between `from` and `to` (inclusive) only, or of those of
     one `country` or one `factor` (e.g. `?factor=migration&country=GTM`)."""
     scope = filters.scope(session, principal, table_id)
-    return _respond(build_report(session, scope), fmt, _stem(f"table-{table_id}-report", scope))
+    return _respond(session, scope, fmt, _stem(f"table-{table_id}-report", scope), delimiter)
 
 
 @router.get("/tables/{table_id}/report/network.svg", response_class=Response,
@@ -123,12 +127,13 @@ def get_table_network_png(table_id: TableId, session: SessionDep, principal: Pri
 
 @router.get("/reports", response_model=Report, responses=_FILES | responses(401, 422))
 def get_report(session: SessionDep, principal: PrincipalDep, filters: FiltersDep,
-               fmt: Format = "json") -> Report | Response:
+               fmt: Format = "json",
+               delimiter: tabular.DelimiterQuery = None) -> Report | Response:
     """The same views over every pairing (all tables and none), optionally limited to the
     pairings created between `from` and `to` (inclusive), to those of one `country` (as
     provider or recipient) or to those of one `factor` (e.g. `?country=GTM`)."""
     scope = filters.scope(session, principal)
-    return _respond(build_report(session, scope), fmt, _stem("report", scope))
+    return _respond(session, scope, fmt, _stem("report", scope), delimiter)
 
 
 @router.get("/reports/network.svg", response_class=Response,

@@ -1304,5 +1304,6 @@ def test_a_delimiter_for_a_file_that_is_not_csv_is_refused_before_the_work(
     status, stdout, err = run(capsys, *argv, "--out", str(out), "--delimiter", "semicolon")
 
     assert (status, stdout) == (1, "")
-    assert err == "error: --delimiter is for CSV only, not xlsx; leave it out.\n"
+    assert err == ("error: The cell delimiter is for CSV only, not xlsx; leave it out. "
+                   "(--delimiter)\n")
     assert not out.exists()

@@ -714,3 +714,26 @@ def test_plan_of_a_closed_table_is_409_naming_its_status_and_stores_nothing(
     assert body["current_status"] == "closed"
     assert "no plan can be computed" in body["detail"]
     assert app_client.get(f"{url}/plans", headers=bearer(organizer)).json()["total"] == 0
+
+
+@pytest.mark.slow
+def test_plan_csv_takes_a_delimiter_and_refuses_an_unknown_one(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """Before, `delimiter` was ignored and a plan's CSV always comma-separated."""
+    admin = make_key("admin")
+    _create_all(app_client, admin)
+    url = f"/api/v1/tables/{_table(app_client, admin)['id']}"
+    assert app_client.post(f"{url}/plan", headers=bearer(admin)).status_code == 201
+
+    def rows(params: str, separator: str) -> list[list[str]]:
+        resp = app_client.get(f"{url}/plan?format=csv{params}", headers=bearer(admin))
+        assert resp.status_code == 200, resp.text
+        return list(csv.reader(io.StringIO(resp.text, newline=""), delimiter=separator))
+
+    by_tab = rows("&delimiter=tab", "\t")
+    assert by_tab[1][:2] == ["item", "value"]
+    assert by_tab == rows("", ",")
+    for params in ("?format=csv&delimiter=pipe", "?format=json&delimiter=semicolon"):
+        for path in ("plan", "plans/1"):
+            assert_problem(app_client.get(f"{url}/{path}{params}", headers=bearer(admin)),
+                           422, "delimiter")

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 
 from tests.conftest import bearer
-from tests.factories import API
+from tests.factories import API, assert_problem
 from tests.pairings.helpers import World
 from tests.reports.test_reports import png_size
 
@@ -62,6 +62,39 @@ def test_csv_export_starts_with_a_byte_order_mark(world: World, path: str) -> No
     assert resp.content.decode("utf-8-sig").startswith("# summary\r\n")
     if "{table_id}" in path:
         assert _csv_summary(resp.content)["table_name"] == "Mesa de cooperación técnica"
+
+
+@pytest.mark.parametrize("path", ["/tables/{table_id}/report", "/reports"])
+def test_csv_export_separates_cells_by_the_delimiter_asked_for(world: World, path: str) -> None:
+    """Before, `delimiter` was ignored: CSV was always comma-separated, one column in Excel
+    where the decimal mark is a comma (es, pt, fr)."""
+    _rename(world, "Mesa; Chile, Perú")
+    url = path.format(table_id=world.table_id)
+
+    def rows(data: bytes, separator: str) -> list[list[str]]:
+        read = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""),
+                          delimiter=separator)
+        return [row for row in read if row[:1] not in (["generated_at"], ["as_of"])]
+
+    comma = _download(world, url, "csv")
+    assert rows(_download(world, url, "csv", delimiter="comma"), ",") == rows(comma, ",")
+    for name, separator in (("semicolon", ";"), ("tab", "\t")):
+        data = _download(world, url, "csv", delimiter=name)
+        assert data.decode("utf-8-sig").startswith(f"# summary\r\nitem{separator}value\r\n")
+        assert rows(data, separator) == rows(comma, ",")
+
+
+@pytest.mark.parametrize("params", [{"format": "csv", "delimiter": "pipe"},
+                                    {"format": "csv", "delimiter": ";"},
+                                    {"format": "xlsx", "delimiter": "semicolon"},
+                                    {"delimiter": "tab"}], ids=str)
+@pytest.mark.parametrize("path", ["/tables/{table_id}/report", "/reports"])
+def test_an_unknown_delimiter_or_one_for_another_format_is_a_422_naming_it(
+        world: World, path: str, params: dict[str, str]) -> None:
+    resp = world.client.get(f"{API}{path.format(table_id=world.table_id)}", params=params,
+                            headers=bearer(world.organizer))
+
+    assert_problem(resp, 422, "delimiter")
 
 
 @pytest.mark.parametrize("name", FORMULA_NAMES)
