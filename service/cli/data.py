@@ -38,7 +38,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
             # As every command and filter checks a code: a two-letter one gets its ISO3 twin.
-            country = require_country(session, args.country).iso3 if args.country else None
+            # An empty code is refused, not taken as no --country: that would import every
+            # country's rows where one country's were meant.
+            country = (require_country(session, args.country).iso3
+                       if args.country is not None else None)
             report = import_rows(session, read_rows(path), country=country,
                                  progress=lambda kind: progress_printer(f"encoding {kind}s"))
             if report.errors:

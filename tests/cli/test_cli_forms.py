@@ -288,12 +288,15 @@ def test_import_with_country_option_rejects_rows_of_other_countries(
 
 @pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("rows", [0, 1])
-@pytest.mark.parametrize(("code", "example"), [("xxx", "ARG"), ("ht", "HTI (Haiti)")])
+@pytest.mark.parametrize(("code", "example"), [("xxx", "ARG"), ("ht", "HTI (Haiti)"),
+                                               ("", "ARG")])
 def test_import_with_unknown_country_option_is_refused_before_any_row(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int, code: str,
     example: str
 ) -> None:
-    """As the rows' country cells, the API's filters and `keys create`: `ht` names HTI."""
+    """As the rows' country cells, the API's filters and `keys create`: `ht` names HTI. An
+    empty code (an unset shell variable) was taken as no --country, importing every
+    country's rows."""
     path = write_form(tmp_path / "form.csv", [_valid("offer", country="HTI")] * rows)
 
     status, out, err = run(capsys, "import", str(path), "--country", code)
