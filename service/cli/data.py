@@ -11,6 +11,7 @@ from service.cli.ops import require_migrated_database
 from service.cli.options import (
     add_delimiter_option,
     is_stream,
+    named_path,
     output_format,
     output_path,
     write_atomically,
@@ -29,7 +30,7 @@ class _Rejected(Exception):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    path = Path(args.file)
+    path = named_path(args.file, "FILE")
     if not path.is_file():
         what = ("no such file" if not path.exists() else "is a folder" if path.is_dir()
                 else "not a regular file (a FIFO or device); give a file name")
@@ -83,7 +84,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     """Register the data sub-commands."""
     p = sub.add_parser("import", help="import offers and needs from a CSV or XLSX form")
-    p.add_argument("file", help="FILE.csv or FILE.xlsx")
+    p.add_argument("file", metavar="FILE", help="FILE.csv or FILE.xlsx")
     p.add_argument("--country", help="every row must be for this ISO3 country (filled in "
                                      "where the column is empty)")
     p.set_defaults(func=cmd_import)

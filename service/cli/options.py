@@ -41,14 +41,19 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def named_path(text: str, option: str) -> Path:
+    """The path of a file named on the command line by `option`. An empty name (an unset
+    shell variable, say) names no file: Path("") would be the current folder."""
+    if not text:
+        raise Unprocessable(f"{option} is empty; give a file name.")
+    return Path(text)
+
+
 def output_path(text: str) -> Path:
     """Check an output file before the work that fills it: the path must not be a folder, nor
     the SQLite database's own files (`_refuse_database_files`). Nothing is created here:
-    `write_atomically` makes missing folders when it writes. An empty name (an unset shell
-    variable, say) names no file: Path("") would be the current folder."""
-    if not text:
-        raise Unprocessable("--out is empty; give a file name.")
-    out = Path(text)
+    `write_atomically` makes missing folders when it writes."""
+    out = named_path(text, "--out")
     if out.is_dir():
         raise Unprocessable(f"{out}: is a folder; give a file name.")
     _refuse_database_files(out)

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from service import scoring
-from service.cli.options import int_in, output_path, same_file, write_atomically
+from service.cli.options import int_in, named_path, output_path, same_file, write_atomically
 from service.cli.progress import progress_printer
 from service.codes import upper_code
 from service.countries.seed import (
@@ -195,12 +195,13 @@ def rank_file(path: Path, top: int, *, show_progress: bool = True) -> dict[str, 
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
+    items = named_path(args.items, "--items")
     out = output_path(args.out) if args.out is not None else None  # checked before ranking
-    if out is not None and same_file(out, Path(args.items)):
+    if out is not None and same_file(out, items):
         raise Unprocessable(f"{out}: is the --items file; give another file for the result.")
     if out is None and sys.stdout is None:  # the shell closed it (`>&-`): print would drop it
         raise Unprocessable("standard output is closed; give --out FILE for the result.")
-    result = rank_file(Path(args.items), args.top, show_progress=not args.quiet)
+    result = rank_file(items, args.top, show_progress=not args.quiet)
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if out is not None:
         write_atomically(out, (text + "\n").encode("utf-8"))

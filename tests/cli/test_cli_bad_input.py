@@ -309,3 +309,13 @@ def test_a_report_whose_to_is_before_its_from_names_both_options_before_the_work
     assert err == ("error: --to 2026-01-01 is before --from 2026-02-01; give --from the "
                    "earlier day.\n")
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize(("argv", "option"), [(("import", ""), "FILE"),
+                                              (("rank", "--items", ""), "--items")])
+def test_an_empty_input_name_is_refused_naming_the_argument(
+        capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], option: str) -> None:
+    """Before, an empty name (an unset shell variable) was taken as the current folder:
+    ".: is a folder."."""
+    assert run(capsys, *argv) == (1, "", f"error: {option} is empty; give a file name.\n")
