@@ -23,8 +23,11 @@ from service.countries import service as countries_service
 from service.cursors import decode_cursor, decode_due_cursor, encode_cursor
 from service.db import get_session
 from service.errors import Forbidden, ServiceError, Unprocessable, invalid_cursor
+from service.items.service import Kind
 from service.matching.index import IndexCache
+from service.pairings import service as pairings_service
 from service.schemas import DIGITS, MAX_ID, Page
+from service.tables import service as tables_service
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -141,9 +144,6 @@ IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID), DIGITS]
 """The id of a row in a URL's path."""
 
-IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID), DIGITS]
-"""A list filter by the id of a related row."""
-
 
 def country_query(meaning: str, *, name: str = "country") -> Any:
     """The query parameter `name` of a filter by country, described as `meaning` (e.g. "Only
@@ -190,6 +190,40 @@ def factor_filter(meaning: str) -> Any:
     (lower case), or None when absent, checked as the reports check theirs (`require_factor`:
     one lookup by primary key; an unknown code's answer also lists the known ones)."""
     return _code_filter(factor_query(meaning), countries_service.query_factor)
+
+
+def _id_filter(name: str, meaning: str, what: str,
+               check: Callable[[Session, Principal, int], object]) -> Any:
+    """The dependency of a list filter by the id of a related row, given as `name` (from 1
+    to `MAX_ID`, digits only, as `RowId`): the id, once `check(session, principal, id)` has
+    found the row (it raises 404 for an unknown one, which an empty list would have hidden),
+    or None when absent."""
+
+    def dependency(session: SessionDep, principal: PrincipalDep,
+                   row_id: int | None = None) -> int | None:
+        if row_id is not None:
+            check(session, principal, row_id)
+        return row_id
+
+    dependency.__annotations__["row_id"] = Annotated[int | None, Query(
+        alias=name, ge=1, le=MAX_ID, description=(
+            f"{meaning}. An unknown {what} is a 404 naming it, as its own URL answers; a "
+            f"{what} without any is an empty list.")), DIGITS]
+    return Depends(dependency)
+
+
+def table_filter(meaning: str) -> Any:
+    """Build the dependency of a list filter `table_id`, checked as a table's report checks
+    its table (`require_table`)."""
+    return _id_filter("table_id", meaning, "table", lambda session, _principal, table_id: (
+        tables_service.require_table(session, table_id)))
+
+
+def item_filter(kind: Kind, meaning: str) -> Any:
+    """Build the dependency of a list filter `need_id` or `offer_id`: the need or offer must
+    be one the caller may see, or that of one of its pairings (`require_item_filter`)."""
+    return _id_filter(f"{kind}_id", meaning, kind, lambda session, principal, item_id: (
+        pairings_service.require_item_filter(session, kind, item_id, principal)))
 
 
 MAX_OFFSET = 1_000_000

@@ -11,13 +11,13 @@ from models import FollowupActivity
 from service.cursors import encode_due_cursor
 from service.deps import (
     DueWindowDep,
-    IdFilter,
     IfMatch,
     PrincipalDep,
     RowId,
     SessionDep,
     WindowDep,
     country_filter,
+    table_filter,
 )
 from service.errors_doc import responses, versioned
 from service.followups import service
@@ -146,19 +146,21 @@ ActivityCountry = Annotated[str | None, country_filter(
     "Only the activities of the pairings where this country is provider or recipient")]
 ResponsibleCountry = Annotated[str | None, country_filter(
     "Only the activities this country must carry out", name="responsible")]
+ActivityTable = Annotated[int | None, table_filter(
+    "Only the activities of the pairings of this table")]
 
 
 @router.get("/followups", response_model=Page[ActivityRead],
-            responses=responses(400, 401, 422))
+            responses=responses(400, 401, 404, 422))
 def list_followups(
     session: SessionDep,
     principal: PrincipalDep,
     window: DueWindowDep,
     country: ActivityCountry,
     responsible: ResponsibleCountry,
+    table_id: ActivityTable,
     overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
                                                       "activities")] = None,
-    table_id: IdFilter = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "
                                                    "(default: today, UTC)")] = None,

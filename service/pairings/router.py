@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from models import CooperationTable, Need, Offer
 from service.deps import (
     AfterWindowDep,
-    IdFilter,
     IfMatch,
     IndexCacheDep,
     KeysetWindowDep,
     PrincipalDep,
     SessionDep,
     country_filter,
+    item_filter,
+    table_filter,
 )
 from service.errors_doc import responses, versioned
 from service.matching import service as matching
@@ -78,18 +79,21 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
 
 PairingCountry = Annotated[str | None, country_filter(
     "Only the pairings where this country is provider or recipient")]
+PairingTable = Annotated[int | None, table_filter("Only the pairings of this table")]
+PairingNeed = Annotated[int | None, item_filter("need", "Only the pairings of this need")]
+PairingOffer = Annotated[int | None, item_filter("offer", "Only the pairings of this offer")]
 
 
-@router.get("", response_model=Page[PairingRead], responses=responses(400, 401, 422))
+@router.get("", response_model=Page[PairingRead], responses=responses(400, 401, 404, 422))
 def list_pairings(
     session: SessionDep,
     principal: PrincipalDep,
     window: KeysetWindowDep,
     country: PairingCountry,
-    table_id: IdFilter = None,
+    table_id: PairingTable,
+    need_id: PairingNeed,
+    offer_id: PairingOffer,
     stage: Stage | None = None,
-    need_id: IdFilter = None,
-    offer_id: IdFilter = None,
 ) -> Page[PairingRead]:
     """List the pairings visible to the caller (country keys: their own), newest first."""
     filters = PairingFilters(table_id=table_id, stage=stage, country=country, need_id=need_id,

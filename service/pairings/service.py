@@ -226,6 +226,20 @@ def require_session(session: Session, table_id: int | None) -> None:
                         "each country acts with its own key.")
 
 
+def require_item_filter(session: Session, kind: items_service.Kind, item_id: int,
+                        principal: Principal) -> None:
+    """Raise NotFound, as `GET /needs/{id}` or `/offers/{id}` would, unless the need or offer
+    `item_id` exists and the caller may see it or one of its pairings (a partner's offer
+    withdrawn since still filters the caller's pairings with it)."""
+    item = items_service.get_item(session, kind, item_id)
+    if item is not None and items_service.can_see(item, principal):
+        return
+    column = Pairing.need_id if kind == "need" else Pairing.offer_id
+    if item is None or session.scalar(select(Pairing.id).where(
+            column == item_id, visible_clause(principal)).limit(1)) is None:
+        raise NotFound(f"No {kind} with id {item_id}.")
+
+
 def list_pairings(session: Session, *, principal: Principal, filters: PairingFilters,
                   limit: int, offset: int, before: int | None = None
                   ) -> tuple[list[Pairing], int]:

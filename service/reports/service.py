@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import OUTCOME_STAGES, STAGES, CooperationTable, TableParticipant, utcnow
 from service.auth.service import Principal
 from service.countries.service import query_country, query_factor
-from service.errors import NotFound, Unprocessable
+from service.errors import Unprocessable
 from service.followups.service import today
 from service.reports import network, queries
 from service.reports.queries import Scope
@@ -28,6 +28,7 @@ from service.reports.schemas import (
     ReportScope,
     StageRow,
 )
+from service.tables.service import require_table
 
 OUTCOMES = ("expression_of_interest", "commitment", "agreement")
 
@@ -37,8 +38,8 @@ def scope_for(session: Session, *, principal: Principal, table_id: int | None = 
               country: str | None = None, factor: str | None = None) -> Scope:
     """Check the request and return its scope (country keys: their own rows only; the
     `country` and `factor` filters, any letter case, narrow it further, 422 if unknown)."""
-    if table_id is not None and session.get(CooperationTable, table_id) is None:
-        raise NotFound(f"No cooperation table with id {table_id}.")
+    if table_id is not None:
+        require_table(session, table_id)
     if date_from is not None and date_to is not None and date_to < date_from:
         raise Unprocessable("`to` must not be before `from`.",
                             errors=[{"field": "query.to", "message": "before from"}])

@@ -147,6 +147,15 @@ def get_table(session: Session, table_id: int, *,
     return session.scalar(stmt)
 
 
+def require_table(session: Session, table_id: int) -> CooperationTable:
+    """Return the table (one lookup by primary key, participants not loaded) or raise
+    NotFound, as a table's report and every list filtered by `table_id` answer."""
+    table = session.get(CooperationTable, table_id)
+    if table is None:
+        raise NotFound(f"No cooperation table with id {table_id}.")
+    return table
+
+
 def get_table_or_raise(session: Session, table_id: int, *,
                        lock: bool = False) -> CooperationTable:
     """Return the table (see `get_table`) or raise NotFound."""

@@ -189,3 +189,60 @@ def test_each_list_documents_its_filter_as_the_reports_do(path: str, param: str)
     assert described["description"].split(". ", 1)[1] == same["description"].split(". ", 1)[1]
     assert described["schema"]["examples"] == same["schema"]["examples"]
     assert "422" in described["description"]
+
+
+ID_FILTERS = [("/pairings", "table_id", "No cooperation table with id 99999."),
+              ("/followups", "table_id", "No cooperation table with id 99999."),
+              ("/pairings", "need_id", "No need with id 99999."),
+              ("/pairings", "offer_id", "No offer with id 99999.")]
+
+
+@pytest.mark.parametrize(("path", "param", "said"), ID_FILTERS)
+def test_unknown_id_filter_is_404_naming_it_as_the_reports_do(
+        world: World, path: str, param: str, said: str) -> None:
+    resp = _get(world, path, {param: "99999"})
+
+    body = assert_problem(resp, 404)
+    assert body["detail"] == said
+    if param == "table_id":
+        report = assert_problem(_get(world, "/tables/99999/report", {}), 404)
+        assert body["detail"] == report["detail"]
+
+
+@pytest.mark.parametrize("path", ["/pairings", "/followups"])
+def test_id_filter_of_an_existing_table_without_rows_is_an_empty_list(
+        world: World, path: str) -> None:
+    table = {"name": "Mesa vacía", "starts_on": "2026-12-07", "ends_on": "2026-12-09",
+             "participants": ["HTI", "CHL"]}
+    created = world.client.post(f"{API}/tables", json=table, headers=bearer(world.organizer))
+    assert created.status_code == 201, created.text
+
+    assert _ids(world, path, {"table_id": str(created.json()["id"])}) == []
+    assert _ids(world, path, {"table_id": str(world.table_id)})
+
+
+@pytest.mark.parametrize("path", ["/pairings", "/followups"])
+def test_unknown_id_filter_without_a_key_is_401_first(world: World, path: str) -> None:
+    resp = world.client.get(f"{API}{path}", params={"table_id": "99999"})
+
+    assert_problem(resp, 401)
+
+
+def test_item_filter_keeps_a_partners_withdrawn_offer_for_its_pairings_only(
+        world: World) -> None:
+    pairing = _get(world, "/pairings", {"country": "HTI", "stage": "expression_of_interest"}
+                   ).json()["items"][0]
+    offer_id = str(pairing["offer_id"])
+    withdrawn = world.client.delete(f"{API}/offers/{offer_id}", headers=bearer(world.admin))
+    assert withdrawn.status_code == 200, withdrawn.text
+    params = {"offer_id": offer_id}
+
+    def as_key(country: str) -> Any:
+        return world.client.get(f"{API}/pairings", params=params,
+                                headers=bearer(world.key(country)))
+
+    assert [p["id"] for p in as_key("HTI").json()["items"]] == [pairing["id"]]
+    hidden = assert_problem(as_key("PER"), 404)
+    assert hidden["detail"] == f"No offer with id {offer_id}."
+    assert world.client.get(f"{API}/offers/{offer_id}",
+                            headers=bearer(world.key("PER"))).status_code == 404
