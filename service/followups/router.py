@@ -159,8 +159,9 @@ def list_followups(
     country: ActivityCountry,
     responsible: ResponsibleCountry,
     table_id: ActivityTable,
-    overdue: Annotated[bool | None, Query(description="Only late (true) or not late (false) "
-                                                      "activities")] = None,
+    overdue: Annotated[bool | None, Query(description=(
+        "Only late (true) or not late (false) activities, judged on `as_of` (default: "
+        "today, UTC)"))] = None,
     status: ActivityStatus | None = None,
     as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "
                                                    "(default: today, UTC)")] = None,

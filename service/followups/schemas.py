@@ -66,7 +66,9 @@ class ActivityRead(Schema):
     starts_on: date | None
     due_on: date
     status: ActivityStatus
-    overdue: bool = Field(description="Planned or in progress, and due before today (UTC)")
+    overdue: bool = Field(description=(
+        "Planned or in progress, of a commitment or agreement, and due before the day "
+        "lateness is judged on: `as_of` on `GET /followups` (default: today), else today (UTC)"))
     allowed_status: list[str] = Field(description=(
         "Statuses a change may move it to next (none when done or cancelled); declining or "
         "withdrawing the pairing cancels its planned and in-progress activities, and its "

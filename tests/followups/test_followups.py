@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import FollowupActivity, ProgressNote
+from service.config import Settings
 from service.followups.service import today
+from service.main import create_app
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem
 from tests.pairings.helpers import World, at_stage, get, history, make_world, moved
@@ -496,3 +498,14 @@ def test_cancelling_a_closed_pairings_activity_with_its_unchanged_fields_is_acce
     assert assert_problem(edited, 409)["allowed"] == []
     assert len(history(world, pid)) == events
     assert get(world, f"/activities/{ids['planned']}", "HTI") == shown
+
+
+def test_followups_document_overdue_as_judged_on_as_of() -> None:
+    """Lateness is judged on `as_of`: the OpenAPI said "due before today"."""
+    openapi = create_app(Settings()).openapi()
+    params = {p["name"]: p for p in openapi["paths"][f"{API}/followups"]["get"]["parameters"]}
+    field = openapi["components"]["schemas"]["ActivityRead"]["properties"]["overdue"]
+
+    for description in (params["overdue"]["description"], field["description"]):
+        assert "`as_of`" in description
+        assert "default: today" in description
