@@ -26,7 +26,7 @@ from service.errors import Forbidden, ServiceError, Unprocessable, invalid_curso
 from service.items.service import Kind
 from service.matching.index import IndexCache
 from service.pairings import service as pairings_service
-from service.schemas import DIGITS, MAX_ID, Page
+from service.schemas import DIGITS, MAX_ID, Day, Page
 from service.tables import service as tables_service
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -140,6 +140,10 @@ async def get_index_cache(request: Request) -> IndexCache:
 
 IndexCacheDep = Annotated[IndexCache, Depends(get_index_cache)]
 
+
+AsOf = Annotated[Day | None, Query(description=(
+    "Judge lateness (`overdue`) on this day, YYYY-MM-DD (default: today, UTC)"))]
+"""The day follow-up activities are judged late on (`/followups`, the reports)."""
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID), DIGITS]
 """The id of a row in a URL's path."""

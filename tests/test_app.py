@@ -215,7 +215,7 @@ def test_an_unknown_query_parameter_is_named_with_those_the_operation_takes(
 
     body = assert_problem(response, 422, "query.date_from")
     assert body["detail"] == ("Unknown query parameter: date_from. This operation takes: "
-                              "format, delimiter, from, to, country, factor.")
+                              "format, delimiter, as_of, from, to, country, factor.")
 
 
 @pytest.mark.parametrize(("method", "url"), [

@@ -34,7 +34,7 @@ _DAY: TypeAdapter[date] = TypeAdapter(Day)
 
 
 def _day(text: str) -> date:
-    """A day as the API reads `from` and `to`: YYYY-MM-DD, from 2000-01-01 to 2100-12-31."""
+    """A day as the API reads `from`, `to` and `as_of`: YYYY-MM-DD, 2000-01-01 to 2100-12-31."""
     try:
         return _DAY.validate_python(text)
     except ValidationError:
@@ -65,6 +65,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = output_path(args.out)
     fmt = output_format(out, args.format, FORMATS)
     delimiter = tabular.csv_delimiter(args.delimiter, fmt)
+    if args.as_of is not None and fmt in ("svg", "png"):
+        raise Unprocessable(f"--as-of judges the lateness of the followups view; a {fmt} "
+                            "network picture has none, leave --as-of out.")
     require_migrated_database()
     with session_scope(writes=False) as session:
         scope = scope_for(session, principal=OPERATOR, table_id=args.table_id,
@@ -74,7 +77,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             data: bytes = network_image(session, scope, "svg" if fmt == "svg" else "png")
             headline = ""
         else:
-            report = build_report(session, scope)
+            report = build_report(session, scope, as_of=args.as_of)
             headline = report.headline.text
             if fmt == "csv":
                 data = export.to_csv(report, delimiter).encode(tabular.CSV_ENCODING)
@@ -103,6 +106,9 @@ def add_commands(sub: Any) -> None:
                    help="only pairings created on or after this day (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", type=_day,
                    help="only pairings created on or before this day (YYYY-MM-DD)")
+    p.add_argument("--as-of", dest="as_of", type=_day,
+                   help="judge follow-up lateness on this day (YYYY-MM-DD; default: today, "
+                        "UTC), as the API's as_of")
     p.add_argument("--country", metavar="ISO3",
                    help="only pairings where this country (ISO 3166-1 alpha-3 code, e.g. GTM) "
                         "is provider or recipient")

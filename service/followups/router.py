@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from models import FollowupActivity
 from service.cursors import encode_due_cursor
 from service.deps import (
+    AsOf,
     DueWindowDep,
     IfMatch,
     PrincipalDep,
@@ -33,7 +34,7 @@ from service.followups.service import FollowupFilters
 from service.pairings import idempotency
 from service.pairings import service as pairings_service
 from service.pairings.router import IdempotencyKey
-from service.schemas import Day, Page
+from service.schemas import Page
 from service.versions import etag
 
 router = APIRouter(tags=["follow-up"])
@@ -163,8 +164,7 @@ def list_followups(
         "Only late (true) or not late (false) activities, judged on `as_of` (default: "
         "today, UTC)"))] = None,
     status: ActivityStatus | None = None,
-    as_of: Annotated[Day | None, Query(description="Judge lateness on this day, YYYY-MM-DD "
-                                                   "(default: today, UTC)")] = None,
+    as_of: AsOf = None,
 ) -> Page[ActivityRead]:
     """Follow-up activities by due date: `overdue=true` lists what is late; `country` keeps
     the pairings of a country (either side), `responsible` the activities it must carry out.

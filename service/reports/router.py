@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import tabular
 from service.auth.service import Principal
-from service.deps import PrincipalDep, RowId, SessionDep, country_query, factor_query
+from service.deps import AsOf, PrincipalDep, RowId, SessionDep, country_query, factor_query
 from service.errors_doc import responses
 from service.reports import export, network
 from service.reports.queries import Scope
@@ -72,9 +72,9 @@ def _picture(fmt: network.ImageFormat) -> dict[int | str, dict[str, Any]]:
 
 
 def _respond(session: Session, scope: Scope, fmt: str, stem: str,
-             delimiter: tabular.DelimiterName | None) -> Report | Response:
+             delimiter: tabular.DelimiterName | None, as_of: date | None) -> Report | Response:
     separator = tabular.csv_delimiter(delimiter, fmt)  # checked before the report is built
-    report = build_report(session, scope)
+    report = build_report(session, scope, as_of=as_of)
     if fmt == "json":
         return report
     return tabular.download(export.sheets(report), fmt, stem, separator)
@@ -97,14 +97,17 @@ def _stem(name: str, scope: Scope) -> str:
     401, 404, 422))
 def get_table_report(table_id: TableId, session: SessionDep, principal: PrincipalDep,
                      filters: FiltersDep, fmt: Format = "json",
-                     delimiter: tabular.DelimiterQuery = None) -> Report | Response:
+                     delimiter: tabular.DelimiterQuery = None,
+                     as_of: AsOf = None) -> Report | Response:
     """Outcomes of a table: counts by stage (the "82 outcomes = 60 expressions of interest +
     17 commitments + 5 agreements" view), by factor, by country as provider and recipient,
     the provider × recipient matrix, triangular partners and follow-up status; optionally
     of the table's pairings created between `from` and `to` (inclusive) only, or of those of
-    one `country` or one `factor` (e.g. `?factor=migration&country=GTM`)."""
+    one `country` or one `factor` (e.g. `?factor=migration&country=GTM`). Follow-up lateness
+    is judged on `as_of` (default: today), as on `GET /followups`."""
     scope = filters.scope(session, principal, table_id)
-    return _respond(session, scope, fmt, _stem(f"table-{table_id}-report", scope), delimiter)
+    return _respond(session, scope, fmt, _stem(f"table-{table_id}-report", scope), delimiter,
+                    as_of)
 
 
 @router.get("/tables/{table_id}/report/network.svg", response_class=Response,
@@ -127,13 +130,14 @@ def get_table_network_png(table_id: TableId, session: SessionDep, principal: Pri
 
 @router.get("/reports", response_model=Report, responses=_FILES | responses(401, 422))
 def get_report(session: SessionDep, principal: PrincipalDep, filters: FiltersDep,
-               fmt: Format = "json",
-               delimiter: tabular.DelimiterQuery = None) -> Report | Response:
+               fmt: Format = "json", delimiter: tabular.DelimiterQuery = None,
+               as_of: AsOf = None) -> Report | Response:
     """The same views over every pairing (all tables and none), optionally limited to the
     pairings created between `from` and `to` (inclusive), to those of one `country` (as
-    provider or recipient) or to those of one `factor` (e.g. `?country=GTM`)."""
+    provider or recipient) or to those of one `factor` (e.g. `?country=GTM`); follow-up
+    lateness is judged on `as_of` (default: today)."""
     scope = filters.scope(session, principal)
-    return _respond(session, scope, fmt, _stem("report", scope), delimiter)
+    return _respond(session, scope, fmt, _stem("report", scope), delimiter, as_of)
 
 
 @router.get("/reports/network.svg", response_class=Response,

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,7 @@ from service.auth.service import create_key
 from service.cli import main
 from service.db import session_scope
 from service.demo.load import demo_table
+from service.followups.service import today
 from service.main import create_app
 from tests.conftest import bearer
 from tests.factories import API
@@ -191,3 +193,37 @@ def test_demo_takes_its_table_through_every_stage_once(tmp_path: Path) -> None:
     assert main(["report", str(demo_id), "--out", str(out)]) == 0
     again = json.loads(out.read_text("utf-8"))
     assert {r["stage"]: r["count"] for r in again["stages"]} == counts
+
+
+def test_report_command_judges_follow_up_lateness_on_as_of(table_id: int,
+                                                           tmp_path: Path) -> None:
+    """The `followups` view counted as overdue what was late on the day the command ran."""
+    out = tmp_path / "later.json"
+    later = (today() + timedelta(days=60)).isoformat()
+    assert main(["report", str(table_id), "--out", str(out), "--as-of", later]) == 0
+    report = json.loads(out.read_text("utf-8"))
+    assert report["scope"]["as_of"] == later
+    assert [row["overdue"] for row in report["followups"] if row["country"] == "ALL"] == [2]
+    assert main(["report", str(table_id), "--out", str(out)]) == 0
+    report = json.loads(out.read_text("utf-8"))
+    assert report["scope"]["as_of"] == today().isoformat()
+    assert [row["overdue"] for row in report["followups"] if row["country"] == "ALL"] == [1]
+
+
+@pytest.mark.parametrize("value", ["2027-13-01", "1999-12-31", "20270301"])
+def test_report_command_refuses_an_as_of_not_a_day(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(table_id), "--out", str(tmp_path / "x.json"), "--as-of", value])
+    assert exit_.value.code == 2
+    assert "not a date from 2000-01-01 to 2100-12-31" in capsys.readouterr().err
+
+
+def test_report_command_refuses_as_of_for_a_network_picture(
+        table_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.svg"
+    assert main(["report", str(table_id), "--out", str(out), "--as-of", "2027-03-01"]) == 1
+    err = capsys.readouterr().err
+    assert "--as-of" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()

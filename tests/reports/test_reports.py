@@ -228,3 +228,37 @@ def test_each_picture_is_documented_in_its_own_format(path: str) -> None:
     answer = schema["paths"][f"{API}{path}"]["get"]["responses"]["200"]
     expected = "image/svg+xml" if path.endswith(".svg") else "image/png"
     assert list(answer["content"]) == [expected]
+
+
+@pytest.mark.parametrize("path", ["/tables/{table_id}/report", "/reports"])
+@pytest.mark.parametrize(("days", "overdue"), [(-20, 0), (0, 1), (60, 2)])
+def test_report_judges_follow_up_lateness_on_as_of(
+        world: World, path: str, days: int, overdue: int) -> None:
+    """The `followups` view counted as overdue what was late today, whatever day was asked."""
+    as_of = (utc_today() + timedelta(days=days)).isoformat()
+    report = get(world, path.format(table_id=world.table_id), "organizer", as_of=as_of)
+
+    assert report["scope"]["as_of"] == as_of
+    total = _row(report["followups"], country="ALL")
+    assert (total["overdue"], total["total"]) == (overdue, 3)
+    late = get(world, "/followups", "organizer", overdue="true", as_of=as_of,
+               table_id=str(world.table_id))
+    assert late["total"] == overdue
+    csv_text = world.client.get(f"{API}{path.format(table_id=world.table_id)}",
+                                params={"as_of": as_of, "format": "csv"},
+                                headers=bearer(world.organizer)).text
+    assert ["as_of", as_of] in list(csv.reader(io.StringIO(csv_text)))
+
+
+@pytest.mark.parametrize("path", ["/tables/{table_id}/report", "/reports"])
+@pytest.mark.parametrize("as_of", ["2027-13-01", "1999-12-31", "2101-01-01", "20270301",
+                                   "2027-03-01T00:00:00"])
+def test_report_as_of_not_a_day_from_2000_to_2100_is_422_as_on_followups(
+        world: World, path: str, as_of: str) -> None:
+    resp = world.client.get(f"{API}{path.format(table_id=world.table_id)}",
+                            params={"as_of": as_of}, headers=bearer(world.organizer))
+    followups = world.client.get(f"{API}/followups", params={"as_of": as_of},
+                                 headers=bearer(world.organizer))
+
+    body = assert_problem(resp, 422, "as_of")
+    assert body["errors"] == assert_problem(followups, 422, "as_of")["errors"]
