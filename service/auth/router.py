@@ -34,9 +34,10 @@ def create_key(data: KeyCreate, session: SessionDep, _admin: AdminDep) -> KeyCre
     return KeyCreated(**KeyRead.model_validate(key).model_dump(), key=secret)
 
 
-@router.delete("/{key_id}", response_model=KeyRead, responses=responses(401, 403, 404))
+@router.delete("/{key_id}", response_model=KeyRead, responses=responses(401, 403, 404, 409))
 def revoke_key(key_id: RowId, *, session: SessionDep,
                _admin: AdminDep) -> ApiKey:
     """Revoke a key; it stops working at once. Revoking a key already revoked changes nothing
-    and answers `200` with the key, whose `revoked_at` is still the first revocation's."""
+    and answers `200` with the key, whose `revoked_at` is still the first revocation's. The
+    last active admin key cannot be revoked (`409`): create another admin key first."""
     return service.revoke_key(session, key_id=key_id)

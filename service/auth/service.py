@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import ApiKey, IdempotencyRecord, utcnow
 from service.countries.service import require_country
-from service.errors import NotFound, Unauthorized, field_error
+from service.errors import Conflict, NotFound, Unauthorized, field_error
 from service.schemas import CleanLine
 
 KEY_PREFIX = "ssc_"
@@ -101,11 +101,29 @@ def get_key_or_raise(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
-def revoke_key(session: Session, *, key_id: int) -> ApiKey:
+def active_admin_key_ids(session: Session) -> list[int]:
+    """Return the ids of the admin keys not revoked, locking their rows (PostgreSQL) until the
+    transaction ends, so that two revocations cannot each see the other's key still active."""
+    return list(session.scalars(
+        select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id).with_for_update()))
+
+
+def revoke_key(session: Session, *, key_id: int, last_admin: bool = False) -> ApiKey:
     """Revoke a key; it stops working at once, and the responses stored for its
     `Idempotency-Key` retries are deleted. Revoking a revoked key changes nothing: it keeps
-    its first `revoked_at`."""
+    its first `revoked_at`. The last active admin key is revoked only if `last_admin` (the
+    command line, which can create another); otherwise that is a Conflict."""
     key = get_key_or_raise(session, key_id=key_id)
+    if key.revoked_at is None and key.role == "admin":
+        admins = active_admin_key_ids(session)
+        # Read again under the lock: a concurrent revocation of this key may have committed.
+        session.refresh(key)
+        if admins == [key.id] and not last_admin:
+            raise Conflict(f"Key #{key.id} is the last active admin key; revoking it would "
+                           "leave no key that can manage keys, countries or factors. Create "
+                           "another admin key first (POST /keys with role admin), then "
+                           "revoke this one.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.execute(delete(IdempotencyRecord).where(

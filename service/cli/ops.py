@@ -178,8 +178,13 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
             print(f"key #{key.id} was already revoked on "
                   f"{key.revoked_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC; nothing changed")
             return 0
-        auth_service.revoke_key(session, key_id=key.id)
+        # The command line may revoke the last admin key (a leaked one, say): it is also
+        # where a new one is created, which the API could no longer do.
+        auth_service.revoke_key(session, key_id=key.id, last_admin=True)
         print(f"key #{key.id} revoked")
+        if key.role == "admin" and not auth_service.active_admin_key_ids(session):
+            print("warning: no active admin key is left; create one with "
+                  "`sscmatch keys create --role admin`", file=sys.stderr)
     return 0
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from models import ApiKey
+from service.auth.service import create_key, revoke_key
+from service.errors import Conflict
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem, item_payload
 
@@ -140,3 +146,76 @@ def test_an_alpha_2_country_code_is_answered_with_its_alpha_3_twin(
     problem = assert_problem(response, 422)
     message = " ".join(str(e["message"]) for e in problem["errors"])
     assert "CHL (Chile)" in message, message
+
+
+def _key_id(client: TestClient, admin: str, secret: str) -> int:
+    keys = client.get(f"{API}/keys", headers=bearer(admin)).json()["items"]
+    return int(next(k["id"] for k in keys if secret.startswith(k["prefix"])))
+
+
+def test_revoke_last_active_admin_key_returns_409_and_keeps_it(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    admin = make_key("admin")
+    make_key("organizer")
+    admin_id = _key_id(app_client, admin, admin)
+
+    response = app_client.delete(f"{API}/keys/{admin_id}", headers=bearer(admin))
+
+    detail = assert_problem(response, 409)["detail"]
+    assert f"#{admin_id} is the last active admin key" in detail
+    assert "Create another admin key first" in detail
+    keys = app_client.get(f"{API}/keys", headers=bearer(admin))
+    assert keys.status_code == 200
+    assert next(k for k in keys.json()["items"] if k["id"] == admin_id)["revoked_at"] is None
+
+
+def test_revoke_admin_key_while_another_is_active_succeeds_once(
+    app_client: TestClient, make_key: KeyMaker
+) -> None:
+    first, second = make_key("admin"), make_key("admin")
+    first_id, second_id = (_key_id(app_client, first, s) for s in (first, second))
+
+    revoked = app_client.delete(f"{API}/keys/{first_id}", headers=bearer(second))
+    last = app_client.delete(f"{API}/keys/{second_id}", headers=bearer(second))
+
+    assert revoked.status_code == 200, revoked.text
+    assert_problem(last, 409)
+    assert app_client.get(f"{API}/keys", headers=bearer(second)).status_code == 200
+
+
+@pytest.mark.postgres
+def test_concurrent_revocations_of_the_last_two_admin_keys_leave_one(
+    committed_db: str, engine: Engine
+) -> None:
+    """Each revocation alone leaves an admin key; both at once must not leave none."""
+    if not committed_db.startswith("postgresql"):
+        pytest.skip("row locks are tested on PostgreSQL (TEST_DATABASE_URL)")
+    with Session(engine) as setup:
+        ids = [create_key(setup, role="admin", name=f"race {n}")[0].id for n in (1, 2)]
+        setup.commit()
+    outcomes: dict[int, str] = {}
+
+    def revoke(session: Session, key_id: int) -> None:
+        try:
+            revoke_key(session, key_id=key_id)
+            session.commit()
+            outcomes[key_id] = "revoked"
+        except Conflict:
+            session.rollback()
+            outcomes[key_id] = "refused"
+
+    with Session(engine) as first, Session(engine) as second:
+        revoke_key(first, key_id=ids[0])  # holds the admin keys' row locks, not committed
+        waiter = threading.Thread(target=revoke, args=(second, ids[1]))
+        waiter.start()
+        waiter.join(timeout=1)
+        assert waiter.is_alive()  # the second revocation waits for the first's locks
+        first.commit()
+        waiter.join(timeout=30)
+
+    assert outcomes == {ids[1]: "refused"}
+    with Session(engine) as check:
+        active = check.scalars(select(ApiKey.id).where(ApiKey.id.in_(ids),
+                                                       ApiKey.revoked_at.is_(None)))
+        assert list(active) == [ids[1]]

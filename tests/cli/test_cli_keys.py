@@ -119,6 +119,25 @@ def test_keys_revoke_twice_says_already_revoked_and_keeps_first_time(
 
 
 @pytest.mark.usefixtures("committed_db")
+def test_keys_revoke_last_admin_key_revokes_it_and_warns_how_to_recover(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The API refuses it (409); the command line is where a new admin key is made."""
+    first_id, _first = _create_key(capsys, "--role", "admin")
+    second_id, second = _create_key(capsys, "--role", "admin")
+
+    status, _out, err = run(capsys, "keys", "revoke", str(first_id))
+    assert (status, err) == (0, "")
+    status, out, err = run(capsys, "keys", "revoke", str(second_id))
+
+    assert (status, out) == (0, f"key #{second_id} revoked\n")
+    assert err == ("warning: no active admin key is left; create one with "
+                   "`sscmatch keys create --role admin`\n")
+    with TestClient(create_app()) as client:
+        assert_problem(client.get(f"{API}/keys", headers=bearer(second)), 401)
+
+
+@pytest.mark.usefixtures("committed_db")
 def test_keys_revoke_unknown_id_fails(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
