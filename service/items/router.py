@@ -93,7 +93,7 @@ def build_router(kind: Kind, create_schema: type[BaseModel], update_schema: type
         return _read(service.get_item_or_raise(session, kind, item_id, principal))
 
     @router.patch("/{item_id}", response_model=read_schema, name=f"update_{kind}",
-                  responses=versioned() | responses(401, 403, 404, 412, 413, 422))
+                  responses=versioned() | responses(401, 403, 404, 409, 412, 413, 422))
     def update_item(item_id: ItemId, data: update_schema,  # type: ignore[valid-type]
                     session: SessionDep, principal: PrincipalDep,
                     if_match: IfMatch = None) -> Response:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Need, Offer, Pairing
+from models import OUTCOME_STAGES, Need, Offer, Pairing
 from service import revisions, versions
 from service.auth.service import Principal
 from service.codes import lower_code, upper_code
@@ -211,6 +211,8 @@ def update_item(session: Session, *, kind: Kind, item: ItemRow, data: ItemUpdate
         require_enabled_country(session, item.country_iso3)
     if "capacity" in changed:
         _require_room_for_commitments(session, item.id, changed["capacity"])
+    if "factor_code" in changed:
+        _require_no_outcomes(session, kind, item, factor=changed["factor_code"])
     for key, value in changed.items():
         setattr(item, key, value)
     item.version += 1
@@ -239,6 +241,26 @@ def _require_room_for_commitments(session: Session, offer_id: int, capacity: int
             f"Offer {offer_id} already serves {held} commitment(s) or agreement(s); its "
             f"capacity cannot go below {held}.",
             errors=[{"field": "capacity", "message": f"at least {held}"}])
+
+
+def _require_no_outcomes(session: Session, kind: Kind, item: ItemRow, *, factor: str) -> None:
+    """An item's factor may not change while pairings on it are at an outcome stage (interest,
+    commitment, agreement): the reports count them under the need's factor, and the parties
+    took them up on the items as they were. (The item's row is locked, and a pairing's
+    creation or move locks it too, so none reaches such a stage meanwhile.)"""
+    column = Pairing.need_id if kind == "need" else Pairing.offer_id
+    taken = list(session.scalars(select(Pairing.id).where(
+        column == item.id, Pairing.stage.in_(OUTCOME_STAGES)).order_by(Pairing.id)))
+    if taken:
+        listed = ", ".join(map(str, taken))
+        raise Conflict(
+            f"The {kind} {item.id} is taken up by pairing(s) {listed} (expression of "
+            f"interest, commitment or agreement), which count under its factor "
+            f"'{item.factor_code}'; its factor cannot change. Submit a new {kind} on "
+            f"'{factor}' instead (and withdraw this one if it no longer applies), or first "
+            f"decline or withdraw those pairings. Its title and description may still change.",
+            errors=[{"field": "factor", "message": f"taken up by pairing(s) {listed}"}],
+            pairings=taken)
 
 
 def withdraw_item(session: Session, *, kind: Kind, item: ItemRow, principal: Principal | None,
