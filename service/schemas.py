@@ -152,6 +152,11 @@ CleanText = Annotated[str, BeforeValidator(_normalise_text),
 """Free text: any printable Unicode, line breaks (CR LF and CR are stored as LF) and tabs
 allowed; no bidirectional embeddings, overrides or isolates. Stored in NFC."""
 
+CleanProse = Annotated[str, BeforeValidator(_normalise_text),
+                       AfterValidator(_no_control_chars), AfterValidator(_has_letter_or_digit)]
+"""Free text as `CleanText` that must say something: at least one letter or digit (when not
+empty), so that "..." or "-" is not taken for a reason."""
+
 CleanLine = Annotated[str, BeforeValidator(_normalise_text),
                       AfterValidator(_no_control_chars), AfterValidator(_single_line),
                       AfterValidator(_has_letter_or_digit)]

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, InputSchema, Schema, Whole
+from service.schemas import ISO3, MAX_ID, CleanLine, CleanProse, InputSchema, Schema, Whole
 
 Stage = Literal["suggested", "expression_of_interest", "commitment", "agreement", "declined",
                 "withdrawn"]
 Support = Literal["technical", "financial", "methodological"]
-Reason = Annotated[CleanText, Field(min_length=3, max_length=2000)]
+Reason = Annotated[CleanProse, Field(min_length=3, max_length=2000)]
 PartnerName = Annotated[CleanLine, Field(min_length=2, max_length=200, examples=["OIT / ILO"])]
 IdRef = Annotated[Whole, Field(ge=1, le=MAX_ID)]
 

@@ -145,6 +145,20 @@ def test_decline_without_proper_reason_is_422_and_stores_nothing(
     assert get(world, f"/pairings/{pid}")["stage"] == "suggested"
 
 
+@pytest.mark.parametrize("reason", ["...", "- - -", "¿¡?!", "\u200b\u200b\u200b", "…\n…\n…"])
+@pytest.mark.parametrize("target", ["declined", "withdrawn"])
+def test_close_with_a_reason_of_no_letter_or_digit_is_422_naming_it(
+        world: World, session: Session, target: str, reason: str) -> None:
+    pid = created(world)["id"]
+    before = _stored(session)
+
+    problem = assert_problem(move(world, pid, "HTI", target, reason=reason), 422, "reason")
+
+    assert "at least one letter or digit" in problem["errors"][0]["message"]
+    assert _stored(session) == before
+    assert moved(world, pid, "HTI", target, reason="No 2027")["stage"] == target
+
+
 def test_stale_if_match_is_412_and_changes_nothing(world: World, session: Session) -> None:
     pid = created(world)["id"]
     moved(world, pid, "HTI", "expression_of_interest")
@@ -177,6 +191,7 @@ def test_unknown_pairing_is_404(world: World, method: str, path: str) -> None:
     ({"table_id": 987654}, 422, "table_id"),
     ({"need_id": 0}, 422, "need_id"),
     ({"reason": "r" * 2001}, 422, "reason"),
+    ({"reason": "..."}, 422, "reason"),
     ({"partner": {"name": "ILO", "support": "moral"}}, 422, "support"),
     ({"extra": 1}, 422, "extra"),
 ])
