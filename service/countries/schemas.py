@@ -9,10 +9,10 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from service.codes import lower_code, upper_code
 from service.config import get_settings
-from service.schemas import ISO3, CleanLine, CleanText, Flag, InputSchema, Language, Schema, Whole
+from service.schemas import ISO3, CleanLine, CleanProse, Flag, InputSchema, Language, Schema, Whole
 
 Label = Annotated[CleanLine, Field(min_length=1, max_length=200)]
-Description = Annotated[CleanText, Field(min_length=1, max_length=2000)]
+Description = Annotated[CleanProse, Field(min_length=1, max_length=2000)]
 TextsT = TypeVar("TextsT", bound=Mapping[str, str | None])
 
 

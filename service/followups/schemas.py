@@ -7,12 +7,22 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from service.schemas import ISO3, MAX_ID, CleanLine, CleanText, Day, InputSchema, Schema, Whole
+from service.schemas import (
+    ISO3,
+    MAX_ID,
+    CleanLine,
+    CleanProse,
+    CleanText,
+    Day,
+    InputSchema,
+    Schema,
+    Whole,
+)
 
 ActivityStatus = Literal["planned", "in_progress", "done", "cancelled"]
 Title = Annotated[CleanLine, Field(min_length=3, max_length=200)]
 Description = Annotated[CleanText, Field(max_length=2000)]
-NoteText = Annotated[CleanText, Field(min_length=1, max_length=4000)]
+NoteText = Annotated[CleanProse, Field(min_length=1, max_length=4000)]
 
 
 class ActivityCreate(InputSchema):

@@ -189,6 +189,7 @@ def test_update_factor_label_keeps_other_labels(
     ("POST", "/factors", {**NEW_FACTOR, "descriptions": {"es": ""}}, 422),
     ("PATCH", "/factors/education", {"descriptions": {"es": ""}}, 422),
     ("PATCH", "/factors/education", {"descriptions": {"en": " \n "}}, 422),
+    ("PATCH", "/factors/education", {"descriptions": {"en": "..."}}, 422),
     ("POST", "/factors", {**NEW_FACTOR, "labels": {"en": "Child care", "EN": "CHILD CARE"}},
      422),
     ("PATCH", "/factors/education", {"labels": {"en": "Schooling", "EN": "SCHOOLING"}}, 422),

@@ -86,6 +86,8 @@ def test_bad_activity_is_422_and_stores_nothing(
 @pytest.mark.parametrize(("body", "field"), [
     ({"text": "x" * 4001}, "text"),
     ({"text": ""}, "text"),
+    ({"text": "..."}, "text"),
+    ({"text": "\u200b\u200b"}, "text"),
     ({"text": "Avance", "activity_id": 987654}, "activity_id"),
 ])
 def test_bad_note_is_422_and_stores_nothing(
