@@ -16,6 +16,7 @@ from sqlalchemy import text
 from service.db import make_engine, reset_engines
 from service.main import create_app
 from service.migrate import head_revision, upgrade
+from service.schemas import InputSchema
 from tests.conftest import KeyMaker, bearer
 from tests.factories import API, assert_problem, item_payload
 
@@ -133,6 +134,33 @@ def test_openapi_documents_offers_with_examples(app_client: TestClient) -> None:
     assert {"get", "post"} <= set(spec["paths"][f"{API}/offers"])
     assert {"get", "patch", "delete"} <= set(spec["paths"][f"{API}/needs/{{item_id}}"])
     assert spec["components"]["schemas"]["OfferCreate"]["examples"]
+
+
+def _input_schemas() -> dict[str, type[InputSchema]]:
+    """Every request-body model of the service by name (the OpenAPI component names)."""
+    found: dict[str, type[InputSchema]] = {}
+    todo: list[type[InputSchema]] = [InputSchema]
+    while todo:
+        model = todo.pop()
+        found[model.__name__] = model
+        todo.extend(model.__subclasses__())
+    return found
+
+
+def test_openapi_gives_every_request_body_an_example_the_service_accepts(
+        app_client: TestClient) -> None:
+    spec = app_client.get("/openapi.json").json()
+    models = _input_schemas()
+    bodies = {(method.upper(), path): operation["requestBody"]
+              for path, operations in spec["paths"].items()
+              for method, operation in operations.items() if "requestBody" in operation}
+    assert len(bodies) >= 15
+    for (method, path), body in bodies.items():
+        name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        examples = spec["components"]["schemas"][name].get("examples")
+        assert examples, f"{method} {path}: {name} has no example"
+        for example in examples:
+            models[name].model_validate(example)  # the example itself is valid input
 
 
 VERSIONED = {"OfferRead", "NeedRead", "TableRead", "PairingRead", "ActivityRead"}

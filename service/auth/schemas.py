@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from service.schemas import ISO3, CleanLine, InputSchema, Schema
 
 
 class KeyCreate(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"role": "country", "country": "HTI", "name": "Haïti, ministère du Travail"},
+        {"role": "organizer", "name": "Technical secretariat"}]})
+
     role: Literal["admin", "organizer", "country"]
     country: ISO3 | None = Field(default=None, description="Required for country keys")
     name: Annotated[CleanLine, Field(max_length=120)] = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from service.codes import lower_code, upper_code
 from service.config import get_settings
@@ -74,6 +74,9 @@ class CountryRead(Schema):
 class CountryUpdate(InputSchema):
     """Admin changes to a country: membership, participation and groupings (none null)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"enabled": True, "languages": ["en", "fr"], "groupings": ["CARICOM"]}]})
+
     is_member: Flag | None = None
     enabled: Flag | None = None
     languages: list[Language] | None = Field(
@@ -97,6 +100,10 @@ GroupingKind = Annotated[str, Field(pattern=r"^(regional|interregional|other)$")
 
 
 class GroupingCreate(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "OECS", "name": "Organisation of Eastern Caribbean States",
+         "kind": "regional", "members": ["ATG", "DMA", "GRD", "KNA", "LCA", "VCT"]}]})
+
     code: GroupingCode
     name: GroupingName
     kind: GroupingKind = "regional"
@@ -106,6 +113,9 @@ class GroupingCreate(InputSchema):
 class GroupingUpdate(InputSchema):
     """Changes to a grouping (its code stays): `members`, given, replaces the member list;
     no field may be null."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Mercado Común del Sur", "members": ["ARG", "BOL", "BRA", "PRY", "URY"]}]})
 
     name: GroupingName | None = None
     kind: GroupingKind | None = None
@@ -124,6 +134,13 @@ class FactorRead(Schema):
 class FactorCreate(InputSchema):
     """A new factor: labels and descriptions keyed by working language, one label at least."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "green_jobs",
+        "labels": {"es": "Empleos verdes", "pt": "Empregos verdes", "en": "Green jobs",
+                   "fr": "Emplois verts"},
+        "descriptions": {"en": "Decent work in the transition to a low-carbon economy."},
+        "position": 20}]})
+
     code: Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
     labels: LangMap = Field(min_length=1, max_length=10, description=(
         "Label per working language (es, pt, en, fr): at least one, all four preferably"))
@@ -134,6 +151,9 @@ class FactorCreate(InputSchema):
 class FactorUpdate(InputSchema):
     """Changes to a factor: given labels and descriptions replace those of their language, a
     null removes one (a factor keeps one label at least); no field itself may be null."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"labels": {"fr": "Éducation et formation"}, "descriptions": {"pt": None}}]})
 
     labels: LangChanges | None = Field(default=None, max_length=10)
     descriptions: DescriptionChanges | None = Field(default=None, max_length=10)

@@ -61,6 +61,10 @@ class TableCreate(TableSettings):
 
 
 class TableUpdate(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "matching", "participants": ["ARG", "BRA", "CHL", "HTI", "PER"],
+         "weights": {"region": 0.1, "novelty": None}}]})
+
     name: Annotated[CleanLine, Field(min_length=3, max_length=200)] | None = None
     starts_on: Day | None = None
     ends_on: Day | None = None
