@@ -46,7 +46,7 @@ class ActivityCreate(InputSchema):
         # On the field (after starts_on), so that the problem names `due_on`, as a PATCH does.
         starts_on = info.data.get("starts_on")
         if starts_on is not None and due_on < starts_on:
-            raise ValueError("due_on must not be before starts_on")
+            raise ValueError(f"due_on ({due_on}) must not be before starts_on ({starts_on})")
         return due_on
 
 

@@ -177,7 +177,7 @@ def update_activity(session: Session, *, activity: FollowupActivity, pairing: Pa
     starts = columns.get("starts_on", activity.starts_on)
     due = columns.get("due_on", activity.due_on)
     if starts is not None and due < starts:
-        raise Unprocessable("due_on must not be before starts_on.",
+        raise Unprocessable(f"due_on ({due}) must not be before starts_on ({starts}).",
                             errors=[{"field": "due_on", "message": "before starts_on"}])
     if changed:
         _change(session, activity=activity, pairing=pairing, changed=changed,

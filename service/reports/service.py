@@ -41,7 +41,7 @@ def scope_for(session: Session, *, principal: Principal, table_id: int | None = 
     if table_id is not None:
         require_table(session, table_id)
     if date_from is not None and date_to is not None and date_to < date_from:
-        raise Unprocessable("`to` must not be before `from`.",
+        raise Unprocessable(f"`to` ({date_to}) must not be before `from` ({date_from}).",
                             errors=[{"field": "query.to", "message": "before from"}])
     return Scope(table_id=table_id, date_from=date_from, date_to=date_to,
                  country=None if principal.is_staff else principal.country,

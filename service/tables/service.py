@@ -190,7 +190,7 @@ def _check_dates(starts: date, ends: date, *, moved: str = "ends_on") -> None:
     if moved == "starts_on":
         raise Unprocessable(f"starts_on must not be after ends_on ({ends.isoformat()}).",
                             errors=[{"field": "starts_on", "message": "after ends_on"}])
-    raise Unprocessable("ends_on must not be before starts_on.",
+    raise Unprocessable(f"ends_on ({ends}) must not be before starts_on ({starts}).",
                         errors=[{"field": "ends_on", "message": "before starts_on"}])
 
 

@@ -67,6 +67,16 @@ def test_activity_or_note_before_commitment_is_409_and_stores_nothing(
     assert _stored(session) == (0, 0)
 
 
+def test_new_activity_due_before_it_starts_names_both_days(
+        world: World, session: Session) -> None:
+    pid = at_stage(world, "commitment")["id"]
+    resp = _activity(world, pid, starts_on="2027-03-10", due_on="2027-03-01")
+    messages = [e["message"] for e in assert_problem(resp, 422, "due_on")["errors"]]
+    assert any("due_on (2027-03-01) must not be before starts_on (2027-03-10)" in m
+               for m in messages), messages
+    assert _stored(session) == (0, 0)
+
+
 @pytest.mark.parametrize(("fields", "field"), [
     ({"starts_on": "2027-03-10", "due_on": "2027-03-01"}, "due_on"),  # as a PATCH names it
     ({"due_on": "1999-12-31"}, "due_on"),
@@ -133,7 +143,8 @@ def test_activity_update_with_stale_version_or_bad_dates_changes_nothing(world: 
     stale = world.client.patch(url, json={"status": "done"}, headers=key | {"If-Match": '"1"'})
     assert_problem(stale, 412)
     early = world.client.patch(url, json={"due_on": TODAY.isoformat()}, headers=key)
-    assert_problem(early, 422, "due_on")
+    assert (f"due_on ({TODAY}) must not be before starts_on ({TODAY + timedelta(days=5)})"
+            in assert_problem(early, 422, "due_on")["detail"])
     assert_problem(world.client.patch(url, json={"due_on": None}, headers=key), 422)
     assert_problem(world.client.patch(f"{API}/activities/987654", json={"status": "done"},
                                       headers=key), 404)

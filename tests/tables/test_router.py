@@ -172,6 +172,8 @@ def test_create_table_with_end_before_start_is_422(
     resp = app_client.post("/api/v1/tables", json=bad, headers=bearer(make_key("admin")))
     assert resp.status_code == 422
     assert resp.json()["errors"] == [{"field": "ends_on", "message": "before starts_on"}]
+    assert resp.json()["detail"] == ("ends_on (2026-12-01) must not be before starts_on "
+                                     f"({TABLE['starts_on']}).")
     assert app_client.get("/api/v1/tables", headers=bearer(make_key("admin"))).json()["total"] == 0
 
 
