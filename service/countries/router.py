@@ -84,6 +84,12 @@ def create_grouping(data: GroupingCreate, session: SessionDep, _admin: AdminDep)
     return _grouping_read(grouping)
 
 
+@router.get("/groupings/{code}", response_model=GroupingRead, responses=responses(401, 404))
+def get_grouping(code: str, session: SessionDep, _principal: PrincipalDep) -> GroupingRead:
+    """Get one regional grouping and its members by code (any letter case)."""
+    return _grouping_read(service.get_grouping_or_raise(session, code))
+
+
 @router.patch("/groupings/{code}", response_model=GroupingRead,
               responses=responses(401, 403, 404, 422))
 def update_grouping(code: str, data: GroupingUpdate, session: SessionDep,

@@ -32,6 +32,18 @@ def _new(client: TestClient, key: str, members: list[str]) -> None:
     assert client.post(f"{API}/groupings", json=body, headers=bearer(key)).status_code == 201
 
 
+def test_get_grouping_reads_one_by_code_in_any_letter_case_and_404_names_an_unknown(
+    app_client: TestClient, admin: str
+) -> None:
+    response = app_client.get(f"{API}/groupings/can", headers=bearer(admin))
+
+    assert response.status_code == 200, response.text
+    assert response.json() == _groupings(app_client, admin)["CAN"]
+    assert set(response.json()["members"]) == CAN
+    missing = app_client.get(f"{API}/groupings/nope", headers=bearer(admin))
+    assert "NOPE" in assert_problem(missing, 404)["detail"]
+
+
 def test_update_grouping_renames_it_by_code_in_any_letter_case(
     app_client: TestClient, admin: str
 ) -> None:

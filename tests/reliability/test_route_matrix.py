@@ -130,6 +130,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/countries/{iso3}"): READ,
     ("PATCH", "/countries/{iso3}"): Rule(ADMIN_ONLY, body={"is_member": True}),
     ("GET", "/groupings"): READ,
+    ("GET", "/groupings/{code}"): Rule(ALL, target=_fresh_grouping),
     ("POST", "/groupings"): Rule(_created(ADMIN_ONLY), body=lambda _w, _c: {
         "code": f"MATRIX_{next(_unique)}", "name": "Matrix grouping", "members": [OWN]}),
     ("PATCH", "/groupings/{code}"): Rule(ADMIN_ONLY, target=_fresh_grouping,
