@@ -98,10 +98,15 @@ def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:
     """The format of an output file: `--format` (`given`), else the suffix of `--out`; when
     both are given, a suffix naming another of `formats` is refused."""
     suffix = out.suffix.lstrip(".").lower()
-    choices = ", ".join(f"--format {f}" for f in formats)
     if given is None:
         if suffix not in formats:
-            raise Unprocessable(f"Use {choices} (or an --out with that suffix).")
+            said = (f"the suffix {out.suffix} names no format" if out.suffix
+                    else "no suffix names the format")
+            names = [f".{f}" for f in formats]
+            endings = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
+                                  else names)
+            raise Unprocessable(f"{out}: {said}; give --out a name ending in "
+                                f"{endings}, or give --format.")
         return suffix
     if suffix in formats and suffix != given:
         raise Unprocessable(f"{out}: a .{suffix} file cannot hold the {given} format; give "

@@ -151,6 +151,27 @@ def test_export_to_a_name_import_cannot_read_is_refused_before_the_work(
 
 
 @pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize(("args", "name", "suffixes"), [
+    (["export"], "forms.txt", ".csv or .xlsx"),
+    (["export"], "forms", ".csv or .xlsx"),
+    (["report", "all"], "report.doc", ".csv, .xlsx, .json, .svg or .png"),
+])
+def test_an_out_whose_suffix_names_no_format_is_refused_naming_the_suffixes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], name: str,
+        suffixes: str) -> None:
+    out = tmp_path / name
+
+    status, stdout, err = run(capsys, *args, "--out", str(out))
+
+    said = (f"the suffix {out.suffix} names no format" if out.suffix
+            else "no suffix names the format")
+    assert (status, stdout) == (1, "")
+    assert err == (f"error: {out}: {said}; give --out a name ending in "
+                   f"{suffixes}, or give --format.\n")
+    assert not out.exists()
+
+
+@pytest.mark.usefixtures("cli_db")
 @pytest.mark.parametrize("command", COMMANDS)
 def test_output_through_a_symlink_writes_the_linked_file_and_keeps_the_link(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
