@@ -14,6 +14,7 @@ from service.cli.options import (
     named_path,
     output_format,
     output_path,
+    suffixes,
     write_atomically,
 )
 from service.cli.progress import progress_printer
@@ -63,8 +64,7 @@ def _refuse_unreadable_form(out: Path, fmt: str) -> None:
     """Refuse an --out that `import` would not read back (forms.txt with --format csv): a file
     must bear its format's suffix. A pipe or /dev/stdout has no name to import."""
     if out.suffix.lower() != f".{fmt}" and not is_stream(out):
-        accepted = " or ".join(f".{f}" for f in FORMATS)
-        raise Unprocessable(f"{out}: import reads only {accepted} files; give --out a "
+        raise Unprocessable(f"{out}: import reads only {suffixes(FORMATS)} files; give --out a "
                             f".{fmt} name.")
 
 

@@ -94,6 +94,12 @@ def same_file(one: Path, other: Path) -> bool:
         return False
 
 
+def suffixes(formats: Sequence[str]) -> str:
+    """The file suffixes of `formats` in words: ".csv or .xlsx", ".csv, .xlsx or .json"."""
+    names = [f".{f}" for f in formats]
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+
 def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:
     """The format of an output file: `--format` (`given`), else the suffix of `--out`; when
     both are given, a suffix naming another of `formats` is refused."""
@@ -102,11 +108,8 @@ def output_format(out: Path, given: str | None, formats: Sequence[str]) -> str:
         if suffix not in formats:
             said = (f"the suffix {out.suffix} names no format" if out.suffix
                     else "no suffix names the format")
-            names = [f".{f}" for f in formats]
-            endings = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
-                                  else names)
             raise Unprocessable(f"{out}: {said}; give --out a name ending in "
-                                f"{endings}, or give --format.")
+                                f"{suffixes(formats)}, or give --format.")
         return suffix
     if suffix in formats and suffix != given:
         raise Unprocessable(f"{out}: a .{suffix} file cannot hold the {given} format; give "
