@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -27,12 +29,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.config import get_settings, sqlite_in_memory
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BEGIN_IMMEDIATE = "sscmatch_sqlite_begin_immediate"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite statement waits for a lock another process holds before it fails with
+"database is locked"."""
+WRITE_LOCK_PATIENCE_S = 600.0
+"""How long a command's unit of work (`session_scope`) waits in all for SQLite's write lock."""
 
 
 def make_engine(url: str, *, writer: bool = False) -> Engine:
@@ -47,7 +55,8 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         writer_options: dict[str, Any] = {
             "pool_size": 1, "max_overflow": 0, "pool_timeout": 30,
             "execution_options": {SQLITE_BEGIN_IMMEDIATE: True}} if writer else {}
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                 "timeout": SQLITE_BUSY_TIMEOUT_S},
                                **writer_options)
 
         @event.listens_for(engine, "connect")
@@ -251,6 +260,26 @@ def open_session(engine: Engine | None = None, *, writes: bool = True) -> Sessio
     return Session(bind=engine, expire_on_commit=False)
 
 
+def _begin_writing(session: Session, on_wait: Callable[[], None]) -> None:
+    """Begin the session's transaction; on SQLite, wait for the write lock up to
+    `WRITE_LOCK_PATIENCE_S`, trying again each time the busy timeout ends."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    deadline = time.monotonic() + WRITE_LOCK_PATIENCE_S
+    waited = False
+    while True:
+        try:
+            session.connection()  # BEGIN IMMEDIATE: waits for the lock, up to the busy timeout
+            return
+        except OperationalError as exc:
+            if "database is locked" not in str(exc.orig) or time.monotonic() >= deadline:
+                raise
+            session.rollback()
+            if not waited:
+                on_wait()
+                waited = True
+
+
 def _end(session: Session, ok: bool) -> None:
     try:
         if ok:
@@ -271,13 +300,27 @@ def lock_for_transaction(session: Session, key: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def _say_waiting() -> None:
+    print("waiting for the database: another process is writing to it (SQLite takes one "
+          "writer at a time)", file=sys.stderr)
+
+
 @contextmanager
-def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Iterator[Session]:
-    """Run a unit of work: commit on success, roll back on exception. On SQLite, a unit that
-    `writes` takes the write lock when it begins (see `make_engine`)."""
+def session_scope(engine: Engine | None = None, *, writes: bool = True,
+                  on_wait: Callable[[], None] = _say_waiting) -> Iterator[Session]:
+    """Run a unit of work (of a command): commit on success, roll back on exception.
+
+    On SQLite, a unit that `writes` takes the write lock when it begins (see `make_engine`),
+    waiting for it up to `WRITE_LOCK_PATIENCE_S` (calling `on_wait` once if it must wait longer
+    than the busy timeout) rather than failing after `SQLITE_BUSY_TIMEOUT_S`: another process's
+    unit of work may hold it longer than that (the demo load plans a table), and a command
+    waits for it where a web request should not.
+    """
     session = open_session(engine, writes=writes)
     ok = False
     try:
+        if writes:
+            _begin_writing(session, on_wait)
         yield session
         ok = True
     finally:

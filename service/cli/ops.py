@@ -51,10 +51,17 @@ def _refuse_unknown_revision(current: str | None) -> None:
 
 def prepare_database() -> None:
     """Apply pending migrations and insert missing reference data, one process at a time (see
-    `migration_lock`)."""
+    `migration_lock`).
+
+    A database already at the latest migration is not handed to Alembic, whose transaction
+    takes SQLite's write lock (to read the revision under it) and would wait for another
+    process's writes no longer than the busy timeout; the reference data's unit of work waits
+    as long as `session_scope` does."""
     with migration_lock(get_settings().database_url):
-        _refuse_unknown_revision(current_revision(get_engine()))
-        upgrade(get_settings().database_url)
+        current = current_revision(get_engine())
+        _refuse_unknown_revision(current)
+        if current != head_revision():
+            upgrade(get_settings().database_url)
         with session_scope() as session:
             seed_reference(session)
 

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from service import db
 from service.auth import service as auth_service
 from service.cli import ops
 from service.db import reset_engines
 from tests.cli.helpers import free_port, run
 
 
-@pytest.fixture
-def own_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A SQLite file of its own, whatever database the suite runs on."""
-    path = tmp_path / "sscmatch.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    reset_engines()
-    yield path
-    reset_engines()
-
-
+@pytest.mark.usefixtures("encoding_off")  # the demo's texts are encoded before the load
 def test_sigterm_during_the_demo_load_rolls_it_back_and_exits_143(
         own_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,3 +133,29 @@ def test_sigterm_while_the_commands_load_stops_the_command(tmp_path: Path) -> No
 
     assert (done.returncode, done.stdout, done.stderr) == (143, "", "stopped: SIGTERM\n")
     assert not database.exists()
+
+
+def test_a_command_waits_for_the_write_lock_beyond_the_busy_timeout(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Another process may hold SQLite's write lock longer than the busy timeout (the demo
+    load plans a table): a command waits for it, saying so, rather than failing with
+    "database is locked"."""
+    assert run(capsys, "migrate")[0] == 0
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    reset_engines()
+    with closing(sqlite3.connect(own_sqlite, isolation_level=None,
+                                 check_same_thread=False)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(1.5, other.execute, args=("ROLLBACK",))
+        release.start()
+        try:
+            status, out, err = run(capsys, "keys", "create", "--role", "admin", "--name", "late")
+        finally:
+            release.join()
+
+    assert status == 0, err
+    assert "created admin key" in out
+    assert err.startswith("waiting for the database: another process is writing to it")
+    with closing(sqlite3.connect(own_sqlite)) as conn:
+        assert conn.execute("SELECT name FROM api_keys").fetchall() == [("late",)]
