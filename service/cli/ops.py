@@ -27,7 +27,7 @@ from service.db import (
     sqlite_folder_problem,
     sqlite_path,
 )
-from service.demo.load import is_empty, load_demo
+from service.demo.load import DemoResult, encode_texts, is_empty, load_demo, texts_to_encode
 from service.errors import Unprocessable
 from service.items import vectors
 from service.items.service import Kind
@@ -94,11 +94,28 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_demo(*, only_into_empty: bool) -> DemoResult | None:
+    """Load the demo data (None: `only_into_empty` and the database holds offers or needs).
+
+    The texts are encoded first, in no transaction: on SQLite the loading one holds the
+    database's write lock from its start, and encoding the demo takes seconds."""
+    progress = progress_printer("encoding demo items")
+    with session_scope(writes=False) as session:
+        if only_into_empty and not is_empty(session):
+            return None
+        texts = texts_to_encode(session)
+    encoded = encode_texts(texts, progress=progress)
+    with session_scope() as session:
+        if only_into_empty and not is_empty(session):
+            return None
+        return load_demo(session, progress=progress, encoded=encoded)
+
+
 def cmd_demo(_args: argparse.Namespace) -> int:
     prepare_database()
-    with session_scope() as session:
-        result = load_demo(session, progress=progress_printer("encoding demo items"))
-    print(f"demo data: {result.offers} offers, {result.needs} needs, {result.tables} tables added")
+    if (result := _load_demo(only_into_empty=False)) is not None:
+        print(f"demo data: {result.offers} offers, {result.needs} needs, "
+              f"{result.tables} tables added")
     return 0
 
 
@@ -106,12 +123,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     prepare_database()
-    if args.demo:
-        with session_scope() as session:
-            if is_empty(session):
-                result = load_demo(session, progress=progress_printer("encoding demo items"))
-                print(f"demo data loaded: {result.offers} offers, {result.needs} needs",
-                      file=sys.stderr)
+    if args.demo and (result := _load_demo(only_into_empty=True)) is not None:
+        print(f"demo data loaded: {result.offers} offers, {result.needs} needs", file=sys.stderr)
     close_connections()  # a worker's own are closed when it stops; none stay open here
     from service.nodelay import NoDelayHTTPProtocol
 

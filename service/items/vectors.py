@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, Row, or_, select, update
@@ -53,6 +53,23 @@ def encode_rows(rows: Sequence[Offer | Need], kind: Kind, *,
         row.embedding = scoring.vector_to_bytes(vector)
         row.embedding_model = model.name
     return len(rows)
+
+
+def use_vectors(rows: Sequence[Offer | Need], kind: Kind,
+                encoded: Mapping[str, bytes]) -> list[Offer | Need]:
+    """Give `rows` the vectors of their texts found in `encoded` (vectors of the current text
+    model, by text as `scoring.item_text` writes it); return the rows left without one."""
+    if not encoded or not get_settings().encode_on_write:
+        return list(rows)
+    name = scoring.get_text_model().name
+    left: list[Offer | Need] = []
+    for row in rows:
+        vector = encoded.get(scoring.item_text(to_scoring_item(row, kind)))
+        if vector is None:
+            left.append(row)
+        else:
+            row.embedding, row.embedding_model = vector, name
+    return left
 
 
 def rows_to_reencode(session: Session, kind: Kind, *,

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
+import numpy as np
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
+from models import Need, Offer
+from service import scoring
+from service.cli import ops
+from service.db import session_scope
+from service.items import vectors
+from service.items.vectors import Kind
 from tests.cli.helpers import counts, run
 
+KINDS: tuple[Kind, ...] = ("offer", "need")
 FACTORS = {"indigenous", "education", "agriculture", "value_chains", "migration",
            "youth_employment", "decentralisation", "ict"}
 
@@ -83,3 +96,59 @@ def test_demo_runs_at_once_load_the_data_once_and_both_succeed(engine: Engine) -
     with engine.connect() as conn:
         tables: int = conn.execute(text("SELECT count(*) FROM cooperation_tables")).scalar_one()
     assert tables == 1
+
+
+class _Stop(Exception):
+    """Ends a demo load from its progress callback, once the callback has looked."""
+
+
+@pytest.mark.usefixtures("encoding_on")
+def test_demo_encodes_its_texts_before_it_takes_the_write_lock(
+        own_sqlite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding the demo takes seconds: on SQLite it happens before the loading transaction
+    takes the database's write lock, so other writers (a second load, the service's workers)
+    do not wait for it, and a load stopped while encoding has written nothing."""
+    free_to_write: list[bool] = []
+
+    def probe(_label: str) -> Callable[[int, int], None]:
+        def report(_done: int, _total: int) -> None:
+            with closing(sqlite3.connect(own_sqlite, timeout=0)) as conn:
+                conn.isolation_level = None
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("ROLLBACK")
+                    free_to_write.append(True)
+                except sqlite3.OperationalError:  # "database is locked"
+                    free_to_write.append(False)
+            raise _Stop
+        return report
+
+    monkeypatch.setattr(ops, "progress_printer", probe)
+    with pytest.raises(_Stop):
+        ops.cmd_demo(argparse.Namespace())
+
+    assert free_to_write == [True]
+    with closing(sqlite3.connect(own_sqlite)) as conn:
+        assert conn.execute("SELECT (SELECT count(*) FROM offers) + (SELECT count(*) FROM needs)"
+                            ).fetchone() == (0,)
+
+
+@pytest.mark.usefixtures("encoding_on", "own_sqlite")
+def test_demo_stores_the_vectors_it_encoded_beforehand(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _out, err = run(capsys, "demo")
+    with session_scope(writes=False) as session:
+        rows = {kind: vectors.rows_to_reencode(session, kind, everything=True) for kind in KINDS}
+        stored = {kind: {row.id: row for row in session.execute(
+                      select(table.id, table.embedding, table.embedding_model))}
+                  for kind, table in (("offer", Offer), ("need", Need))}
+
+    assert status == 0, err
+    assert "encoding demo items: " in err
+    for kind in KINDS:
+        assert rows[kind]
+        assert {row.embedding_model for row in stored[kind].values()} == {
+            scoring.get_text_model().name}
+        sample = rows[kind][:3]  # encoded again, as an item written alone would be
+        for row, vector in zip(sample, vectors.encode_texts(sample, kind), strict=True):
+            assert np.allclose(np.frombuffer(stored[kind][row.id].embedding, "<f4"),
+                               np.frombuffer(vector, "<f4"), atol=1e-5)
