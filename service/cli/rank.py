@@ -30,7 +30,7 @@ from service.countries.seed import (
     reference_factors,
     reference_groupings,
 )
-from service.errors import Unprocessable
+from service.errors import Unprocessable, validation_message
 from service.items.schemas import Status
 from service.schemas import CleanText, Language
 from service.scoring import Modality
@@ -142,7 +142,7 @@ def _load(path: Path) -> tuple[list[scoring.Item], set[str]]:
         except ValidationError as exc:
             for err in exc.errors():
                 field = ".".join(str(p) for p in err["loc"]) or "item"
-                problems.append(f"{label}: field '{field}': {err['msg']}")
+                problems.append(f"{label}: field '{field}': {validation_message(err)}")
             continue
         if item.id in seen:
             problems.append(f"{label}: duplicate id")

@@ -390,3 +390,22 @@ def test_rank_reads_a_language_code_in_capitals_as_the_api_does(
 
     assert rankings[1] == rankings[0]
     assert [r["offer_id"] for r in rankings[0]["n1"]] == ["o1"]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("title", "   ", "Text should have at least 1 characters, not 0"),
+    ("title", "x" * 1001, "Text should have at most 1000 characters, not 1001"),
+    ("target_population", "y" * 1001, "Text should have at most 1000 characters, not 1001"),
+])
+def test_rank_says_a_text_too_short_or_too_long_in_characters(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, value: str,
+        message: str) -> None:
+    """A blank title was "Value should have at least 1 item after validation": pydantic's
+    words for a bound checked after the text's validators, which the API rewords."""
+    path = _items(tmp_path, [NEED, OFFER | {field: value}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n"
+                   f"  item 1 (id 'o1'): field '{field}': {message}\n")
