@@ -78,6 +78,10 @@ class RankItem(BaseModel):
         # would become a capacity.
         if isinstance(value, bool):
             raise ValueError("a whole number of partners, not true or false")
+        # Nor a text ("2", "1_0" would be 10), which the API refuses too: a column of the
+        # wrong type. A whole number written 2.0 (an exporter's number column) is read.
+        if isinstance(value, str):
+            raise ValueError(f"a whole number of partners, not the text {value!r}")
         # null is refused in every field, as by the API; a need has no capacity, so a need's
         # null (a table exported with an empty capacity cell for its needs) is let pass.
         if value is None and info.data.get("kind") == "offer":

@@ -409,3 +409,27 @@ def test_rank_says_a_text_too_short_or_too_long_in_characters(
     assert (status, out) == (1, "")
     assert err == (f"error: {path}: 1 invalid item(s):\n"
                    f"  item 1 (id 'o1'): field '{field}': {message}\n")
+
+
+@pytest.mark.parametrize("capacity", ["2", "1_0", " 3 ", "2.0"])
+def test_rank_reads_no_capacity_from_a_text(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], capacity: str) -> None:
+    """A capacity written as text was read as a number ("1_0" as 10), where the API refuses
+    any text: a column of the wrong type, not a count of partners."""
+    path = _items(tmp_path, [NEED, OFFER | {"capacity": capacity}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 1 invalid item(s):\n  item 1 (id 'o1'): field 'capacity': "
+                   f"Value error, a whole number of partners, not the text {capacity!r}\n")
+
+
+def test_rank_reads_a_whole_capacity_written_with_a_decimal_point(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A table exporter writes a column of numbers with empty cells (the needs') as 2.0.
+    code, out, err = run(capsys, "rank", "--items",
+                         str(_items(tmp_path, [NEED, OFFER | {"capacity": 2.0}])), "--quiet")
+
+    assert code == 0, err
+    assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
