@@ -132,7 +132,7 @@ def _load(path: Path) -> tuple[list[scoring.Item], set[str]]:
         raise Unprocessable(f"{path}: expected a JSON list of offers and needs.")
     items: list[scoring.Item] = []
     unpublished: set[str] = set()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # id -> the first item that has it, valid or not
     problems: list[str] = []
     for n, entry in enumerate(raw):
         label = f"item {n}"
@@ -141,6 +141,13 @@ def _load(path: Path) -> tuple[list[scoring.Item], set[str]]:
         if not isinstance(entry, dict):
             problems.append(f"{label}: expected an object")
             continue
+        # An id is taken as written (never trimmed): a duplicate is found before the item is
+        # validated, so that one run names it beside the first item's other problems.
+        if isinstance(entry.get("id"), str):
+            first = seen.setdefault(entry["id"], n)
+            if first != n:
+                problems.append(f"{label}: duplicate id (item {first} has it too)")
+                continue
         try:
             item = RankItem.model_validate(entry)
         except ValidationError as exc:
@@ -148,10 +155,6 @@ def _load(path: Path) -> tuple[list[scoring.Item], set[str]]:
                 field = ".".join(str(p) for p in err["loc"]) or "item"
                 problems.append(f"{label}: field '{field}': {validation_message(err)}")
             continue
-        if item.id in seen:
-            problems.append(f"{label}: duplicate id")
-            continue
-        seen.add(item.id)
         if item.kind == "need" or item.status == "published":
             items.append(item.to_scoring())
             if item.status != "published":

@@ -433,3 +433,19 @@ def test_rank_reads_a_whole_capacity_written_with_a_decimal_point(
 
     assert code == 0, err
     assert [r["offer_id"] for r in json.loads(out)["n1"]] == ["o1"]
+
+
+def test_rank_names_a_duplicate_id_even_when_its_first_item_is_invalid(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every problem of the file in one run: the duplicate was reported only once the first
+    item was corrected, and did not say which item held the id first."""
+    path = _items(tmp_path, [NEED, OFFER | {"title": " "}, OFFER, NEED | {"id": "o1"}])
+
+    status, out, err = run(capsys, "rank", "--items", str(path), "--quiet")
+
+    assert (status, out) == (1, "")
+    assert err == (f"error: {path}: 3 invalid item(s):\n"
+                   "  item 1 (id 'o1'): field 'title': Text should have at least 1 characters, "
+                   "not 0\n"
+                   "  item 2 (id 'o1'): duplicate id (item 1 has it too)\n"
+                   "  item 3 (id 'o1'): duplicate id (item 1 has it too)\n")
