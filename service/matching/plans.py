@@ -143,10 +143,21 @@ def changed_since(settings: Mapping[str, Any], summary: Mapping[str, Any],
 
 def _comparable(name: str, value: Any) -> Any:
     """A setting as compared by `changed_since`: affinities by pair of factors, since
-    'a:b' and 'b:a' name the same entry (a PATCH may store either)."""
+    'a:b' and 'b:a' name the same entry (a PATCH may store either), leaving out those that
+    say what the default table says (they score nothing otherwise)."""
     if name == "factor_affinity" and isinstance(value, dict):
-        return affinity_by_pair({str(key): item for key, item in value.items()})
+        return {pair: item for pair, item
+                in affinity_by_pair({str(key): item for key, item in value.items()}).items()
+                if item != _default_affinity(pair)}
     return value
+
+
+def _default_affinity(pair: frozenset[str]) -> float:
+    """The affinity the default table gives a pair of factors (1 within one factor)."""
+    first, second = (sorted(pair) * 2)[:2]
+    if first == second:
+        return 1.0
+    return scoring.DEFAULT_FACTOR_AFFINITY.get((first, second), scoring.DEFAULT_UNRELATED)
 
 
 def _lock_open_table(session: Session, table: CooperationTable) -> None:

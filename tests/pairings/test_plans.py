@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from models import CooperationTable, Offer
-from service import planning
+from service import planning, scoring
 from service.auth.service import create_key
 from service.matching import plans as matching_plans
 from tests.conftest import KeyMaker, bearer
@@ -537,3 +537,23 @@ def test_an_affinity_set_back_under_the_other_name_is_not_a_change_since_the_pla
     printed = world.client.get(f"{API}/tables/{world.table_id}/plan?format=csv",
                                headers=bearer(world.organizer)).text
     assert "changed_since,nothing" in printed
+
+
+def test_an_affinity_set_to_its_default_value_is_no_change_since_a_plan(
+        app_client: TestClient, make_key: KeyMaker) -> None:
+    """An override that says what the default table already says scores nothing otherwise: a
+    plan does not list `factor_affinity` among what changed since it (weights are compared
+    as the values they take, likewise)."""
+    world = make_world(app_client, make_key, status="matching", participants=["CHL", "HTI"])
+    plan(world, world.table_id)
+    related = next(iter(scoring.DEFAULT_FACTOR_AFFINITY.items()))
+    (a, b), value = related
+    unrelated = next((x, y) for x in scoring.FACTORS for y in scoring.FACTORS
+                     if x != y and (x, y) not in scoring.DEFAULT_FACTOR_AFFINITY)
+
+    _patch_table(world, factor_affinity={f"{b}:{a}": value,
+                                         ":".join(unrelated): scoring.DEFAULT_UNRELATED})
+    assert _changed_since(world) == ([], [], [])
+
+    _patch_table(world, factor_affinity={f"{a}:{b}": round(value / 2, 3)})
+    assert _changed_since(world) == (["factor_affinity"],) * 3
