@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Need, Offer, Pairing, PairingConsent, PairingPartner
+from models import Country, Need, Offer, Pairing, PairingConsent, PairingPartner
 from service.auth.service import Principal
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.followups import service as followups
@@ -81,6 +81,21 @@ def _require_published(session: Session, pairing: Pairing) -> None:
                 f"The {kind} {item_id} of pairing {pairing.id} is {status}: the pairing "
                 f"moves on only once it is published again; it may be declined or withdrawn.",
                 allowed=[s for s in rules.allowed_next(pairing.stage) if s in rules.CLOSING])
+
+
+def _require_enabled(session: Session, pairing: Pairing) -> None:
+    """A pairing moves on only while both its countries are enabled: a disabled country takes
+    no new part (no new pairing, and no interest, commitment or agreement on one it has), but
+    its pairings may still be declined or withdrawn; enabling it again lets them go on."""
+    disabled = session.execute(select(Country.iso3, Country.name).where(
+        Country.iso3.in_((pairing.recipient_iso3, pairing.provider_iso3)),
+        Country.enabled.is_(False)).order_by(Country.iso3)).first()
+    if disabled is not None:
+        iso3, name = disabled
+        raise Conflict(
+            f"{name} ({iso3}) is disabled: pairing {pairing.id} moves on only once an "
+            "administrator enables it again; it may be declined or withdrawn.",
+            allowed=[s for s in rules.allowed_next(pairing.stage) if s in rules.CLOSING])
 
 
 def _check_capacity(session: Session, pairing: Pairing) -> None:
@@ -189,6 +204,7 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     if target == "expression_of_interest" and side != "recipient":
         raise Forbidden(f"Only the recipient ({pairing.recipient_iso3}) expresses interest.")
     if target not in rules.CLOSING:  # after who may act: a 403 says more than the state
+        _require_enabled(session, pairing)
         _require_published(session, pairing)
     if target in rules.CONSENT_STEPS:
         _before_consent(session, pairing, step=target, side=side)
@@ -270,6 +286,7 @@ def confirm_partner(session: Session, *, pairing: Pairing, principal: Principal,
         raise Conflict(f"Pairing {pairing.id} has no triangular partner to confirm.")
     if pairing.stage not in rules.PARTNER_EDITABLE:
         raise _refuse_transition(pairing, "agreement")
+    _require_enabled(session, pairing)
     _require_published(session, pairing)
     actor = Actor.of(principal)
     before = pairing.stage

@@ -150,7 +150,9 @@ def transition_pairing(pairing_id: PairingId, data: TransitionRequest, request: 
       a suggestion is the secretariat's own until a country takes it up.
 
     Organisers may act for a delegation (`on_behalf_of`) while the table is `in_session`; the
-    audit trail records it. Any other move is a 409 listing the `allowed` ones.
+    audit trail records it. Any other move is a 409 listing the `allowed` ones; so is a move
+    on while the need or offer is not published or either country is disabled (only
+    `declined` and `withdrawn` are allowed meanwhile).
     """
     def action() -> tuple[PairingRead, dict[str, str]]:
         pairing = service.get_pairing_or_raise(session, pairing_id, principal, lock=True)

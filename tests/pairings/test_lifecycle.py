@@ -507,3 +507,41 @@ def test_allowed_lists_only_the_closing_moves_while_an_item_is_not_published(
     _set_status(world, kind, pairing[f"{kind}_id"], "published")
     assert get(world, f"/pairings/{pairing['id']}", "HTI")["allowed"] == [
         "commitment", "declined", "withdrawn"]
+
+
+def _enable(world: World, country: str, enabled: bool) -> None:
+    resp = world.client.patch(f"{API}/countries/{country}", json={"enabled": enabled},
+                              headers=bearer(world.admin))
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize(("disabled", "stage", "who", "target"), [
+    ("HTI", "suggested", "HTI", "expression_of_interest"),
+    ("CHL", "expression_of_interest", "HTI", "commitment"),
+    ("HTI", "commitment", "CHL", "agreement"),
+])
+def test_a_pairing_of_a_disabled_country_moves_on_only_once_it_is_enabled_again(
+        world: World, session: Session, disabled: str, stage: str, who: str,
+        target: str) -> None:
+    pairing = at_stage(world, stage)
+    _enable(world, disabled, False)
+    before = _stored(session)
+
+    # As a new pairing of it is refused, taking one up (or binding it further) is too.
+    body = assert_problem(move(world, pairing["id"], who, target), 409)
+
+    assert f"({disabled}) is disabled" in body["detail"]
+    assert body["allowed"] == ["declined", "withdrawn"]
+    assert _stored(session) == before
+    _enable(world, disabled, True)
+    assert moved(world, pairing["id"], who, target)["version"] == pairing["version"] + 1
+
+
+def test_a_pairing_of_a_disabled_country_can_still_be_closed(world: World) -> None:
+    pid = at_stage(world, "commitment", partner={"name": "AECID", "support": "financial"})["id"]
+    _enable(world, "CHL", False)
+    confirm = world.client.post(f"{API}/pairings/{pid}/partner/confirmation",
+                                headers=bearer(world.organizer))
+    assert assert_problem(confirm, 409)["allowed"] == ["declined", "withdrawn"]
+
+    assert moved(world, pid, "CHL", "withdrawn", reason="Sin mandato.")["stage"] == "withdrawn"
