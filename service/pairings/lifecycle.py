@@ -24,6 +24,7 @@ from service.pairings.service import (
     acted_on,
     allowed_moves,
     check_if_match,
+    disabled_countries,
     require_session,
     save,
     taken_up_by,
@@ -57,8 +58,8 @@ def resolve_actor(session: Session, pairing: Pairing, principal: Principal,
     return Actor.of(principal, country), _side_of(pairing, country)
 
 
-def _refuse_transition(pairing: Pairing, target: str) -> Conflict:
-    allowed = allowed_moves(pairing)
+def _refuse_transition(session: Session, pairing: Pairing, target: str) -> Conflict:
+    allowed = allowed_moves(pairing, disabled_countries(session))
     listed = ", ".join(allowed) if allowed else "none (the pairing is closed)"
     return Conflict(f"A pairing at '{pairing.stage}' cannot move to '{target}'. Allowed: "
                     f"{listed}.", allowed=allowed, stage=pairing.stage)
@@ -186,7 +187,7 @@ def transition(session: Session, *, pairing: Pairing, data: TransitionRequest,
     check_if_match(pairing, if_match)
     target, before = data.to, pairing.stage
     if not rules.is_allowed(before, target):
-        raise _refuse_transition(pairing, target)
+        raise _refuse_transition(session, pairing, target)
     if target in rules.CLOSING and not data.reason:
         raise Unprocessable(f"Give a reason to mark the pairing {target}.",
                             errors=[{"field": "reason", "message": "required"}])
@@ -285,7 +286,7 @@ def confirm_partner(session: Session, *, pairing: Pairing, principal: Principal,
     if pairing.partner is None:
         raise Conflict(f"Pairing {pairing.id} has no triangular partner to confirm.")
     if pairing.stage not in rules.PARTNER_EDITABLE:
-        raise _refuse_transition(pairing, "agreement")
+        raise _refuse_transition(session, pairing, "agreement")
     _require_enabled(session, pairing)
     _require_published(session, pairing)
     actor = Actor.of(principal)

@@ -47,7 +47,8 @@ IdempotencyKey = Annotated[str | None, Header(
 def _read(session: SessionDep, principal: PrincipalDep,
           pairing_id: int) -> tuple[PairingRead, dict[str, str]]:
     pairing = service.get_pairing_or_raise(session, pairing_id, principal)
-    return service.to_read(pairing, principal), {"ETag": etag(pairing)}
+    disabled = service.disabled_countries(session)
+    return service.to_read(pairing, principal, disabled=disabled), {"ETag": etag(pairing)}
 
 
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED,
@@ -69,8 +70,9 @@ def create_pairing(data: PairingCreate, request: Request, session: SessionDep,
     def action() -> tuple[PairingRead, dict[str, str]]:
         pairing = service.create_pairing(session, data=data, principal=principal,
                                          scorer=score)
-        return service.to_read(pairing, principal), {"ETag": etag(pairing),
-                                          "Location": f"/api/v1/pairings/{pairing.id}"}
+        body = service.to_read(pairing, principal,
+                               disabled=service.disabled_countries(session))
+        return body, {"ETag": etag(pairing), "Location": f"/api/v1/pairings/{pairing.id}"}
 
     return idempotency.respond(session, request, principal=principal, key=idempotency_key,
                                payload=data.model_dump(mode="json"), status_code=201,
@@ -101,8 +103,10 @@ def list_pairings(
     rows, total = service.list_pairings(session, principal=principal, filters=filters,
                                         limit=window.limit + 1, offset=window.offset,
                                         before=window.before)
+    disabled = service.disabled_countries(session)
     return window.keyset_page(Page[PairingRead], rows,
-                              [service.to_read(p, principal) for p in rows], total)
+                              [service.to_read(p, principal, disabled=disabled) for p in rows],
+                              total)
 
 
 @router.get("/{pairing_id}", response_model=PairingRead,

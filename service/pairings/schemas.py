@@ -104,7 +104,7 @@ class PairingRead(Schema):
                     "agreement): recipient, provider, partner")
     allowed: list[str] = Field(description=(
         "Stages this pairing may move to next: only declined and withdrawn while its need or "
-        "offer is not published"))
+        "offer is not published or one of its countries is disabled"))
     version: int = Field(description="Increases on every change; sent as the ETag")
     created_at: datetime
     updated_at: datetime

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import (
     OPEN_STAGES,
     CooperationTable,
+    Country,
     Need,
     Offer,
     Pairing,
@@ -372,17 +373,26 @@ def create_pairing(session: Session, *, data: PairingCreate, principal: Principa
     return get_pairing_or_raise(session, pairing.id, principal, lock=False)
 
 
-def allowed_moves(pairing: Pairing) -> list[str]:
+def disabled_countries(session: Session) -> frozenset[str]:
+    """Return the codes of the disabled countries: their pairings only close (`allowed_moves`)."""
+    return frozenset(session.scalars(select(Country.iso3).where(Country.enabled.is_(False))))
+
+
+def allowed_moves(pairing: Pairing, disabled: Collection[str] = ()) -> list[str]:
     """Return the stages a pairing (need and offer loaded) may move to now: while its need or
-    offer is not published, only the closing ones; it moves on once both are published."""
+    offer is not published, or one of its countries is among the `disabled`, only the closing
+    ones; it moves on once both are published and both countries enabled."""
     allowed = rules.allowed_next(pairing.stage)
-    if pairing.need.status != "published" or pairing.offer.status != "published":
+    if (pairing.need.status != "published" or pairing.offer.status != "published"
+            or pairing.recipient_iso3 in disabled or pairing.provider_iso3 in disabled):
         return [stage for stage in allowed if stage in rules.CLOSING]
     return list(allowed)
 
 
-def to_read(pairing: Pairing, principal: Principal) -> PairingRead:
-    """Serialise a pairing (need, offer, partner and consents loaded) for `principal`.
+def to_read(pairing: Pairing, principal: Principal, *,
+            disabled: Collection[str] = ()) -> PairingRead:
+    """Serialise a pairing (need, offer, partner and consents loaded) for `principal`;
+    `disabled`: the disabled countries (`disabled_countries`), for `allowed`.
 
     The title of another country's need or offer is left out while it is not published.
     """
@@ -408,5 +418,5 @@ def to_read(pairing: Pairing, principal: Principal) -> PairingRead:
         origin=pairing.origin, score=pairing.score, components=dict(pairing.components),
         scoring_version=pairing.scoring_version, partner=partner_read,
         consents=[ConsentRead.model_validate(c) for c in pairing.consents], pending=pending,
-        allowed=allowed_moves(pairing), version=pairing.version,
+        allowed=allowed_moves(pairing, disabled), version=pairing.version,
         created_at=pairing.created_at, updated_at=pairing.updated_at)

@@ -533,6 +533,9 @@ def test_a_pairing_of_a_disabled_country_moves_on_only_once_it_is_enabled_again(
     assert f"({disabled}) is disabled" in body["detail"]
     assert body["allowed"] == ["declined", "withdrawn"]
     assert _stored(session) == before
+    for read in (get(world, f"/pairings/{pairing['id']}", who),
+                 *get(world, "/pairings", who, table_id=world.table_id)["items"]):
+        assert read["allowed"] == ["declined", "withdrawn"]
     _enable(world, disabled, True)
     assert moved(world, pairing["id"], who, target)["version"] == pairing["version"] + 1
 
