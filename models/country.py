@@ -35,6 +35,7 @@ class Grouping(TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32), default="regional")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     countries: Mapped[list[Country]] = relationship(
         secondary="country_groupings", lazy="raise", back_populates="groupings",

@@ -27,7 +27,7 @@ router = APIRouter(tags=["reference data"])
 
 def _grouping_read(grouping: Grouping) -> GroupingRead:
     return GroupingRead(code=grouping.code, name=grouping.name, kind=grouping.kind,
-                        members=[c.iso3 for c in grouping.countries])
+                        members=[c.iso3 for c in grouping.countries], version=grouping.version)
 
 
 @router.get("/countries", response_model=list[CountryRead], responses=responses(401, 422))
@@ -84,28 +84,41 @@ def create_grouping(data: GroupingCreate, session: SessionDep, _admin: AdminDep)
     return _grouping_read(grouping)
 
 
-@router.get("/groupings/{code}", response_model=GroupingRead, responses=responses(401, 404))
-def get_grouping(code: str, session: SessionDep, _principal: PrincipalDep) -> GroupingRead:
-    """Get one regional grouping and its members by code (any letter case)."""
-    return _grouping_read(service.get_grouping_or_raise(session, code))
+@router.get("/groupings/{code}", response_model=GroupingRead,
+            responses=versioned() | responses(401, 404))
+def get_grouping(code: str, session: SessionDep, _principal: PrincipalDep,
+                 response: Response) -> GroupingRead:
+    """Get one regional grouping and its members by code (any letter case); its version is in
+    `ETag`."""
+    grouping = service.get_grouping_or_raise(session, code)
+    response.headers["ETag"] = etag(grouping)
+    return _grouping_read(grouping)
 
 
 @router.patch("/groupings/{code}", response_model=GroupingRead,
-              responses=responses(401, 403, 404, 422))
-def update_grouping(code: str, data: GroupingUpdate, session: SessionDep,
-                    _admin: AdminDep) -> GroupingRead:
-    """Rename a grouping, change its kind or replace its members (admins); the code stays."""
+              responses=versioned() | responses(400, 401, 403, 404, 412, 422))
+def update_grouping(code: str, data: GroupingUpdate, session: SessionDep, _admin: AdminDep,
+                    response: Response, if_match: IfMatch = None) -> GroupingRead:
+    """Rename a grouping, change its kind or replace its members (admins); the code stays.
+
+    Send `If-Match` with the ETag you read (`GET /groupings/{code}`) so that a change made
+    meanwhile (by another admin, or to a member country's `groupings`) is not overwritten: a
+    stale one gets 412 (a malformed one 400).
+    """
     grouping = service.get_grouping_or_raise(session, code, lock=True)
-    return _grouping_read(service.update_grouping(session, grouping=grouping, data=data))
+    grouping = service.update_grouping(session, grouping=grouping, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(grouping)
+    return _grouping_read(grouping)
 
 
 @router.delete("/groupings/{code}", status_code=status.HTTP_204_NO_CONTENT,
-               response_class=Response, responses=responses(401, 403, 404, 409))
-def delete_grouping(code: str, session: SessionDep, _admin: AdminDep) -> None:
+               response_class=Response, responses=responses(400, 401, 403, 404, 409, 412))
+def delete_grouping(code: str, session: SessionDep, _admin: AdminDep,
+                    if_match: IfMatch = None) -> None:
     """Delete a grouping without members (admins); one with members is a 409 naming them
-    (`members`): empty it first with a PATCH."""
+    (`members`): empty it first with a PATCH. A stale `If-Match` gets 412."""
     grouping = service.get_grouping_or_raise(session, code, lock=True)
-    service.delete_grouping(session, grouping=grouping)
+    service.delete_grouping(session, grouping=grouping, if_match=if_match)
 
 
 @router.get("/factors", response_model=list[FactorRead], responses=responses(401))

@@ -93,6 +93,8 @@ class GroupingRead(Schema):
     name: str
     kind: str
     members: list[str]
+    version: int = Field(description="Increases on every change, its members' included; sent "
+                                     "as the ETag")
 
 
 GroupingName = Annotated[CleanLine, Field(min_length=2, max_length=200)]

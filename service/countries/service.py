@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pycountry
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from models import Country, CountryGrouping, Factor, Grouping
@@ -144,6 +144,7 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate,
         country.enabled = data.enabled
     if data.languages is not None:
         country.languages = list(dict.fromkeys(data.languages))
+    changed = session.is_modified(country)  # before the reads below flush it
     if data.groupings is not None:
         codes = sorted({upper_code(c) for c in data.groupings})
         # In code order, as the relationship reads them: the answer lists them as a GET would.
@@ -152,8 +153,12 @@ def update_country(session: Session, *, country: Country, data: CountryUpdate,
         missing = sorted(set(codes) - {g.code for g in found})
         if missing:
             raise field_error("groupings", f"Unknown grouping codes: {', '.join(missing)}.")
-        country.groupings = found
-    if session.is_modified(country):
+        if [g.code for g in found] != [g.code for g in country.groupings]:
+            _bump_versions(session, Grouping,
+                           {g.code for g in country.groupings} ^ {g.code for g in found})
+            country.groupings = found
+            changed = True
+    if changed:
         country.version += 1
     revisions.bump(session, "reference")  # languages and groupings are part of every score
     return country
@@ -190,11 +195,25 @@ def _member_countries(session: Session, codes: list[str]) -> list[Country]:
     return countries
 
 
+def _bump_versions(session: Session, model: type[Country] | type[Grouping],
+                   keys: set[str]) -> None:
+    """Increase, in SQL, the versions of the countries (or groupings) whose memberships a
+    change of a grouping (or a country) adds or removes: their answers list them, so a PATCH
+    sent with an older ETag must meet a 412. (On PostgreSQL, two admins changing the same
+    membership at once from both sides may deadlock: one request is rolled back, a 503.)"""
+    if not keys:
+        return
+    key = Country.iso3 if model is Country else Grouping.code
+    session.execute(update(model).where(key.in_(sorted(keys)))
+                    .values(version=model.version + 1))
+
+
 def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
     """Create a regional grouping with its member countries."""
     if session.get(Grouping, data.code) is not None:
         raise Conflict(f"A grouping with code '{data.code}' already exists.")
     countries = _member_countries(session, data.members)
+    _bump_versions(session, Country, {c.iso3 for c in countries})
     grouping = Grouping(code=data.code, name=data.name, kind=data.kind)
     grouping.countries = countries
     session.add(grouping)
@@ -202,26 +221,40 @@ def create_grouping(session: Session, *, data: GroupingCreate) -> Grouping:
     return grouping
 
 
-def update_grouping(session: Session, *, grouping: Grouping, data: GroupingUpdate) -> Grouping:
+def update_grouping(session: Session, *, grouping: Grouping, data: GroupingUpdate,
+                    if_match: str | None = None) -> Grouping:
     """Rename a grouping, change its kind, or replace its members (the code stays); a null
-    field is a 422 naming it."""
+    field is a 422 naming it.
+
+    `grouping` should be read under its row lock; a stale `if_match` is a 412 that changes
+    nothing, and a request that changes nothing keeps the version."""
+    check_if_match(grouping, if_match, what=f"Grouping {grouping.code}")
     reject_nulls(data.model_dump(exclude_unset=True))
     if data.name is not None:
         grouping.name = data.name
     if data.kind is not None:
         grouping.kind = data.kind
+    changed = session.is_modified(grouping)  # before the statements below flush it
     if data.members is not None:
         countries = _member_countries(session, data.members)
         if [c.iso3 for c in countries] != [c.iso3 for c in grouping.countries]:
+            _bump_versions(session, Country,
+                           {c.iso3 for c in grouping.countries} ^ {c.iso3 for c in countries})
             grouping.countries = countries
             revisions.bump(session, "reference")  # memberships are part of every score
+            changed = True
+    if changed:
+        grouping.version += 1
     session.flush()
     return grouping
 
 
-def delete_grouping(session: Session, *, grouping: Grouping) -> None:
+def delete_grouping(session: Session, *, grouping: Grouping,
+                    if_match: str | None = None) -> None:
     """Delete a grouping without members; one with members is a 409 naming them, since the
-    regional proximity of every score reads them: empty it first (PATCH `members`)."""
+    regional proximity of every score reads them: empty it first (PATCH `members`). A stale
+    `if_match` is a 412 that deletes nothing."""
+    check_if_match(grouping, if_match, what=f"Grouping {grouping.code}")
     members = [c.iso3 for c in grouping.countries]
     if members:
         raise Conflict(
