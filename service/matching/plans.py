@@ -359,12 +359,14 @@ PLAN_SUMMARY_COLUMNS = (Plan.id, Plan.table_id, Plan.number, Plan.scoring_versio
                         Plan.created_at, Plan.created_by, Plan.summary)
 
 
-def list_plans(session: Session, table: CooperationTable, *, limit: int,
-               offset: int) -> tuple[list[Any], int]:
-    """Return a page of the table's plans, newest first, without their meetings, and the
-    number of plans."""
+def list_plans(session: Session, table: CooperationTable, *, limit: int, offset: int,
+               before: int | None = None) -> tuple[list[Any], int]:
+    """Return a page of the table's plans, newest first (those numbered below `before`, if
+    given), without their meetings, and the number of plans."""
     total = session.scalar(select(func.count()).select_from(Plan)
                            .where(Plan.table_id == table.id)) or 0
-    rows = session.execute(select(*PLAN_SUMMARY_COLUMNS).where(Plan.table_id == table.id)
-                           .order_by(Plan.number.desc()).limit(limit).offset(offset)).all()
+    stmt = select(*PLAN_SUMMARY_COLUMNS).where(Plan.table_id == table.id)
+    if before is not None:
+        stmt = stmt.where(Plan.number < before)
+    rows = session.execute(stmt.order_by(Plan.number.desc()).limit(limit).offset(offset)).all()
     return list(rows), total

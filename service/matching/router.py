@@ -11,8 +11,10 @@ from models import CooperationTable, Plan
 from service import scoring, tabular
 from service.auth.service import Principal
 from service.countries.service import query_country, query_factor
+from service.cursors import encode_cursor
 from service.deps import (
     IndexCacheDep,
+    KeysetWindowDep,
     NoBodyDep,
     PrincipalDep,
     RowId,
@@ -216,15 +218,19 @@ def get_table_plan(table_id: Id, session: SessionDep, principal: PrincipalDep,
             responses=responses(400, 401, 404, 422))
 def list_table_plans(
     table_id: Id, session: SessionDep, _principal: PrincipalDep,
-    window: WindowDep,
+    window: KeysetWindowDep,
 ) -> Page[PlanSummaryRead]:
-    """List the stored plans of a table, newest first, with their summaries (no meetings)."""
+    """List the stored plans of a table, newest first, with their summaries (no meetings).
+    The `next_cursor` continues below the last plan shown, so a plan computed while you page
+    neither shifts nor repeats the pages that follow."""
     table = get_table_or_raise(session, table_id)
-    rows, total = plans.list_plans(session, table, limit=window.limit, offset=window.offset)
+    rows, total = plans.list_plans(session, table, limit=window.limit + 1,
+                                   offset=window.offset, before=window.before)
     settings = plans.plan_settings(table)  # the same for every plan of the page
-    return window.page(Page[PlanSummaryRead], [
+    return window.keyset_page(Page[PlanSummaryRead], rows, [
         PlanSummaryRead.model_validate({**row._mapping, "changed_since": plans.changed_since(
-            settings, row.summary, row.scoring_version)}) for row in rows], total)
+            settings, row.summary, row.scoring_version)}) for row in rows], total,
+        cursor_of=lambda row: encode_cursor(row.number))
 
 
 @router.get("/tables/{table_id}/plans/{number}", response_model=PlanRead,
