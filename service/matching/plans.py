@@ -40,18 +40,17 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
     """
     refuse_if_closed(table, "no plan can be computed for it")
     _check_participants(table)
-    pairs = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
     held, open_elsewhere, ended = _held_pairs(session, table)
-    capacity = _free_capacity(session, pairs, held)
+    best = table_pairs(session, cache, table=table, per_need=CANDIDATES_PER_NEED)
+    pairs, proposable, capacity = _candidate_pairs(session, cache, table, held=held,
+                                                   left_out=open_elsewhere | ended)
     candidates = [
         planning.Candidate(need_id=p.need.id, offer_id=p.offer.id, recipient=p.need.country,
                            provider=p.offer.country, score=p.scored.total)
-        for p in pairs
-        if (key := (p.need.id, p.offer.id)) not in held
-        and key not in open_elsewhere and key not in ended and capacity[p.offer.id] > 0
+        for p in proposable
     ]
-    elsewhere = sum((p.need.id, p.offer.id) in open_elsewhere for p in pairs)
-    turned_down = sum((p.need.id, p.offer.id) in ended for p in pairs)
+    elsewhere = sum((p.need.id, p.offer.id) in open_elsewhere for p in best)
+    turned_down = sum((p.need.id, p.offer.id) in ended for p in best)
     limits = planning.Limits(max_meetings_per_delegation=table.max_meetings_per_delegation,
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
@@ -98,6 +97,40 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         raise Conflict(f"Another plan of table {table.id} was stored at the same time; "
                        "nothing was stored. Compute the plan again.") from None
     return plan
+
+
+def _candidate_pairs(session: Session, cache: IndexCache, table: CooperationTable, *,
+                    held: dict[Pair, planning.Candidate], left_out: set[Pair]
+                    ) -> tuple[list[RankedPair], list[RankedPair], dict[str, int]]:
+    """Each need's `CANDIDATES_PER_NEED` best offers that a plan may still propose.
+
+    A pair held here (under way), followed elsewhere or turned down here (`left_out`), or of
+    an offer without a free place, is no candidate; the need's next best offers take its
+    place, ranked deeper as needed, so that a need whose best offers are all taken still gets
+    candidates. Returns the pairs ranked, the candidates among them (best first) and the
+    offers' free places.
+    """
+    depth = CANDIDATES_PER_NEED
+    while True:
+        pairs = table_pairs(session, cache, table=table, per_need=depth)
+        capacity = _free_capacity(session, pairs, held)
+        usable = [p for p in pairs if (key := (p.need.id, p.offer.id)) not in held
+                  and key not in left_out and capacity[p.offer.id] > 0]
+        ranked = Counter(p.need.id for p in pairs)
+        kept = Counter(p.need.id for p in usable)
+        # A need ranked to the full depth may have more offers below it.
+        short = max((CANDIDATES_PER_NEED - kept[need] for need, count in ranked.items()
+                     if count == depth and kept[need] < CANDIDATES_PER_NEED), default=0)
+        if not short:
+            break
+        depth += short
+    taken: Counter[str] = Counter()
+    proposable = []
+    for pair in usable:  # best first
+        if taken[pair.need.id] < CANDIDATES_PER_NEED:
+            taken[pair.need.id] += 1
+            proposable.append(pair)
+    return pairs, proposable, capacity
 
 
 def _check_participants(table: CooperationTable) -> None:

@@ -126,7 +126,9 @@ def list_table_suggestions(
     """Ranked (need, offer) pairs among the table's participants (organisers), best first,
     a page at a time (`limit`, then `cursor` or `offset`): for each published need of a
     participant, the 10 best offers of the other participants, the candidates a plan chooses
-    from. `factor` and `country` keep the pairs where the need or the offer has it."""
+    from (a plan passes over the pairs it may not propose, open elsewhere, turned down here or
+    of a full offer, for the need's next best offers). `factor` and `country` keep the pairs
+    where the need or the offer has it."""
     table = get_table_or_raise(session, table_id)
     pairs, total = service.table_suggestions(session, cache, table=table,
                                              factor=query_factor(session, factor),

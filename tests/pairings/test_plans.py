@@ -557,3 +557,36 @@ def test_an_affinity_set_to_its_default_value_is_no_change_since_a_plan(
 
     _patch_table(world, factor_affinity={f"{a}:{b}": round(value / 2, 3)})
     assert _changed_since(world) == (["factor_affinity"],) * 3
+
+
+@pytest.mark.parametrize("taken", ["open_elsewhere", "turned_down"])
+def test_a_need_whose_best_offers_are_taken_gets_the_next_best_one(
+        app_client: TestClient, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch,
+        taken: str) -> None:
+    """A plan chooses among each need's best offers it may still propose: offers open
+    elsewhere or turned down here make room for the next best ones, rather than leaving the
+    need without a candidate (here with 1 candidate per need instead of 10, so that two
+    offers show what eleven would)."""
+    monkeypatch.setattr(matching_plans, "CANDIDATES_PER_NEED", 1)
+    world = make_world(app_client, make_key, status="matching",
+                       participants=["BRA", "CHL", "HTI"])
+    need = world.need("HTI", title="Formación de inspectores del trabajo infantil")
+    offers = {world.offer("CHL", title="Formación de inspectores del trabajo infantil"),
+              world.offer("BRA", title="Formação de inspetores do trabalho infantil")}
+    ranked = [s["offer_id"] for s in get(world, f"/tables/{world.table_id}/suggestions",
+                                         limit=200)["items"]
+              if s["need_id"] == need and s["offer_id"] in offers]
+    best, second = ranked[:2]
+    if taken == "open_elsewhere":
+        created(world, need_id=need, offer_id=best, table_id=None)
+    else:
+        pairing = created(world, need_id=need, offer_id=best)
+        moved(world, pairing["id"], "HTI", "declined", reason="No es lo que buscamos")
+
+    body = plan(world, world.table_id)
+
+    chosen = {(p["need_id"], p["offer_id"]) for m in body["meetings"] for p in m["pairings"]}
+    assert (need, second) in chosen
+    assert (need, best) not in chosen
+    assert body["summary"][{"open_elsewhere": "pairs_open_elsewhere",
+                            "turned_down": "pairs_declined_or_withdrawn"}[taken]] == 1
