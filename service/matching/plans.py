@@ -32,11 +32,14 @@ from service.tables.service import affinity_by_pair, effective_weights, refuse_i
 
 
 def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable,
-                 actor: Principal, time_limit_s: float | None = None) -> Plan:
+                 actor: Principal, time_limit_s: float | None = None,
+                 end_reads: bool = False) -> Plan:
     """Select pairings, schedule the meetings, store the plan and its suggested pairings.
 
     `time_limit_s` caps the selection's search (None: the `PLAN_TIME_LIMIT_S` setting); the
-    summary records the limit and the seconds the plan took.
+    summary records the limit and the seconds the plan took. `end_reads` (a request's own
+    session, which keeps its objects loaded across a commit) ends the transaction that read
+    the plan's inputs before the search (`_end_reads`).
     """
     refuse_if_closed(table, "no plan can be computed for it")
     _check_participants(table)
@@ -55,6 +58,8 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
                              max_offers_per_need=table.max_offers_per_need,
                              rounds=table.rounds, tables_per_round=table.tables_per_round)
     limit = get_settings().plan_time_limit_s if time_limit_s is None else time_limit_s
+    if end_reads:
+        _end_reads(session)
     started = time.perf_counter()
     offered = [*candidates, *held.values()]
     result = planning.plan(offered, capacity=capacity, limits=limits, time_limit_s=limit,
@@ -97,6 +102,18 @@ def compute_plan(session: Session, cache: IndexCache, *, table: CooperationTable
         raise Conflict(f"Another plan of table {table.id} was stored at the same time; "
                        "nothing was stored. Compute the plan again.") from None
     return plan
+
+
+def _end_reads(session: Session) -> None:
+    """End the transaction that read the plan's inputs before the selection searches (for up
+    to the time limit), so that the search holds no lock: on SQLite a request that writes
+    holds the database's write lock from its first statement, and every other write waited
+    for the whole plan (and failed past 30 s). Nothing is written before this point; once
+    computed, the plan is stored in a new transaction that locks the table and checks again
+    what the plan depends on (`_lock_open_table`, the pairings under way, the items)."""
+    if session.new or session.dirty or session.deleted:
+        return  # not expected: keep such changes in the request's one unit of work
+    session.commit()
 
 
 def _candidate_pairs(session: Session, cache: IndexCache, table: CooperationTable, *,

@@ -188,7 +188,7 @@ def create_table_plan(table_id: Id, session: SessionDep, cache: IndexCacheDep,
     """
     table = get_table_or_raise(session, table_id)
     plan = plans.compute_plan(session, cache, table=table, actor=staff,
-                                time_limit_s=time_limit_s)
+                                time_limit_s=time_limit_s, end_reads=True)
     response.headers["Location"] = f"/api/v1/tables/{table.id}/plans/{plan.number}"
     return _plan_read(plan, table)
 

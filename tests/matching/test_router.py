@@ -762,3 +762,37 @@ def test_paging_plans_is_not_shifted_by_a_plan_computed_meanwhile(
     assert [p["number"] for p in by_offset.json()["items"]] == [2, 1]
     assert_problem(app_client.get(f"{url}/plans?cursor=aWQ6MQx", headers=bearer(organizer)),
                    400)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_other_writes_go_on_while_a_plan_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selection may search for up to the time limit (20 s by default): meanwhile the
+    plan holds no lock, so that on SQLite too other requests write without waiting for it
+    (they waited for the whole plan, and past 30 s failed)."""
+    from service import planning
+    from service.auth.service import create_key
+    from service.db import session_scope
+
+    with session_scope() as session:
+        _key, organizer = create_key(session, role="organizer", name="plan")
+    app = create_app()
+    with TestClient(app) as client:
+        table = _table(client, organizer, participants=["BRA", "CHL"])
+        other = _table(client, organizer)
+        compute = planning.plan
+        meanwhile: list[int] = []
+
+        def write_meanwhile(*args: Any, **kwargs: Any) -> planning.Plan:
+            with TestClient(app, raise_server_exceptions=False) as second:
+                meanwhile.append(second.patch(
+                    f"/api/v1/tables/{other['id']}", json={"venue": "Lima"},
+                    headers=bearer(organizer)).status_code)
+            return compute(*args, **kwargs)
+
+        monkeypatch.setattr(planning, "plan", write_meanwhile)
+        resp = client.post(f"/api/v1/tables/{table['id']}/plan", headers=bearer(organizer))
+
+        assert resp.status_code == 201, resp.text
+        assert meanwhile == [200]
+        assert client.get(f"/api/v1/tables/{other['id']}",
+                          headers=bearer(organizer)).json()["venue"] == "Lima"
