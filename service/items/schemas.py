@@ -18,7 +18,9 @@ Language = Annotated[str, LowerCode, Field(
     min_length=2, max_length=2, pattern=r"^[a-z]{2}$", examples=["es"],
     description="ISO 639-1 code (any letter case; stored in lower case)")]
 Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-FactorCode = Annotated[str, Field(min_length=1, max_length=40, examples=["education"])]
+FactorCode = Annotated[str, LowerCode, Field(
+    min_length=1, max_length=40, examples=["education"],
+    description="Code of an accelerator factor (any letter case; stored in lower case)")]
 Capacity = Annotated[Whole, Field(ge=1, le=50, description="How many partners the offer can serve")]
 
 _EXAMPLE_OFFER: dict[str, JsonValue] = {

@@ -530,3 +530,21 @@ def test_row_serializer_rejects_nested_models() -> None:
 
     with pytest.raises(TypeError, match="nested"):
         RowSerializer(Outer)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("factor", ["EDUCATION", "Education"])
+def test_create_and_update_with_factor_in_any_letter_case_store_lower_case(
+    app_client: TestClient, make_key: KeyMaker, kind: Kind, factor: str
+) -> None:
+    key = make_key("country", "CHL")
+
+    created = app_client.post(f"{API}/{kind}s", json=item_payload(kind, factor=factor),
+                              headers=bearer(key))
+
+    assert created.status_code == 201, created.text
+    assert created.json()["factor"] == "education"
+    changed = app_client.patch(created.headers["location"], json={"factor": "MIGRATION"},
+                               headers=bearer(key))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["factor"] == "migration"
