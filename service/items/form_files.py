@@ -293,9 +293,18 @@ def _column(index: int, cols: Sequence[str]) -> str:
 
 def _check_no_dates(name: str, number: int, values: Sequence[object],
                     cols: Sequence[str]) -> None:
-    """Refuse a date or time cell, naming it: no form column holds one, and a spreadsheet
-    program turns text typed as "5-17" or "10/12" into a date, losing the text."""
+    """Refuse a date, time or logical (TRUE/FALSE) cell, naming it: no form column holds one,
+    and a spreadsheet program turns text typed as "5-17" or "10/12" into a date, or "true" into
+    a logical value, losing the text."""
     for index, value in enumerate(values):
+        if isinstance(value, bool):
+            # A logical cell (TRUE, or VERDADERO, VRAI, VERDADEIRO in a localised program)
+            # would be stored as the English text "True".
+            raise Unprocessable(
+                f"{name}: row {number}, column {_column(index, cols)}: a logical value "
+                f"({str(value).upper()}) where the form has text or a number; the spreadsheet "
+                "program may have read what was typed as TRUE or FALSE: format the cell as "
+                "text, type it again and save.")
         if isinstance(value, datetime | date | time | timedelta):
             what = "a time" if isinstance(value, time | timedelta) else "a date"
             midnight = isinstance(value, datetime) and value.time() == time()

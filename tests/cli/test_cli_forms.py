@@ -1139,6 +1139,24 @@ def test_import_xlsx_date_cell_is_rejected_naming_the_cell(
     assert counts(engine) == (0, 0)
 
 
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_xlsx_logical_cell_is_rejected_naming_the_cell(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A spreadsheet program turns "true" or "verdadero" typed in a cell into the logical
+    # value TRUE (shown VERDADERO in Spanish): it was imported as the English text "True".
+    path = write_form(tmp_path / "form.xlsx", [_valid("need"), _valid("need")])
+    book = load_workbook(path)
+    book.active["I3"] = True
+    book.save(path)
+
+    status, _out, err = run(capsys, "import", str(path))
+
+    assert status == 1
+    assert "row 3, column I (target_population): a logical value (TRUE)" in err
+    assert counts(engine) == (0, 0)
+
 def _declare_size(path: Path, part: str, size: int) -> None:
     """Make the package's directory declare `size` bytes for `part` once unpacked, as a file
     built to unpack into far more than it holds (a "zip bomb") does."""
