@@ -4,15 +4,16 @@ naming its row and column."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -122,36 +123,69 @@ def _delimiter(text: str) -> str:
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a CSV form, read and decoded as they are asked for: the import stops past
+    its row limit, so a file far larger than any form is never held in memory whole."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            start = fh.read(len(_OLE2))
+        text = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
-    if data.startswith(_ZIP):
+    if start.startswith(_ZIP):
+        text.close()
         raise Unprocessable(f"{path.name}: an XLSX workbook, not CSV text; give the file the "
                             ".xlsx suffix, or save it as CSV UTF-8.")
-    if data.startswith(_OLE2):
+    if start == _OLE2:
+        text.close()
         raise Unprocessable(f"{path.name}: {_OLE2_KIND}, not CSV text; save it as CSV UTF-8.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(_not_utf8(path.name, data, exc)) from None
+    with text:
+        try:
+            yield from _csv_rows(path.name, text)
+        except UnicodeDecodeError:
+            raise Unprocessable(_not_utf8(path.name, *_first_bad_byte(path))) from None
+        except OSError as exc:
+            raise Unprocessable(f"{path.name}: cannot be read ({exc.strerror}).") from None
+
+
+def _csv_rows(name: str, text: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    first = text.readline()  # the header line tells the separator
     # Strict: a stray or unclosed quote is an error, not text that swallows the next cells.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
-                        strict=True)
+    lines = chain([first], text) if first else iter(())  # "" only at the end of the file
+    reader = csv.reader(lines, delimiter=_delimiter(first), strict=True)
     number = 0  # rows read so far; a csv.Error is about the next one
     try:
         header = next(reader, None)
         if header is None:
-            raise Unprocessable(f"{path.name}: the file is empty.")
+            raise Unprocessable(f"{name}: the file is empty.")
         number = 1
-        cols = _check_header(header, path.name)
+        cols = _check_header(header, name)
         for values in reader:
             number += 1
             if not any(v.strip() for v in values):
                 continue
-            yield number, _row(path.name, number, cols, [csv_value(v.strip()) for v in values])
+            yield number, _row(name, number, cols, [csv_value(v.strip()) for v in values])
     except csv.Error as exc:
-        raise Unprocessable(f"{path.name}: row {number + 1}: {_csv_problem(exc)}.") from None
+        raise Unprocessable(f"{name}: row {number + 1}: {_csv_problem(exc)}.") from None
+
+
+def _first_bad_byte(path: Path) -> tuple[bytes, UnicodeDecodeError]:
+    """The file's bytes up to its first one that is not UTF-8, and the decoding error there
+    (read a megabyte at a time, no further than that byte)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    data = bytearray()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data += chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                break
+    try:
+        bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return bytes(data), exc
+    raise Unprocessable(f"{path.name}: not UTF-8 text; save the file as \"CSV UTF-8\" and "
+                        "import it again.")
 
 
 def _cell(value: object) -> str:

@@ -327,6 +327,28 @@ def test_import_of_more_rows_than_a_form_takes_is_refused_before_any_row_is_chec
 
 
 @pytest.mark.usefixtures("cli_db")
+def test_import_of_a_csv_past_the_row_limit_is_refused_without_reading_the_rest(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV is read row by row, up to the limit: the rest of a file far larger than any
+    form (a data dump picked by mistake) is never read, where the whole file was read and
+    decoded into memory first (gigabytes for such a file), and refused for its last bytes."""
+    monkeypatch.setattr("service.items.forms.MAX_ROWS", 3)
+    long = "Una descripción larga. " * 100  # the rows past the limit fill 60 kB
+    path = write_form(tmp_path / "form.csv", [_valid("offer", ref=f"R-{k}", description=long)
+                                              for k in range(25)])
+    with path.open("ab") as fh:
+        fh.write(b"need,,CHL,education,es,training,Caf\xe9,not UTF-8 past the limit\r\n")
+
+    status, out, err = run(capsys, "import", str(path))
+
+    assert (status, out) == (1, "")
+    assert _reported(err) == {5: "too many rows: a form takes at most 3 rows (header "
+                                 "excluded); split the file"}
+    assert counts(engine) == (0, 0)
+
+@pytest.mark.usefixtures("cli_db")
 def test_import_with_country_option_fills_empty_country(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -1328,3 +1350,15 @@ def test_a_delimiter_for_a_file_that_is_not_csv_is_refused_before_the_work(
     assert err == ("error: The cell delimiter is for CSV only, not xlsx; leave it out. "
                    "(--delimiter)\n")
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("cli_db")
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf"])
+def test_import_of_an_empty_csv_says_it_is_empty(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    path = tmp_path / "form.csv"
+    path.write_bytes(content)
+
+    assert run(capsys, "import", str(path)) == (1, "", "error: form.csv: the file is empty.\n")
+    assert counts(engine) == (0, 0)
