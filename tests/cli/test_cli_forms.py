@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from service.auth.service import create_key
 from service.config import get_settings
@@ -1362,3 +1362,28 @@ def test_import_of_an_empty_csv_says_it_is_empty(
 
     assert run(capsys, "import", str(path)) == (1, "", "error: form.csv: the file is empty.\n")
     assert counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("cli_db")
+def test_import_looks_up_countries_and_factors_once_not_once_per_row(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each row's country and factor were read again by a query of their own (three queries a
+    # row, two fifths of the time of a large import).
+    path = write_form(tmp_path / "form.csv",
+                      [_valid("offer", ref=f"R-{k}", country="PER") for k in range(6)])
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        status, _out, err = run(capsys, "import", str(path))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert status == 0, err
+    lookups = [s for s in statements if re.search(r"\bFROM (countries|factors)\b", s)]
+    assert len(lookups) <= 3, lookups
+    assert counts(engine) == (6, 0)
