@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, JsonValue, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from service.schemas import ISO3, CleanLine, Day, InputSchema, Number, Schema, Whole
 
 TableStatus = Literal["planning", "open", "matching", "in_session", "closed"]
 WeightName = Annotated[str, Field(max_length=32)]
 Weight = Annotated[Number, Field(ge=0, le=1000)]
-FactorPair = Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$")]
+_FACTOR_PAIR = re.compile(r"[a-z0-9_]+:[a-z0-9_]+")
+
+
+def _factor_pair(value: object) -> object:
+    """Refuse a key that is not two factor codes joined by a colon, saying how to write one
+    (the pattern alone answered with a regular expression)."""
+    if isinstance(value, str) and not _FACTOR_PAIR.fullmatch(value):
+        raise ValueError(f"'{value}' is not a pair of factors: write two factor codes, in lower "
+                         "case, joined by a colon, such as 'ict:agriculture'")
+    return value
+
+
+FactorPair = Annotated[str, Field(max_length=90, pattern=r"^[a-z0-9_]+:[a-z0-9_]+$"),
+                       BeforeValidator(_factor_pair)]
 Affinity = Annotated[Number, Field(ge=0, le=1)]
 WeightMap = dict[WeightName, Weight]
 AffinityMap = dict[FactorPair, Affinity]

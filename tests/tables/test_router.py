@@ -192,6 +192,23 @@ def test_create_table_with_unknown_factors_in_the_affinity_table_is_422(
     assert created.json()["factor_affinity"] == {"ict:agriculture": 0.6}
 
 
+@pytest.mark.parametrize("key", ["ICT:agriculture", "ict-agriculture", "ict", "ict:"])
+def test_an_affinity_key_not_written_as_two_codes_is_422_saying_how_to_write_it(
+        app_client: TestClient, make_key: KeyMaker, key: str) -> None:
+    organiser = make_key("organizer")
+    created = app_client.post("/api/v1/tables", json=TABLE, headers=bearer(organiser)).json()
+    resp = app_client.patch(f"/api/v1/tables/{created['id']}",
+                            json={"factor_affinity": {key: 0.5}}, headers=bearer(organiser))
+    assert resp.status_code == 422, resp.text
+    [error] = resp.json()["errors"]
+    assert error["field"] == f"body.factor_affinity.{key}.[key]"
+    assert "'ict:agriculture'" in error["message"]
+    assert "lower case" in error["message"]
+    assert "pattern" not in error["message"]
+    after = app_client.get(f"/api/v1/tables/{created['id']}", headers=bearer(organiser)).json()
+    assert after == created
+
+
 def test_update_table_weights_and_affinity_change_only_what_they_name(
         app_client: TestClient, make_key: KeyMaker) -> None:
     key = make_key("organizer")
