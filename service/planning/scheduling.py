@@ -130,7 +130,9 @@ def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int 
 
     With `rounds=None` every meeting is scheduled in max(Δ, ceil(m / tables)) rounds when the
     meeting graph is bipartite (the minimum) and in at most max(Δ + 1, ceil(m / tables))
-    rounds otherwise (Δ: most meetings of one delegation, m: number of meetings). With fewer
+    rounds otherwise (Δ: most meetings of one delegation, m: number of meetings), the
+    minimum whenever a Kempe-chain reduction of the colouring or a fit into that many rounds
+    finds it (deciding whether it exists is NP-hard in general). With fewer
     rounds than that, the meetings holding a `held` (need_id, offer_id) pairing (one under
     way) are kept first, then the most valuable that fit, and the others are returned in
     `left_out` with the reason. Rounds are numbered by total value, highest
@@ -156,6 +158,13 @@ def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int 
     m, delta = len(edges), max_degree(n, edges)
     by_tables = math.ceil(m / tables_per_round)
     col, k = colour_graph(n, edges, tables_per_round)
+    lower = max(delta, by_tables)
+    if k > lower and (rounds is None or rounds >= k):
+        # Odd loops: the colouring took Δ + 1 rounds. Fitting into the fewest rounds, as for
+        # a table with that many, often finds room for every meeting; keep it if it does.
+        tight, dropped = _fit_rounds(n, ordered, edges, lower, tables_per_round, held)
+        if not dropped:
+            col, k = tight, lower
     left_out: list[tuple[Meeting, str]] = []
     if rounds is not None and k > rounds:
         col, left_out = _fit_rounds(n, ordered, edges, rounds, tables_per_round, held)
@@ -163,7 +172,7 @@ def schedule(meetings: Sequence[Meeting], *, tables_per_round: int, rounds: int 
     return Schedule(
         slots=slots,
         rounds_used=max((s.round for s in slots), default=0),
-        lower_bound=max(delta, by_tables),
+        lower_bound=lower,
         upper_bound=max(delta + 1, by_tables),
         bipartite=is_bipartite(n, edges),
         left_out=tuple(left_out),

@@ -124,6 +124,18 @@ def test_schedule_odd_cycle_needs_three_rounds() -> None:
     assert result.rounds_used == 3
 
 
+def test_schedule_odd_loops_that_fit_in_delta_rounds_use_delta_rounds() -> None:
+    # Not bipartite (0-1-2 is a loop of three), Δ = 4, and four rounds hold every meeting;
+    # the Δ + 1 colouring and its one-class reduction alone took five.
+    edges = [(0, 1), (0, 2), (0, 7), (1, 2), (1, 3), (2, 3), (2, 5), (3, 4), (3, 5), (4, 5),
+             (4, 6), (4, 7), (5, 7)]
+    meetings = meetings_of(edges, random.Random(0))
+    result = _check_unlimited(meetings, tables=10)
+    assert not result.bipartite
+    assert (result.lower_bound, result.rounds_used, result.left_out) == (4, 4, ())
+    assert schedule(meetings, tables_per_round=10, rounds=6) == result
+
+
 def test_schedule_petersen_graph_uses_four_rounds() -> None:
     outer = [(i, (i + 1) % 5) for i in range(5)]
     spokes = [(i, i + 5) for i in range(5)]
