@@ -21,7 +21,7 @@ from sqlalchemy.exc import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service import headers
+from service import db, headers
 from service.config import get_settings
 
 PROBLEM_JSON = "application/problem+json"
@@ -215,9 +215,13 @@ def install_handlers(app: FastAPI) -> None:
         if _schema_behind(exc):
             return _not_migrated(request)
         log.warning("database error on %s: %s", request.url.path, exc.__class__.__name__)
-        return problem(503, "Service unavailable",
-                       "The database is not reachable right now; retry shortly.",
-                       "unavailable", instance=request.url.path, headers={"Retry-After": "5"})
+        detail = ("The database is busy with another write (SQLite takes one writer at a "
+                  f"time, and it took longer than {db.SQLITE_BUSY_TIMEOUT_S:g} s); nothing was "
+                  "changed, retry shortly."
+                  if "database is locked" in str(exc.orig) else
+                  "The database is not reachable right now; retry shortly.")
+        return problem(503, "Service unavailable", detail, "unavailable",
+                       instance=request.url.path, headers={"Retry-After": "5"})
 
     @app.exception_handler(ProgrammingError)
     async def _db_programming(request: Request, exc: ProgrammingError) -> JSONResponse:
